@@ -1,0 +1,157 @@
+"""Typed, validated configuration: one pydantic model per section, loaded from YAML.
+
+Unknown keys and bad values are errors that name the field (``load_config`` turns pydantic's
+report into one :class:`PetraError` line), so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from petra.data.synthetic import LanguageSpec
+from petra.errors import PetraError
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelConfig(Section):
+    architecture: Literal["transformer", "lstm"] = "transformer"
+    dim: int = Field(64, gt=0)
+    layers: int = Field(2, gt=0)
+    heads: int = Field(4, gt=0)
+    ffn_dim: int = Field(128, gt=0)
+    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    max_len: int = Field(64, gt=0, description="longest sequence the model accepts (learned PE size)")
+    encoding_options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="per-encoding keyword options, e.g. {random_gaussian: {eval_mode: fixed}}"
+    )
+
+    @model_validator(mode="after")
+    def _heads_divide_dim(self) -> ModelConfig:
+        if self.architecture == "transformer" and self.dim % self.heads:
+            raise ValueError(f"dim ({self.dim}) must be divisible by heads ({self.heads})")
+        return self
+
+
+class TaskConfig(Section):
+    type: Literal["sequence", "token"] = "sequence"
+    labels: Literal["upos", "deprel"] = Field("deprel", description="token task: which word label to predict")
+
+
+class DataConfig(Section):
+    source: LanguageSpec = LanguageSpec(name="svo")
+    targets: list[LanguageSpec] = Field(default_factory=lambda: [LanguageSpec(name="sov", word_order="SOV")])
+    source_train: int = Field(4000, gt=0, description="source-language training sentences")
+    target_train: int = Field(100, gt=0, description="low-resource target training sentences (N)")
+    test: int = Field(500, gt=0, description="test sentences per language")
+    seed: int = 1234
+
+    @model_validator(mode="after")
+    def _distinct_names(self) -> DataConfig:
+        names = [self.source.name] + [t.name for t in self.targets]
+        if len(set(names)) != len(names):
+            raise ValueError(f"language names must be distinct, got {names}")
+        if not self.targets:
+            raise ValueError("at least one target language is required")
+        return self
+
+
+class OptimConfig(Section):
+    epochs: int = Field(10, gt=0)
+    batch_size: int = Field(32, gt=0)
+    lr: float = Field(1e-3, gt=0)
+    warmup_steps: int = Field(50, ge=0)
+    weight_decay: float = Field(0.01, ge=0)
+    grad_clip: float = Field(1.0, gt=0)
+
+
+class PretrainConfig(OptimConfig):
+    objectives: list[Literal["mlm", "task"]] = Field(default_factory=lambda: ["mlm", "task"], min_length=1)
+    mlm_weight: float = Field(1.0, ge=0)
+    task_weight: float = Field(1.0, ge=0)
+    mask_prob: float = Field(0.15, gt=0, lt=1)
+
+
+class FinetuneConfig(OptimConfig):
+    recipes: list[Literal["full", "frozen_pe"]] = Field(default_factory=lambda: ["full", "frozen_pe"], min_length=1)
+    epochs: int = Field(30, gt=0)
+
+
+class RunConfig(Section):
+    workers: int = Field(0, ge=0, description="parallel processes; 0 = one per CPU core")
+    output_dir: Path = Path("runs/latest")
+
+
+class Config(Section):
+    name: str = "experiment"
+    encodings: list[str] = Field(default_factory=lambda: ["sinusoidal", "learned", "rope", "random_gaussian"], min_length=1)
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+    model: ModelConfig = ModelConfig()
+    task: TaskConfig = TaskConfig()
+    data: DataConfig = DataConfig()
+    pretrain: PretrainConfig = PretrainConfig()
+    finetune: FinetuneConfig = FinetuneConfig()
+    run: RunConfig = RunConfig()
+
+    @model_validator(mode="after")
+    def _encodings_fit_model(self) -> Config:
+        from petra.encodings import get_spec  # local: keeps config importable without torch work
+
+        for name in self.encodings:
+            try:
+                kind = get_spec(name).kind
+            except PetraError as exc:
+                raise ValueError(str(exc)) from None
+            if self.model.architecture == "lstm" and kind not in ("additive", "none"):
+                raise ValueError(f"encoding {name!r} acts on attention ({kind}); the lstm model takes additive encodings only")
+        unknown = sorted(set(self.model.encoding_options) - set(self.encodings))
+        if unknown:
+            raise ValueError(f"model.encoding_options names encodings not in 'encodings': {unknown}")
+        return self
+
+
+def _format_validation_error(exc: ValidationError, source: str) -> str:
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    message = first["msg"].removeprefix("Value error, ")
+    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{source}: invalid config field '{field}': {message}{more}"
+
+
+def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise PetraError(_format_validation_error(exc, source)) from None
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Config:
+    """Read a YAML config; ``overrides`` are merged on top (top-level sections, shallow per section)."""
+    path = Path(path)
+    if not path.is_file():
+        raise PetraError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise PetraError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise PetraError(f"{path}: a config must be a mapping of sections, got {type(data).__name__}")
+    for key, value in (overrides or {}).items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    return parse_config(data, str(path))
+
+
+def config_to_dict(config: Config) -> dict[str, Any]:
+    """Plain, YAML-serialisable form of a resolved config (saved with every run)."""
+    return config.model_dump(mode="json")

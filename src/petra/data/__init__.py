@@ -1,0 +1,1 @@
+"""Data: synthetic typology-controlled languages (embedded default) and, later, UD treebanks."""

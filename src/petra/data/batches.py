@@ -1,0 +1,86 @@
+"""Encoded corpora, length-bucketed batches and BERT-style masking for masked-LM."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from petra.data.sentence import Sentence
+from petra.data.vocab import LabelSet, Vocab
+
+IGNORE = -100  # PyTorch's cross-entropy ignore index: padding and unmasked MLM positions
+
+
+@dataclass(frozen=True)
+class EncodedCorpus:
+    ids: list[np.ndarray]
+    tags: list[np.ndarray]
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
+class Batch:
+    ids: torch.Tensor  # (B, T) token ids
+    mask: torch.Tensor  # (B, T) True at real tokens
+    tags: torch.Tensor  # (B, T) token labels, IGNORE at padding
+    labels: torch.Tensor  # (B,) sentence labels
+
+
+def encode(sentences: Sequence[Sentence], vocab: Vocab, labels: LabelSet, tag_kind: str) -> EncodedCorpus:
+    index, tag_index = vocab.index, labels.index
+    ids = [np.array([index.get(w, vocab.unk_id) for w in s.words], dtype=np.int64) for s in sentences]
+    tags = [np.array([tag_index.get(t, IGNORE) for t in s.token_labels(tag_kind)], dtype=np.int64) for s in sentences]
+    return EncodedCorpus(ids, tags, np.array([s.label for s in sentences], dtype=np.int64))
+
+
+def collate(corpus: EncodedCorpus, rows: Sequence[int], pad_id: int) -> Batch:
+    length = max(len(corpus.ids[r]) for r in rows)
+    ids = np.full((len(rows), length), pad_id, dtype=np.int64)
+    tags = np.full((len(rows), length), IGNORE, dtype=np.int64)
+    for i, r in enumerate(rows):
+        n = len(corpus.ids[r])
+        ids[i, :n] = corpus.ids[r]
+        tags[i, :n] = corpus.tags[r]
+    ids_t = torch.from_numpy(ids)
+    return Batch(ids_t, ids_t != pad_id, torch.from_numpy(tags), torch.from_numpy(corpus.labels[list(rows)]))
+
+
+def batches(
+    corpus: EncodedCorpus, batch_size: int, pad_id: int, rng: np.random.Generator | None = None,
+    bucket_factor: int = 50,
+) -> Iterator[Batch]:
+    """One epoch. With ``rng``: shuffled, then sorted by length inside buckets of
+    ``batch_size * bucket_factor`` sentences so batches carry little padding; without: corpus order."""
+    order = np.arange(len(corpus)) if rng is None else rng.permutation(len(corpus))
+    groups: list[np.ndarray] = []
+    bucket = batch_size * bucket_factor
+    for start in range(0, len(order), bucket):
+        chunk = order[start : start + bucket]
+        if rng is not None:
+            chunk = chunk[np.argsort([len(corpus.ids[r]) for r in chunk], kind="stable")]
+        groups.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    if rng is not None:
+        groups = [groups[i] for i in rng.permutation(len(groups))]
+    for rows in groups:
+        yield collate(corpus, rows.tolist(), pad_id)
+
+
+def mask_for_mlm(
+    batch: Batch, vocab_size: int, mask_id: int, prob: float, generator: torch.Generator, first_regular_id: int = 3
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """BERT masking (Devlin et al. 2019): pick ``prob`` of real tokens; of those 80% -> [MASK],
+    10% -> random token, 10% unchanged. Returns (inputs, targets with IGNORE where not picked)."""
+    ids = batch.ids
+    picked = (torch.rand(ids.shape, generator=generator) < prob) & batch.mask
+    targets = torch.where(picked, ids, torch.full_like(ids, IGNORE))
+    roll = torch.rand(ids.shape, generator=generator)
+    inputs = torch.where(picked & (roll < 0.8), torch.full_like(ids, mask_id), ids)
+    random_ids = torch.randint(first_regular_id, vocab_size, ids.shape, generator=generator)
+    inputs = torch.where(picked & (roll >= 0.8) & (roll < 0.9), random_ids, inputs)
+    return inputs, targets

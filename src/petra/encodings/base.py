@@ -1,0 +1,39 @@
+"""The interface every positional encoding implements.
+
+Following x-transformers, an encoding acts in exactly one of four ways (its ``kind``):
+
+* ``additive`` - ``forward(positions) -> (B|1, T, dim)`` vectors added to the token embeddings;
+* ``bias``     - ``forward(positions) -> (B|1, heads, T, T)`` added to the attention logits;
+* ``rotary``   - ``forward(positions) -> (cos, sin)``, each ``(B|1, 1, T, head_dim)``, applied to
+  queries and keys with :func:`petra.encodings.rope.apply_rotary`;
+* ``none``     - contributes nothing (the model is permutation-invariant apart from masking).
+
+``positions(batch, length, device)`` returns the (B|1, T) positions the model should use. The
+default is ``0..T-1``; randomized encodings override it (e.g. an ordered random subset).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+import torch
+from torch import nn
+
+Kind = Literal["additive", "bias", "rotary", "none"]
+
+
+class PositionalEncoding(nn.Module):
+    kind: ClassVar[Kind]
+
+    def __init__(self, dim: int, num_heads: int, max_len: int) -> None:
+        super().__init__()
+        self.dim = dim
+        self.num_heads = num_heads
+        self.max_len = max_len
+
+    def positions(self, batch: int, length: int, device: torch.device) -> torch.Tensor:
+        """Positions used for a batch of ``length``-token sequences: shape (1, T) or (B, T)."""
+        return torch.arange(length, device=device).unsqueeze(0)
+
+    # Number of forward passes the model averages at evaluation (random_gaussian's "average" mode).
+    eval_draws: int = 1

@@ -1,0 +1,1 @@
+"""Experiments: a config in, run records out."""

@@ -1,0 +1,1 @@
+"""Results: tables, files and plots written for every run."""

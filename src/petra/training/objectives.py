@@ -1,0 +1,54 @@
+"""The losses the loop optimises: the labelled task and masked-LM, alone or weighted together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from petra.data.batches import IGNORE, Batch, mask_for_mlm
+from petra.models import PetraModel
+
+
+def token_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean over labelled positions; 0 (not NaN) when a batch has none, e.g. nothing masked."""
+    total = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE, reduction="sum")
+    return total / (targets != IGNORE).sum().clamp(min=1)
+
+
+def task_loss(model: PetraModel, batch: Batch, task_type: str) -> torch.Tensor:
+    logits = model(batch.ids, batch.mask, head="task")
+    if task_type == "sequence":
+        return F.cross_entropy(logits, batch.labels)
+    return token_cross_entropy(logits, batch.tags)
+
+
+@dataclass
+class MLMObjective:
+    vocab_size: int
+    mask_id: int
+    mask_prob: float
+    generator: torch.Generator
+
+    def __call__(self, model: PetraModel, batch: Batch) -> torch.Tensor:
+        inputs, targets = mask_for_mlm(batch, self.vocab_size, self.mask_id, self.mask_prob, self.generator)
+        return token_cross_entropy(model(inputs, batch.mask, head="mlm"), targets)
+
+
+@dataclass
+class JointObjective:
+    """L = w_mlm * L_mlm + w_task * L_task; a zero weight (or missing part) drops that term."""
+
+    task_type: str
+    task_weight: float = 1.0
+    mlm: MLMObjective | None = None
+    mlm_weight: float = 1.0
+
+    def __call__(self, model: PetraModel, batch: Batch) -> torch.Tensor:
+        loss = torch.zeros(())
+        if self.task_weight:
+            loss = loss + self.task_weight * task_loss(model, batch, self.task_type)
+        if self.mlm is not None and self.mlm_weight:
+            loss = loss + self.mlm_weight * self.mlm(model, batch)
+        return loss
