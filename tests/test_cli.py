@@ -49,8 +49,12 @@ def test_quick_demo_end_to_end(tmp_path):
     # 4 PEs x 1 seed x 2 targets x 2 recipes
     assert len(runs) == 16
     assert set(runs["recipe"]) == {"full", "frozen_pe"}
-    # Pretraining on the source learns the word-order task well above chance (0.25).
-    assert runs["source_accuracy"].min() > 0.5
+    # Pretraining on the source learns the agent task: chance is 0.25 and a model blind to word
+    # order tops out near 0.625, so > 0.7 means the encoder used the positions.
+    ordered = runs[runs["encoding"].isin(["sinusoidal", "learned", "rope"])]
+    assert ordered["source_accuracy"].min() > 0.7
+    # Every record carries the scratch baseline and the gain is their difference.
+    assert (runs["scratch_accuracy"] > 0).all()
     metrics = json.loads((out / "metrics.json").read_text())
     assert {row["encoding"] for row in metrics["summary"]} == {"sinusoidal", "learned", "rope", "random_gaussian"}
     assert "gain" in result.stdout

@@ -37,4 +37,4 @@ def summary_frame(runs: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
     summary[["accuracy_std", "gain_std"]] = summary[["accuracy_std", "gain_std"]].fillna(0.0)
     summary["negative_transfer"] = summary["gain_mean"] < 0
-    return summary
+    return summary.sort_values("target", kind="stable", ignore_index=True)
