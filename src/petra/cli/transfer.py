@@ -1,28 +1,18 @@
-"""The ``petra`` command line: each command is one experiment a researcher would name."""
+"""`petra demo` and `petra run`: the transfer experiment (pretrain -> fine-tune -> scratch)."""
 
 from __future__ import annotations
 
-import sys
 import time
 from importlib import resources
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from petra.cli.app import app, console
 from petra.config import Config, load_config
-from petra.errors import PetraError
-
-app = typer.Typer(
-    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-    help="petra: positional encodings for transfer.",
-)
-# Piped output (CI logs, files) would otherwise wrap tables at 80 columns.
-console = Console() if sys.stdout.isatty() else Console(width=120)
-_state = {"debug": False}
 
 # `petra demo --quick`: the same experiment, shrunk to run in well under a minute (used by tests).
 QUICK_OVERRIDES: dict[str, Any] = {
@@ -31,11 +21,6 @@ QUICK_OVERRIDES: dict[str, Any] = {
     "pretrain": {"epochs": 8},
     "finetune": {"epochs": 10},
 }
-
-
-@app.callback()
-def main(debug: bool = typer.Option(False, "--debug", help="show full tracebacks on errors")) -> None:
-    _state["debug"] = debug
 
 
 def demo_config_path() -> Path:
@@ -92,27 +77,3 @@ def run_config(
     """Run the transfer experiment a config describes."""
     overrides = {"run": {"output_dir": str(output_dir)}} if output_dir is not None else {}
     _run_transfer(load_config(config, overrides))
-
-
-@app.command()
-def encodings() -> None:
-    """List the positional-encoding zoo."""
-    from petra.encodings import available
-
-    table = Table(title="positional encodings")
-    for column in ("name", "acts as", "description"):
-        table.add_column(column)
-    for spec in available():
-        table.add_row(spec.name, spec.kind, spec.description)
-    console.print(table)
-
-
-def entry() -> None:
-    """Console entry point: user errors become one line on stderr and exit code 2."""
-    try:
-        app()  # standalone: Typer handles usage errors and --help itself
-    except PetraError as exc:
-        if _state["debug"]:
-            raise
-        Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)

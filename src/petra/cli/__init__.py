@@ -1,0 +1,27 @@
+"""The ``petra`` command line: each command is one experiment a researcher would name.
+
+Commands live in one module each and register on the shared Typer ``app``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+
+from petra.cli import transfer, zoo  # noqa: F401  (imported to register commands)
+from petra.cli.app import app, state
+from petra.errors import PetraError
+
+__all__ = ["app", "entry"]
+
+
+def entry() -> None:
+    """Console entry point: user errors become one line on stderr and exit code 2."""
+    try:
+        app()  # standalone: Typer handles usage errors and --help itself
+    except PetraError as exc:
+        if state["debug"]:
+            raise
+        Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
