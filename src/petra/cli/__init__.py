@@ -5,15 +5,22 @@ Commands live in one module each and register on the shared Typer ``app``.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import sys
 
 from rich.console import Console
 
-from petra.cli import transfer, zoo  # noqa: F401  (imported to register commands)
 from petra.cli.app import app, state
 from petra.errors import PetraError
 
 __all__ = ["app", "entry"]
+
+# Every module of this package registers its commands on `app` when imported; importing them all
+# here means a new command is one new file, with no list to keep in sync.
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name != "app":
+        importlib.import_module(f"{__name__}.{_module.name}")
 
 
 def entry() -> None:
