@@ -81,11 +81,13 @@ class PretrainConfig(OptimConfig):
 class FinetuneConfig(OptimConfig):
     recipes: list[Literal["full", "frozen_pe"]] = Field(default_factory=lambda: ["full", "frozen_pe"], min_length=1)
     epochs: int = Field(30, gt=0)
+    curve_points: int = Field(10, ge=0, description="target-accuracy evaluations per fine-tuning (learning curve)")
 
 
 class RunConfig(Section):
     workers: int = Field(0, ge=0, description="parallel processes; 0 = one per CPU core")
     output_dir: Path = Path("runs/latest")
+    checkpoint_every: int = Field(100, ge=0, description="training steps between checkpoints (0 = phase ends only)")
 
 
 class Config(Section):

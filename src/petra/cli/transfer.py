@@ -30,21 +30,34 @@ def demo_config_path() -> Path:
 def _run_transfer(config: Config) -> None:
     from petra.experiments.transfer import run
     from petra.results.outputs import prepare_output_dir, write_outputs
+    from petra.results.store import ResultStore
 
     out = prepare_output_dir(config.run.output_dir)
+    store = ResultStore(out / "store")
     units = len(config.encodings) * len(config.seeds)
     start = time.perf_counter()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task(f"{config.name}: pretrain + fine-tune", total=units)
-        records = run(config, on_unit_done=lambda e, s: progress.update(task, advance=1, description=f"{e} seed {s} done"))
-    outputs = write_outputs(out, config, records, time.perf_counter() - start)
+        try:
+            results = run(config, store, on_unit_done=lambda e, s: progress.update(
+                task, advance=1, description=f"{e} seed {s} done"))
+        except KeyboardInterrupt:
+            console.print(f"interrupted: finished units and checkpoints are kept in {store.root}; "
+                          "run the same command again to resume")
+            raise typer.Exit(130) from None
+    if results.skipped:
+        console.print(f"{results.skipped} finished unit(s) reused from {store.root}")
+    outputs = write_outputs(out, config, results, time.perf_counter() - start)
     console.print(_summary_table(outputs.summary))
     console.print(f"wall time {time.perf_counter() - start:.1f} s; results in [bold]{out}[/bold]")
 
 
 def _summary_table(summary) -> Table:
-    table = Table(title="target test accuracy, mean ± std over seeds; gain = transfer − scratch")
+    table = Table(
+        title="target test accuracy, mean ± std over seeds; gain = transfer − scratch",
+        caption="NEGATIVE TRANSFER: the gain's 95% bootstrap CI lies below zero",
+    )
     for column in ("target", "PE", "recipe", "seeds", "accuracy", "scratch", "zero-shot", "gain", "flag"):
         table.add_column(column, justify="left" if column in ("target", "PE", "recipe", "flag") else "right")
     for row in summary.itertuples():
@@ -52,7 +65,7 @@ def _summary_table(summary) -> Table:
             row.target, row.encoding, row.recipe, str(row.seeds),
             f"{row.accuracy_mean:.3f}±{row.accuracy_std:.3f}", f"{row.scratch_mean:.3f}",
             f"{row.zero_shot_mean:.3f}", f"{row.gain_mean:+.3f}±{row.gain_std:.3f}",
-            "[red]NEGATIVE TRANSFER[/red]" if row.negative_transfer else "",
+            "[red]NEGATIVE TRANSFER[/red]" if row.negative_transfer else ("gain<0" if row.gain_mean < 0 else ""),
         )
     return table
 

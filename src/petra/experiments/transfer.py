@@ -3,6 +3,8 @@ target with every recipe, and train the same target from scratch as the baseline
 
 One *unit* = (encoding, seed): one pretraining shared by all targets and recipes. Units are
 independent, so they run in parallel processes; results do not depend on the worker count.
+A unit is a sequence of *phases* (pretrain, then per target: zero-shot, scratch, each recipe),
+each seeded on its own, so a unit resumed after a crash reproduces the uninterrupted numbers.
 """
 
 from __future__ import annotations
@@ -12,21 +14,24 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
-import numpy as np
+import pandas as pd
 import torch
 
-from petra.config import Config
-from petra.data.batches import EncodedCorpus, batches, encode
+from petra.config import Config, config_to_dict
+from petra.data.batches import EncodedCorpus, collate, encode
 from petra.data.synthetic import generate
 from petra.data.vocab import LabelSet, Vocab
+from petra.experiments.phases import PhaseLog, fit, seeded_accuracy
+from petra.encodings import build_encoding
 from petra.experiments.seeding import seed_everything, stage_seed
+from petra.metrics.stability import linear_cka, loss_volatility, pe_drift, steps_to_fraction
 from petra.models import HeadSpec, PetraModel, build_model
-from petra.training.evaluate import accuracy
-from petra.training.loop import train
+from petra.results.store import ResultStore, unit_key
 from petra.training.objectives import JointObjective, MLMObjective
-from petra.training.recipes import apply_recipe, has_pe_parameters
+from petra.training.recipes import apply_recipe
 
 
 @dataclass(frozen=True)
@@ -53,10 +58,21 @@ class RunRecord:
     source_accuracy: float  # pretrained model on the source test set
     pretrain_seconds: float
     finetune_seconds: float
+    steps_to_95: int | None = None  # first curve step reaching 95% of the final accuracy
+    loss_volatility: float | None = None
+    pe_drift: float | None = None  # ||P_ft - P_pre|| / ||P_pre|| (trainable PEs only)
+    pe_cosine_change: float | None = None
+    cka: float | None = None  # linear CKA, pretrained vs fine-tuned, on target sentences
 
     @property
     def gain(self) -> float:
         return self.accuracy - self.scratch_accuracy
+
+
+@dataclass
+class UnitResult:
+    records: list[RunRecord] = field(default_factory=list)
+    curves: list[dict] = field(default_factory=list)  # long format: phase, kind, step, value
 
 
 def prepare_data(config: Config) -> TransferData:
@@ -66,23 +82,17 @@ def prepare_data(config: Config) -> TransferData:
     tgt = {t.name: generate(t, d.target_train + d.test, seed=stage_seed(d.seed, t.name)) for t in d.targets}
     train_sents = src[: d.source_train] + [w for s in tgt.values() for w in s[: d.target_train]]
     vocab = Vocab.build(w for s in train_sents for w in s.words)
-    field = config.task.labels
-    labels = LabelSet.build(t for s in src + [w for v in tgt.values() for w in v] for t in s.token_labels(field))
+    field_ = config.task.labels
+    labels = LabelSet.build(t for s in src + [w for v in tgt.values() for w in v] for t in s.token_labels(field_))
     num_classes = len(labels) if config.task.type == "token" else 1 + max(s.label for s in src)
 
     def enc(sentences):
-        return encode(sentences, vocab, labels, field)
+        return encode(sentences, vocab, labels, field_)
 
     return TransferData(
         vocab, labels, num_classes, enc(src[: d.source_train]), enc(src[d.source_train :]),
         {name: (enc(s[: d.target_train]), enc(s[d.target_train :])) for name, s in tgt.items()},
     )
-
-
-def _fit(model: PetraModel, corpus: EncodedCorpus, objective, cfg, pad_id: int, seed: int) -> float:
-    rng = np.random.default_rng(seed)
-    steps = -(-len(corpus) // cfg.batch_size)
-    return train(model, lambda _: batches(corpus, cfg.batch_size, pad_id, rng), objective, cfg, steps).seconds
 
 
 def _new_model(config: Config, data: TransferData, encoding: str, seed: int) -> PetraModel:
@@ -93,65 +103,166 @@ def _new_model(config: Config, data: TransferData, encoding: str, seed: int) -> 
     return build_model(config.model, encoding, len(data.vocab), heads)
 
 
-def pretrain(config: Config, data: TransferData, encoding: str, seed: int) -> tuple[PetraModel, float]:
-    p = config.pretrain
-    model = _new_model(config, data, encoding, stage_seed(seed, encoding, "init"))
-    mlm = None
-    if "mlm" in p.objectives:
-        generator = torch.Generator().manual_seed(stage_seed(seed, encoding, "mask"))
-        mlm = MLMObjective(len(data.vocab), data.vocab.mask_id, p.mask_prob, generator)
-    objective = JointObjective(config.task.type, p.task_weight if "task" in p.objectives else 0.0, mlm, p.mlm_weight)
-    seconds = _fit(model, data.source_train, objective, p, data.vocab.pad_id, stage_seed(seed, encoding, "pretrain"))
-    return model, seconds
+class UnitRunner:
+    """Runs the phases of one (encoding, seed) unit, skipping those a previous attempt finished."""
 
+    def __init__(self, config: Config, data: TransferData, encoding: str, seed: int, work: Path | None) -> None:
+        self.config, self.data, self.encoding, self.seed = config, data, encoding, seed
+        self.log = PhaseLog(work, config.run.checkpoint_every)
+        self.out = UnitResult()
+        self._pretrained: PetraModel | None = None
 
-def run_unit(config: Config, data: TransferData, encoding: str, seed: int) -> list[RunRecord]:
-    """Pretrain once, then for each target: zero-shot, every recipe, and the scratch baseline."""
-    torch.set_num_threads(1)  # units run in parallel processes; one thread each wastes nothing
-    pad, task, f = data.vocab.pad_id, config.task.type, config.finetune
-    pretrained, pretrain_seconds = pretrain(config, data, encoding, seed)
-    source_acc = accuracy(pretrained, data.source_test, task, pad)
-    records = []
-    for target, (train_set, test_set) in data.targets.items():
-        zero_shot = accuracy(pretrained, test_set, task, pad)
-        scratch = _new_model(config, data, encoding, stage_seed(seed, encoding, target, "scratch-init"))
-        objective = JointObjective(task)
-        _fit(scratch, train_set, objective, f, pad, stage_seed(seed, encoding, target, "finetune"))
-        scratch_acc = accuracy(scratch, test_set, task, pad)
-        done: dict[str, tuple[float, float]] = {}
-        for recipe in f.recipes:
-            if recipe == "frozen_pe" and "full" in done and not has_pe_parameters(pretrained):
-                done[recipe] = done["full"]  # identical training: nothing of the PE could change
-                continue
-            model = copy.deepcopy(pretrained)
+    def _seed(self, *parts: str) -> int:
+        return stage_seed(self.seed, self.encoding, *parts)
+
+    def pretrained(self) -> PetraModel:
+        """The pretrained model: trained now, or restored from the finished phase's checkpoint."""
+        if self._pretrained is None:
+            p, data = self.config.pretrain, self.data
+            model = _new_model(self.config, data, self.encoding, self._seed("init"))
+            mlm = None
+            if "mlm" in p.objectives:
+                generator = torch.Generator().manual_seed(self._seed("mask"))
+                mlm = MLMObjective(len(data.vocab), data.vocab.mask_id, p.mask_prob, generator)
+            weight = p.task_weight if "task" in p.objectives else 0.0
+            objective = JointObjective(self.config.task.type, weight, mlm, p.mlm_weight)
+            seed_everything(self._seed("pretrain"))
+            result = fit(model, data.source_train, objective, p, data.vocab.pad_id, self._seed("pretrain"),
+                         self.log.checkpointer("pretrain"))
+            self._pretrained = model
+            if "pretrain" not in self.log.done:
+                self.log.record("pretrain", {"seconds": result.seconds, "losses": result.losses})
+        return self._pretrained
+
+    def run(self) -> UnitResult:
+        task, pad = self.config.task.type, self.data.vocab.pad_id
+        if "pretrain" not in self.log.done:
+            self.pretrained()
+        pre = self.log.done["pretrain"]
+        source = self.log.once("source", lambda: seeded_accuracy(
+            self.pretrained(), self.data.source_test, task, pad, self._seed("eval")))
+        self._curve(self.config.data.source.name, "pretrain", "loss", enumerate(pre["losses"], 1))
+        for target, (train_set, test_set) in self.data.targets.items():
+            zero = self.log.once(f"zero_shot/{target}", lambda: seeded_accuracy(
+                self.pretrained(), test_set, task, pad, self._seed(target, "eval")))
+            scratch = self.log.once(f"scratch/{target}", lambda: self._finetune(target, "scratch", None))
+            self._curves(target, "scratch", scratch)
+            done: dict[str, dict] = {}
+            for recipe in self.config.finetune.recipes:
+                if recipe == "frozen_pe" and "full" in done and not self._pe_has_parameters():
+                    done[recipe] = done["full"]  # identical training: nothing of the PE could change
+                    continue
+                done[recipe] = self.log.once(f"{recipe}/{target}", lambda: self._finetune(target, recipe, recipe))
+                self._curves(target, recipe, done[recipe])
+            for recipe, r in done.items():
+                self.out.records.append(RunRecord(
+                    self.encoding, self.seed, target, recipe, r["accuracy"], scratch["accuracy"], zero, source,
+                    pre["seconds"], r["seconds"], r["steps_to_95"], r["loss_volatility"],
+                    r.get("pe_drift"), r.get("pe_cosine_change"), r.get("cka"),
+                ))
+        return self.out
+
+    def _pe_has_parameters(self) -> bool:
+        m = self.config.model
+        pe = build_encoding(self.encoding, m.dim, m.heads, m.max_len, m.encoding_options.get(self.encoding, {}))
+        return any(True for _ in pe.parameters())
+
+    def _finetune(self, target: str, phase: str, recipe: str | None) -> dict:
+        """Scratch (``recipe`` None: fresh init) or a recipe applied to a copy of the pretrained model."""
+        f, task, pad = self.config.finetune, self.config.task.type, self.data.vocab.pad_id
+        train_set, test_set = self.data.targets[target]
+        if recipe is None:
+            model = _new_model(self.config, self.data, self.encoding, self._seed(target, "scratch-init"))
+        else:
+            model = copy.deepcopy(self.pretrained())
             apply_recipe(model, recipe)
-            seconds = _fit(model, train_set, objective, f, pad, stage_seed(seed, encoding, target, "finetune"))
-            done[recipe] = (accuracy(model, test_set, task, pad), seconds)
-        records += [
-            RunRecord(encoding, seed, target, recipe, acc, scratch_acc, zero_shot, source_acc, pretrain_seconds, sec)
-            for recipe, (acc, sec) in done.items()
-        ]
-    return records
+        steps = f.epochs * -(-len(train_set) // f.batch_size)
+        seed_everything(self._seed(target, phase))
+        result = fit(
+            model, train_set, JointObjective(task), f, pad, self._seed(target, "finetune"),
+            self.log.checkpointer(f"{phase}-{target}"),
+            evaluate=lambda m: seeded_accuracy(m, test_set, task, pad, self._seed(target, "curve")),
+            eval_every=max(1, steps // f.curve_points) if f.curve_points else 0,
+        )
+        accuracy = seeded_accuracy(model, test_set, task, pad, self._seed(target, "eval"))
+        points = result.evals
+        out = {
+            "accuracy": accuracy, "seconds": result.seconds, "losses": result.losses, "evals": points,
+            "steps_to_95": steps_to_fraction([s for s, _ in points], [a for _, a in points]),
+            "loss_volatility": loss_volatility(result.losses),
+        }
+        if recipe is not None:
+            out.update(self._drift_and_cka(model, test_set))
+        self.log.discard_checkpoint(f"{phase}-{target}")
+        return out
+
+    def _drift_and_cka(self, tuned: PetraModel, test_set: EncodedCorpus) -> dict:
+        before = {k: v.detach() for k, v in self.pretrained().encoding.named_parameters()}
+        after = {k: v.detach() for k, v in tuned.encoding.named_parameters()}
+        drift = pe_drift(before, after)
+        out = {"pe_drift": drift.relative_change, "pe_cosine_change": drift.cosine_structure_change} if drift else {}
+        batch = collate(test_set, list(range(min(200, len(test_set)))), self.data.vocab.pad_id)
+        with torch.no_grad(), torch.random.fork_rng():
+            torch.manual_seed(self._seed("cka"))
+            x = self.pretrained().eval().encoder(batch.ids, batch.mask)[batch.mask]
+            torch.manual_seed(self._seed("cka"))
+            y = tuned.eval().encoder(batch.ids, batch.mask)[batch.mask]
+        out["cka"] = linear_cka(x, y)
+        return out
+
+    def _curves(self, target: str, phase: str, result: dict) -> None:
+        self._curve(target, phase, "loss", enumerate(result["losses"], 1))
+        self._curve(target, phase, "accuracy", result["evals"])
+
+    def _curve(self, target: str, phase: str, kind: str, points: Iterable) -> None:
+        base = {"encoding": self.encoding, "seed": self.seed, "target": target, "phase": phase, "kind": kind}
+        self.out.curves += [{**base, "step": int(s), "value": float(v)} for s, v in points]
 
 
-def run(config: Config, on_unit_done: Callable[[str, int], None] | None = None) -> list[RunRecord]:
-    """Every (encoding, seed) unit, in parallel over ``config.run.workers`` processes."""
-    data = prepare_data(config)
-    units = [(e, s) for e in config.encodings for s in config.seeds]
-    workers = min(config.run.workers or os.cpu_count() or 1, len(units))
-    records: list[RunRecord] = []
-    for (encoding, seed), unit_records in zip(units, _map_units(config, data, units, workers)):
-        records += unit_records
-        if on_unit_done is not None:
-            on_unit_done(encoding, seed)
-    return records
+def run_unit(config: Config, data: TransferData, encoding: str, seed: int, work: Path | None = None) -> UnitResult:
+    torch.set_num_threads(1)  # units run in parallel processes; one thread each wastes nothing
+    return UnitRunner(config, data, encoding, seed, work).run()
 
 
-def _map_units(config: Config, data: TransferData, units, workers: int) -> Iterable[list[RunRecord]]:
+def unit_keys(config: Config) -> dict[tuple[str, int], str]:
+    """Each unit's store key: the resolved config minus what names or schedules runs."""
+    resolved = {k: v for k, v in config_to_dict(config).items() if k not in ("name", "encodings", "seeds", "run")}
+    return {(e, s): unit_key(resolved, encoding=e, seed=s) for e in config.encodings for s in config.seeds}
+
+
+@dataclass(frozen=True)
+class TransferResults:
+    runs: pd.DataFrame
+    curves: pd.DataFrame
+    skipped: int  # units found finished in the store
+
+
+def run(config: Config, store: ResultStore, on_unit_done: Callable[[str, int], None] | None = None) -> TransferResults:
+    """Every (encoding, seed) unit not yet in ``store``, over ``config.run.workers`` processes."""
+    keys = unit_keys(config)
+    pending = [unit for unit, key in keys.items() if not store.has(key)]
+    for unit in keys:
+        if unit not in pending and on_unit_done is not None:
+            on_unit_done(*unit)
+    if pending:
+        data = prepare_data(config)
+        workers = min(config.run.workers or os.cpu_count() or 1, len(pending))
+        jobs = [(config, data, e, s, store.work_dir(keys[(e, s)])) for e, s in pending]
+        for (encoding, seed), result in zip(pending, _map_units(jobs, workers)):
+            records = pd.DataFrame([asdict(r) for r in result.records])
+            store.put(keys[(encoding, seed)], records, pd.DataFrame(result.curves))
+            if on_unit_done is not None:
+                on_unit_done(encoding, seed)
+    runs = store.records(keys.values())
+    runs["gain"] = runs["accuracy"] - runs["scratch_accuracy"]
+    return TransferResults(runs, store.curves(keys.values()), len(keys) - len(pending))
+
+
+def _map_units(jobs: list[tuple], workers: int) -> Iterable[UnitResult]:
     if workers <= 1:
-        yield from (run_unit(config, data, e, s) for e, s in units)
+        yield from (run_unit(*job) for job in jobs)
         return
     # spawn, not fork: forking a process that has used torch's thread pools can deadlock.
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(run_unit, config, data, e, s) for e, s in units]
+        futures = [pool.submit(run_unit, *job) for job in jobs]
         yield from (future.result() for future in futures)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,9 +12,9 @@ import yaml
 
 from petra.config import Config, config_to_dict
 from petra.errors import PetraError
-from petra.experiments.transfer import RunRecord
+from petra.experiments.transfer import TransferResults
 from petra.results.plots import plot_accuracy
-from petra.results.summary import records_frame, summary_frame
+from petra.results.summary import summary_frame
 
 
 @dataclass(frozen=True)
@@ -36,18 +36,25 @@ def prepare_output_dir(path: Path) -> Path:
     return path
 
 
-def write_outputs(directory: Path, config: Config, records: Sequence[RunRecord], seconds: float) -> RunOutputs:
-    runs = records_frame(records)
+def _json_safe(records: list[dict]) -> list[dict]:
+    """NaN is not JSON: write null instead."""
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in records]
+
+
+def write_outputs(directory: Path, config: Config, results: TransferResults, seconds: float) -> RunOutputs:
+    runs = results.runs.drop(columns=["key"], errors="ignore").sort_values(["encoding", "seed", "target", "recipe"])
     summary = summary_frame(runs)
     (directory / "config.yaml").write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
     metrics = {
         "name": config.name,
         "wall_seconds": round(seconds, 2),
-        "runs": runs.to_dict(orient="records"),
-        "summary": summary.to_dict(orient="records"),
+        "units_reused_from_store": results.skipped,
+        "runs": _json_safe(runs.to_dict(orient="records")),
+        "summary": _json_safe(summary.to_dict(orient="records")),
     }
     (directory / "metrics.json").write_text(json.dumps(metrics, indent=2))
     runs.to_csv(directory / "runs.csv", index=False)
     summary.to_csv(directory / "summary.csv", index=False)
+    results.curves.drop(columns=["key"], errors="ignore").to_csv(directory / "curves.csv", index=False)
     plot_accuracy(runs, directory / "accuracy.png")
     return RunOutputs(directory, runs, summary)

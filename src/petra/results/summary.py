@@ -1,40 +1,55 @@
-"""From run records to the tables a person reads: mean ± std per PE and recipe, gain vs scratch."""
+"""From run records to the tables a person reads: mean ± std per PE and recipe, bootstrap CIs,
+gain vs scratch with the negative-transfer alarm, and the stability columns."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict
-
+import numpy as np
 import pandas as pd
 
-from petra.experiments.transfer import RunRecord
+from petra.metrics.stability import GainStats, SeedStats
 
 GROUP = ["target", "encoding", "recipe"]
 
 
-def records_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
-    frame = pd.DataFrame([asdict(r) for r in records])
-    frame["gain"] = frame["accuracy"] - frame["scratch_accuracy"]
-    return frame
-
-
 def summary_frame(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (target, encoding, recipe); std is the sample std over seeds (0 for one seed).
+    """One row per (target, encoding, recipe) over seeds.
 
-    ``negative_transfer`` flags a mean gain below zero: pretraining made the target worse than
-    training from scratch on the same data and budget.
+    ``negative_transfer`` is raised when the 95% bootstrap CI of the seed-paired gain lies wholly
+    below zero: pretraining reliably made the target worse than scratch on the same data and budget.
     """
-    grouped = runs.groupby(GROUP, sort=False)
-    summary = grouped.agg(
-        seeds=("seed", "nunique"),
-        accuracy_mean=("accuracy", "mean"),
-        accuracy_std=("accuracy", "std"),
-        scratch_mean=("scratch_accuracy", "mean"),
-        zero_shot_mean=("zero_shot_accuracy", "mean"),
-        gain_mean=("gain", "mean"),
-        gain_std=("gain", "std"),
-        source_accuracy_mean=("source_accuracy", "mean"),
-    ).reset_index()
-    summary[["accuracy_std", "gain_std"]] = summary[["accuracy_std", "gain_std"]].fillna(0.0)
-    summary["negative_transfer"] = summary["gain_mean"] < 0
-    return summary.sort_values("target", kind="stable", ignore_index=True)
+    rows = [_summarise(key, group) for key, group in runs.groupby(GROUP, sort=False)]
+    return pd.DataFrame(rows).sort_values("target", kind="stable", ignore_index=True)
+
+
+def _summarise(key: tuple, group: pd.DataFrame) -> dict:
+    group = group.sort_values("seed")
+    acc = SeedStats.of(group["accuracy"])
+    gain = GainStats.of(group["accuracy"], group["scratch_accuracy"])
+    return {
+        **dict(zip(GROUP, key)),
+        "seeds": acc.n,
+        "accuracy_mean": acc.mean, "accuracy_std": acc.std, "accuracy_ci_low": acc.ci_low,
+        "accuracy_ci_high": acc.ci_high, "accuracy_cv": acc.cv, "accuracy_worst": acc.worst,
+        "scratch_mean": group["scratch_accuracy"].mean(),
+        "zero_shot_mean": group["zero_shot_accuracy"].mean(),
+        "gain_mean": gain.stats.mean, "gain_std": gain.stats.std,
+        "gain_ci_low": gain.stats.ci_low, "gain_ci_high": gain.stats.ci_high,
+        "negative_transfer": gain.negative_transfer,
+        "source_accuracy_mean": group["source_accuracy"].mean(),
+        "steps_to_95_mean": _mean(group.get("steps_to_95")),
+        "loss_volatility_mean": _mean(group.get("loss_volatility")),
+        "pe_drift_mean": _mean(group.get("pe_drift")),
+        "cka_mean": _mean(group.get("cka")),
+    }
+
+
+def _mean(column: pd.Series | None) -> float:
+    if column is None:
+        return float("nan")
+    values = pd.to_numeric(column, errors="coerce").dropna()
+    return float(values.mean()) if len(values) else float("nan")
+
+
+def gain_matrix(summary: pd.DataFrame) -> pd.DataFrame:
+    """Mean gain with PEs as rows and (target, recipe) as columns, for compact display."""
+    return summary.pivot_table(index="encoding", columns=["target", "recipe"], values="gain_mean", aggfunc=np.mean)

@@ -1,5 +1,11 @@
 """One ``train()`` for pretraining and fine-tuning: AdamW, linear warm-up then linear decay,
-gradient clipping, and a guard that stops on a non-finite loss instead of training on NaNs."""
+gradient clipping, a guard that stops on a non-finite loss instead of training on NaNs, periodic
+evaluation for learning curves, and checkpoints that resume to the identical result.
+
+Resuming is exact on CPU because everything random is restored: model, optimizer and schedule
+state, torch's global RNG (dropout, random PEs), the objective's own generator (MLM masks), and
+the batch order, which ``epoch_batches(epoch)`` must derive from the epoch number alone.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ from petra.config import OptimConfig
 from petra.data.batches import Batch
 from petra.errors import PetraError
 from petra.models import PetraModel
+from petra.training.checkpoint import Checkpointer
 
 Objective = Callable[[PetraModel, Batch], torch.Tensor]
 
@@ -21,6 +28,7 @@ Objective = Callable[[PetraModel, Batch], torch.Tensor]
 @dataclass
 class TrainResult:
     losses: list[float] = field(default_factory=list)
+    evals: list[tuple[int, float]] = field(default_factory=list)  # (step, metric) learning curve
     seconds: float = 0.0
 
     @property
@@ -50,6 +58,35 @@ def make_optimizer(model: PetraModel, cfg: OptimConfig, total_steps: int):
     return optimizer, schedule
 
 
+@dataclass
+class _State:
+    model: PetraModel
+    optimizer: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LambdaLR
+    objective: Objective
+    result: TrainResult
+
+    def snapshot(self) -> dict:
+        objective_state = getattr(self.objective, "state_dict", None)
+        return {
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(), "torch_rng": torch.get_rng_state(),
+            "objective": objective_state() if objective_state else None,
+            "losses": list(self.result.losses), "evals": list(self.result.evals),
+            "seconds": self.result.seconds,
+        }
+
+    def restore(self, saved: dict) -> None:
+        self.model.load_state_dict(saved["model"])
+        self.optimizer.load_state_dict(saved["optimizer"])
+        self.schedule.load_state_dict(saved["schedule"])
+        torch.set_rng_state(saved["torch_rng"])
+        if saved["objective"] is not None:
+            self.objective.load_state_dict(saved["objective"])
+        self.result.losses, self.result.evals = list(saved["losses"]), [tuple(e) for e in saved["evals"]]
+        self.result.seconds = saved["seconds"]
+
+
 def train(
     model: PetraModel,
     epoch_batches: Callable[[int], Iterable[Batch]],
@@ -57,27 +94,62 @@ def train(
     cfg: OptimConfig,
     steps_per_epoch: int,
     on_step: Callable[[int, float], None] | None = None,
+    checkpointer: Checkpointer | None = None,
+    evaluate: Callable[[PetraModel], float] | None = None,
+    eval_every: int = 0,
 ) -> TrainResult:
-    """Run ``cfg.epochs`` epochs; ``epoch_batches(e)`` yields the batches of epoch ``e``."""
+    """Run ``cfg.epochs`` epochs (or finish them, resuming from ``checkpointer``).
+
+    ``evaluate(model)`` is called every ``eval_every`` steps and at the end, under a forked RNG
+    so that measuring a curve never changes the training itself.
+    """
     total = cfg.epochs * steps_per_epoch
     optimizer, schedule = make_optimizer(model, cfg, total)
     params = [p for p in model.parameters() if p.requires_grad]
-    result, start = TrainResult(), time.perf_counter()
+    state = _State(model, optimizer, schedule, objective, TrainResult())
+    saved = checkpointer.load() if checkpointer else None
+    if saved is not None:
+        state.restore(saved)
+    result, start = state.result, time.perf_counter() - state.result.seconds
     model.train()
-    for epoch in range(cfg.epochs):
-        for batch in epoch_batches(epoch):
-            loss = objective(model, batch)
-            value = loss.item()
-            if not math.isfinite(value):
-                raise PetraError(f"training stopped: loss is {value} at step {result.steps} (epoch {epoch})")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-            optimizer.step()
-            schedule.step()
-            result.losses.append(value)
-            if on_step is not None:
-                on_step(result.steps, value)
+    try:
+        for epoch in range(result.steps // steps_per_epoch, cfg.epochs):
+            for index, batch in enumerate(epoch_batches(epoch)):
+                if epoch * steps_per_epoch + index < result.steps:
+                    continue  # done before the checkpoint we resumed from
+                _step(state, batch, params, cfg, epoch)
+                if on_step is not None:
+                    on_step(result.steps, result.losses[-1])
+                if evaluate is not None and (result.steps == total or (eval_every and result.steps % eval_every == 0)):
+                    result.evals.append((result.steps, _measure(model, evaluate)))
+                if checkpointer is not None and (checkpointer.due(result.steps) or result.steps == total):
+                    result.seconds = time.perf_counter() - start
+                    checkpointer.save(state.snapshot())
+    except KeyboardInterrupt:
+        if checkpointer is not None:  # Ctrl-C: keep what was done, then stop
+            result.seconds = time.perf_counter() - start
+            checkpointer.save(state.snapshot())
+        raise
     result.seconds = time.perf_counter() - start
     model.eval()
     return result
+
+
+def _step(state: _State, batch: Batch, params: list, cfg: OptimConfig, epoch: int) -> None:
+    loss = state.objective(state.model, batch)
+    value = loss.item()
+    if not math.isfinite(value):
+        raise PetraError(f"training stopped: loss is {value} at step {state.result.steps} (epoch {epoch})")
+    state.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+    state.optimizer.step()
+    state.schedule.step()
+    state.result.losses.append(value)
+
+
+def _measure(model: PetraModel, evaluate: Callable[[PetraModel], float]) -> float:
+    with torch.random.fork_rng():
+        value = evaluate(model)
+    model.train()
+    return value

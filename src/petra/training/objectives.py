@@ -31,6 +31,12 @@ class MLMObjective:
     mask_prob: float
     generator: torch.Generator
 
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])
+
     def __call__(self, model: PetraModel, batch: Batch) -> torch.Tensor:
         inputs, targets = mask_for_mlm(batch, self.vocab_size, self.mask_id, self.mask_prob, self.generator)
         return token_cross_entropy(model(inputs, batch.mask, head="mlm"), targets)
@@ -44,6 +50,13 @@ class JointObjective:
     task_weight: float = 1.0
     mlm: MLMObjective | None = None
     mlm_weight: float = 1.0
+
+    def state_dict(self) -> dict:
+        return {"mlm": self.mlm.state_dict() if self.mlm is not None else None}
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.mlm is not None:
+            self.mlm.load_state_dict(state["mlm"])
 
     def __call__(self, model: PetraModel, batch: Batch) -> torch.Tensor:
         loss = torch.zeros(())

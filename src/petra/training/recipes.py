@@ -20,8 +20,3 @@ def apply_recipe(model: PetraModel, recipe: str) -> int:
         for p in model.encoding.parameters():
             p.requires_grad_(False)
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-def has_pe_parameters(model: PetraModel) -> bool:
-    """Without trainable PE parameters, 'frozen_pe' trains exactly what 'full' trains."""
-    return any(True for _ in model.encoding.parameters())

@@ -1,0 +1,67 @@
+"""Resumable phases of a unit: a JSON log of finished phase results and per-phase checkpoints."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from petra.config import OptimConfig
+from petra.data.batches import EncodedCorpus, batches
+from petra.models import PetraModel
+from petra.training.checkpoint import Checkpointer, atomic_write_json
+from petra.training.evaluate import accuracy
+from petra.training.loop import Objective, TrainResult, train
+
+
+class PhaseLog:
+    """Results of finished phases in ``work/phases.json``; without a work folder, memory only."""
+
+    def __init__(self, work: Path | None, checkpoint_every: int) -> None:
+        self.work, self.every = work, checkpoint_every
+        self.path = work / "phases.json" if work else None
+        self.done: dict[str, Any] = json.loads(self.path.read_text()) if self.path and self.path.is_file() else {}
+
+    def once(self, name: str, compute: Callable[[], Any]) -> Any:
+        """The logged result of phase ``name``, computing (and logging) it the first time."""
+        if name not in self.done:
+            self.record(name, compute())
+        return self.done[name]
+
+    def record(self, name: str, value: Any) -> None:
+        self.done[name] = value
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(self.done, self.path)
+
+    def checkpointer(self, phase: str) -> Checkpointer | None:
+        return Checkpointer(self.work / f"{phase}.ckpt", self.every) if self.work else None
+
+    def discard_checkpoint(self, phase: str) -> None:
+        if self.work is not None:
+            (self.work / f"{phase}.ckpt").unlink(missing_ok=True)
+
+
+def fit(
+    model: PetraModel, corpus: EncodedCorpus, objective: Objective, cfg: OptimConfig, pad_id: int, seed: int,
+    checkpointer: Checkpointer | None = None, evaluate: Callable[[PetraModel], float] | None = None,
+    eval_every: int = 0,
+) -> TrainResult:
+    """Train on ``corpus`` for ``cfg.epochs``; epoch e's batch order depends only on (seed, e),
+    which is what lets a resumed run replay the exact batches it had not yet seen."""
+    steps = -(-len(corpus) // cfg.batch_size)
+    return train(
+        model, lambda epoch: batches(corpus, cfg.batch_size, pad_id, np.random.default_rng([seed, epoch])),
+        objective, cfg, steps, checkpointer=checkpointer, evaluate=evaluate, eval_every=eval_every,
+    )
+
+
+def seeded_accuracy(model: PetraModel, corpus: EncodedCorpus, task: str, pad_id: int, seed: int) -> float:
+    """Accuracy under a fixed RNG (random PEs draw at evaluation), leaving the global RNG as it was."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return accuracy(model, corpus, task, pad_id)

@@ -1,0 +1,1 @@
+"""Measurement: stability across seeds, language similarity, data diversity, the randomized-PE bound."""

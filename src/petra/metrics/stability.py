@@ -1,0 +1,112 @@
+"""Transfer stability: spread over seeds, gain vs scratch with a negative-transfer alarm,
+convergence, PE drift and representation similarity (linear CKA)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+BOOTSTRAP_RESAMPLES = 2000
+
+
+def bootstrap_ci(values: Sequence[float], level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap CI of the mean (Efron & Tibshirani 1993). With one value the
+    interval is that value: one seed says nothing about spread, and the report shows n."""
+    x = np.asarray(values, dtype=float)
+    if len(x) < 2:
+        return float(x.mean()), float(x.mean())
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, len(x), size=(BOOTSTRAP_RESAMPLES, len(x)))].mean(axis=1)
+    alpha = (1 - level) / 2
+    return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+
+
+@dataclass(frozen=True)
+class SeedStats:
+    n: int
+    mean: float
+    std: float  # sample std (ddof=1); 0 for one seed
+    ci_low: float
+    ci_high: float
+    cv: float  # coefficient of variation std / |mean|
+    worst: float  # the lowest value over seeds
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> SeedStats:
+        x = np.asarray(values, dtype=float)
+        std = float(x.std(ddof=1)) if len(x) > 1 else 0.0
+        low, high = bootstrap_ci(x)
+        mean = float(x.mean())
+        return cls(len(x), mean, std, low, high, std / abs(mean) if mean else float("inf"), float(x.min()))
+
+
+@dataclass(frozen=True)
+class GainStats:
+    """Transfer gain = accuracy(transfer) − accuracy(scratch), paired by seed."""
+
+    stats: SeedStats
+
+    @property
+    def negative_transfer(self) -> bool:
+        """Alarm only when the whole CI lies below zero: pretraining reliably hurt."""
+        return self.stats.ci_high < 0
+
+    @classmethod
+    def of(cls, transfer: Sequence[float], scratch: Sequence[float]) -> GainStats:
+        return cls(SeedStats.of(np.asarray(transfer, float) - np.asarray(scratch, float)))
+
+
+def steps_to_fraction(steps: Sequence[int], accuracies: Sequence[float], fraction: float = 0.95) -> int | None:
+    """First evaluated step whose accuracy reaches ``fraction`` of the final accuracy."""
+    if not len(accuracies):
+        return None
+    target = fraction * accuracies[-1]
+    return next(int(s) for s, a in zip(steps, accuracies) if a >= target)
+
+
+def loss_volatility(losses: Sequence[float], window: int = 10) -> float:
+    """Mean absolute step-to-step change of the loss relative to its running mean over the last
+    half of training: 0 for a smooth curve; large when the target loss oscillates."""
+    x = np.asarray(losses, dtype=float)
+    tail = x[len(x) // 2 :]
+    if len(tail) < 2:
+        return 0.0
+    smooth = np.convolve(tail, np.ones(min(window, len(tail))) / min(window, len(tail)), mode="same")
+    return float(np.mean(np.abs(np.diff(tail)) / np.maximum(np.abs(smooth[1:]), 1e-8)))
+
+
+@dataclass(frozen=True)
+class PEDrift:
+    relative_change: float  # ||P_ft − P_pre||_F / ||P_pre||_F over all PE parameters
+    cosine_structure_change: float | None  # same, for the position-by-position cosine matrix
+
+
+def pe_drift(before: dict[str, torch.Tensor], after: dict[str, torch.Tensor]) -> PEDrift | None:
+    """Drift of a trainable encoding's parameters during fine-tuning; None if it has none."""
+    if not before:
+        return None
+    p0 = torch.cat([before[k].flatten().double() for k in sorted(before)])
+    p1 = torch.cat([after[k].flatten().double() for k in sorted(before)])
+    relative = float((p1 - p0).norm() / p0.norm().clamp(min=1e-12))
+    tables = [k for k in sorted(before) if before[k].dim() == 2]
+    structure = None
+    if tables:
+        c0, c1 = _cosine_matrix(before[tables[0]]), _cosine_matrix(after[tables[0]])
+        structure = float((c1 - c0).norm() / c0.norm().clamp(min=1e-12))
+    return PEDrift(relative, structure)
+
+
+def _cosine_matrix(table: torch.Tensor) -> torch.Tensor:
+    unit = torch.nn.functional.normalize(table.double(), dim=1)
+    return unit @ unit.T
+
+
+def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
+    """Linear CKA (Kornblith et al. 2019, eq. 5) between (n, d1) and (n, d2) representations."""
+    x = x.double() - x.double().mean(0)
+    y = y.double() - y.double().mean(0)
+    cross = (y.T @ x).norm() ** 2
+    return float(cross / ((x.T @ x).norm() * (y.T @ y).norm()).clamp(min=1e-12))

@@ -1,0 +1,66 @@
+"""The results store: one immutable Parquet record per unit of work, keyed by a hash of the
+resolved config and seed, plus its learning curves and (while it runs) its checkpoints.
+
+Layout under ``root``: ``records/<key>.parquet``, ``curves/<key>.parquet``, ``work/<key>/``.
+Files are written to a temporary name and renamed, so a crash never leaves half a record, and
+re-running a config skips every unit whose record exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+def unit_key(resolved: dict[str, Any], **identity: Any) -> str:
+    """Stable 16-hex key of a resolved config section and the unit's identity (encoding, seed, ...)."""
+    payload = json.dumps({"config": resolved, **identity}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def atomic_write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+class ResultStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        for sub in ("records", "curves", "work"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+
+    def _record(self, key: str) -> Path:
+        return self.root / "records" / f"{key}.parquet"
+
+    def has(self, key: str) -> bool:
+        return self._record(key).is_file()
+
+    def put(self, key: str, records: pd.DataFrame, curves: pd.DataFrame) -> None:
+        """Store a finished unit once; its work folder (checkpoints) is then removed."""
+        if self.has(key):
+            raise FileExistsError(f"record {key} already stored; records are immutable")
+        atomic_write_parquet(curves.assign(key=key), self.root / "curves" / f"{key}.parquet")
+        atomic_write_parquet(records.assign(key=key), self._record(key))  # last: marks the unit done
+        shutil.rmtree(self.work_dir(key), ignore_errors=True)
+
+    def work_dir(self, key: str) -> Path:
+        return self.root / "work" / key
+
+    def records(self, keys: Iterable[str]) -> pd.DataFrame:
+        return _concat(self._record(k) for k in keys)
+
+    def curves(self, keys: Iterable[str]) -> pd.DataFrame:
+        return _concat(self.root / "curves" / f"{k}.parquet" for k in keys)
+
+
+def _concat(paths: Iterable[Path]) -> pd.DataFrame:
+    frames = [pd.read_parquet(p) for p in paths if p.is_file()]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

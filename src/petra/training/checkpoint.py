@@ -1,0 +1,45 @@
+"""Atomic checkpoints (write to a temporary file, then rename) so a kill -9 at any moment leaves
+either the previous checkpoint or the new one, never a torn file."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+def atomic_torch_save(obj: Any, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def atomic_write_json(obj: Any, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj))
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class Checkpointer:
+    """Where one training phase saves its state, and how often (``every`` steps; 0 = only at the
+    end and on interruption)."""
+
+    path: Path
+    every: int = 0
+
+    def load(self) -> dict[str, Any] | None:
+        if not self.path.is_file():
+            return None
+        return torch.load(self.path, weights_only=False)
+
+    def save(self, state: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_torch_save(state, self.path)
+
+    def due(self, step: int) -> bool:
+        return self.every > 0 and step % self.every == 0

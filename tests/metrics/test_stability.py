@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+import torch
+
+from petra.metrics.stability import (
+    GainStats, SeedStats, bootstrap_ci, linear_cka, loss_volatility, pe_drift, steps_to_fraction,
+)
+
+
+def test_seed_stats():
+    stats = SeedStats.of([0.5, 0.6, 0.7])
+    assert stats.mean == pytest.approx(0.6) and stats.std == pytest.approx(0.1)
+    assert stats.worst == 0.5 and stats.cv == pytest.approx(0.1 / 0.6)
+    assert 0.5 <= stats.ci_low < 0.6 < stats.ci_high <= 0.7
+
+
+def test_bootstrap_ci_covers_the_true_mean_about_95_percent_of_the_time():
+    rng = np.random.default_rng(0)
+    hits = sum(lo <= 0 <= hi for lo, hi in (bootstrap_ci(rng.normal(0, 1, 30), seed=i) for i in range(200)))
+    assert 0.88 <= hits / 200 <= 0.99
+
+
+def test_negative_transfer_alarm_needs_the_whole_ci_below_zero():
+    assert GainStats.of([0.40, 0.41, 0.39], [0.50, 0.52, 0.49]).negative_transfer
+    # A negative mean whose CI straddles zero is not an alarm.
+    assert not GainStats.of([0.40, 0.60, 0.45], [0.50, 0.50, 0.50]).negative_transfer
+    assert not GainStats.of([0.6, 0.6], [0.5, 0.5]).negative_transfer
+
+
+def test_steps_to_fraction():
+    assert steps_to_fraction([10, 20, 30, 40], [0.2, 0.5, 0.96, 1.0]) == 30
+    assert steps_to_fraction([], []) is None
+
+
+def test_volatility_separates_smooth_from_oscillating_losses():
+    smooth = np.linspace(2.0, 0.5, 200)
+    noisy = smooth + 0.3 * (-1) ** np.arange(200)
+    assert loss_volatility(smooth) < 0.01 < loss_volatility(noisy)
+
+
+def test_pe_drift():
+    table = torch.randn(16, 8)
+    assert pe_drift({"t": table}, {"t": table.clone()}).relative_change == 0.0
+    moved = pe_drift({"t": table}, {"t": 1.1 * table})
+    assert moved.relative_change == pytest.approx(0.1)
+    assert moved.cosine_structure_change == pytest.approx(0.0, abs=1e-6)  # scaling keeps directions
+    assert pe_drift({}, {}) is None
+
+
+def test_linear_cka_properties():
+    x = torch.randn(100, 16)
+    q, _ = torch.linalg.qr(torch.randn(16, 16))
+    assert linear_cka(x, x @ q * 3.0) == pytest.approx(1.0)  # invariant to rotation and scale
+    assert linear_cka(x, torch.randn(100, 16)) < 0.5
