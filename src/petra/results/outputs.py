@@ -41,8 +41,20 @@ def _json_safe(records: list[dict]) -> list[dict]:
     return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in records]
 
 
+def _in_config_order(runs: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Rows ordered as the config lists PEs, targets and recipes (tables and plots follow it)."""
+    order = {
+        "encoding": {e: i for i, e in enumerate(config.encodings)},
+        "target": {t.name: i for i, t in enumerate(config.data.targets)},
+        "recipe": {r: i for i, r in enumerate(config.finetune.recipes)},
+    }
+    rank = {column: runs[column].map(ranks) for column, ranks in order.items()}
+    index = pd.DataFrame({**rank, "seed": runs["seed"]}).sort_values(["encoding", "seed", "target", "recipe"]).index
+    return runs.loc[index].reset_index(drop=True)
+
+
 def write_outputs(directory: Path, config: Config, results: TransferResults, seconds: float) -> RunOutputs:
-    runs = results.runs.drop(columns=["key"], errors="ignore").sort_values(["encoding", "seed", "target", "recipe"])
+    runs = _in_config_order(results.runs.drop(columns=["key"], errors="ignore"), config)
     summary = summary_frame(runs)
     (directory / "config.yaml").write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
     metrics = {

@@ -18,7 +18,9 @@ def summary_frame(runs: pd.DataFrame) -> pd.DataFrame:
     below zero: pretraining reliably made the target worse than scratch on the same data and budget.
     """
     rows = [_summarise(key, group) for key, group in runs.groupby(GROUP, sort=False)]
-    return pd.DataFrame(rows).sort_values("target", kind="stable", ignore_index=True)
+    targets = list(dict.fromkeys(runs["target"]))  # keep the runs' order (the config's)
+    frame = pd.DataFrame(rows)
+    return frame.sort_values("target", key=lambda t: t.map(targets.index), kind="stable", ignore_index=True)
 
 
 def _summarise(key: tuple, group: pd.DataFrame) -> dict:

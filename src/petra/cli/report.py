@@ -1,0 +1,18 @@
+"""`petra report RESULTS_DIR`: an HTML + Markdown report of a finished run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from petra.cli.app import app, console
+
+
+@app.command()
+def report(results_dir: Path = typer.Argument(..., help="a folder written by `petra run` or `petra demo`")) -> None:
+    """Write report.html (self-contained) and report.md into RESULTS_DIR."""
+    from petra.results.report import write_report
+
+    html_path, md_path = write_report(results_dir)
+    console.print(f"report: [bold]{html_path}[/bold] (and {md_path.name})")
