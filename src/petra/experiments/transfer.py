@@ -221,6 +221,7 @@ class UnitRunner:
 
 def run_unit(config: Config, data: TransferData, encoding: str, seed: int, work: Path | None = None) -> UnitResult:
     torch.set_num_threads(1)  # units run in parallel processes; one thread each wastes nothing
+    torch.use_deterministic_algorithms(True, warn_only=True)  # same seed -> same numbers
     return UnitRunner(config, data, encoding, seed, work).run()
 
 

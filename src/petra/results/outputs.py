@@ -36,6 +36,23 @@ def prepare_output_dir(path: Path) -> Path:
     return path
 
 
+def provenance(config: Config) -> dict:
+    """What the numbers depend on besides the config: library versions and the seed scheme."""
+    import platform
+
+    import numpy
+    import torch
+
+    import petra
+
+    return {
+        "petra": petra.__version__, "torch": torch.__version__, "numpy": numpy.__version__,
+        "python": platform.python_version(), "data_seed": config.data.seed, "seeds": list(config.seeds),
+        "seed_scheme": "each phase seeds torch/numpy/random with crc32('seed/encoding/[target/]phase')",
+        "deterministic_algorithms": True, "threads_per_unit": 1,
+    }
+
+
 def _json_safe(records: list[dict]) -> list[dict]:
     """NaN is not JSON: write null instead."""
     return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in records]
@@ -61,6 +78,7 @@ def write_outputs(directory: Path, config: Config, results: TransferResults, sec
         "name": config.name,
         "wall_seconds": round(seconds, 2),
         "units_reused_from_store": results.skipped,
+        "provenance": provenance(config),
         "runs": _json_safe(runs.to_dict(orient="records")),
         "summary": _json_safe(summary.to_dict(orient="records")),
     }

@@ -138,14 +138,28 @@ def train(
 def _step(state: _State, batch: Batch, params: list, cfg: OptimConfig, epoch: int) -> None:
     loss = state.objective(state.model, batch)
     value = loss.item()
+    step = state.result.steps
     if not math.isfinite(value):
-        raise PetraError(f"training stopped: loss is {value} at step {state.result.steps} (epoch {epoch})")
+        raise PetraError(f"training stopped: loss is {value} at step {step} (epoch {epoch}); "
+                         "the last checkpoint holds the last good state")
     state.optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+    norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+    if not torch.isfinite(norm):
+        raise PetraError(f"training stopped: non-finite gradients at step {step} (epoch {epoch}) in "
+                         f"{', '.join(_nonfinite_groups(state.model))}; the last checkpoint holds the last good state")
     state.optimizer.step()
     state.schedule.step()
     state.result.losses.append(value)
+
+
+def _nonfinite_groups(model: PetraModel) -> list[str]:
+    """Modules (e.g. 'encoder.blocks.0.attn') whose parameters received inf/NaN gradients."""
+    groups = dict.fromkeys(
+        name.rsplit(".", 1)[0] for name, p in model.named_parameters()
+        if p.grad is not None and not torch.isfinite(p.grad).all()
+    )
+    return list(groups) or ["(unknown)"]
 
 
 def _measure(model: PetraModel, evaluate: Callable[[PetraModel], float]) -> float:
