@@ -48,7 +48,10 @@ class LexiconSizes:
         noun = round(NOUN_SHARE * vocab_size)
         verb = round(VERB_SHARE * vocab_size)
         adj = round(ADJ_SHARE * vocab_size)
-        return cls(noun=noun, verb=verb, adj=adj, adp=vocab_size - noun - verb - adj)
+        # Rounding can leave no adposition for small vocabularies (23 -> 12+6+5+0): keep at least
+        # one of each part of speech, taking it from the nouns (found by the fuzz tests).
+        adp = max(1, vocab_size - noun - verb - adj)
+        return cls(noun=vocab_size - verb - adj - adp, verb=verb, adj=adj, adp=adp)
 
     def count(self, pos: str) -> int:
         return {"NOUN": self.noun, "VERB": self.verb, "ADJ": self.adj, "ADP": self.adp, "PRON": 1}[pos]

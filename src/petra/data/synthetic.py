@@ -143,6 +143,11 @@ def _validate_mean_length(spec: LanguageSpec) -> None:
     low, high = length_range(spec.relative_clause_prob)
     high = min(high, spec.max_length)
     _require(
+        low <= high, spec.name, "max_length",
+        f"({spec.max_length}) is below the shortest mean length the grammar reaches with "
+        f"relative_clause_prob={spec.relative_clause_prob} ({low:.2f}): raise max_length or lower relative_clause_prob",
+    )
+    _require(
         _is_number(spec.mean_length) and low <= spec.mean_length <= high,
         spec.name, "mean_length",
         f"must lie in [{low:.2f}, {high:.2f}] (what the grammar reaches with relative_clause_prob="
