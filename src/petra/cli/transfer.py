@@ -13,6 +13,7 @@ from rich.table import Table
 
 from petra.cli.app import app, console
 from petra.config import Config, load_config
+from petra.errors import PetraError
 
 # `petra demo --quick`: the same experiment, shrunk to run in well under a minute (used by tests).
 QUICK_OVERRIDES: dict[str, Any] = {
@@ -27,7 +28,8 @@ def demo_config_path() -> Path:
     return Path(str(resources.files("petra") / "configs" / "demo.yaml"))
 
 
-def _run_transfer(config: Config) -> None:
+def run_transfer(config: Config, executor=None) -> None:
+    """Run (or resume) a transfer config, store each unit, print the table, write the outputs."""
     from petra.experiments.transfer import run
     from petra.results.outputs import prepare_output_dir, write_outputs
     from petra.results.store import ResultStore
@@ -41,16 +43,23 @@ def _run_transfer(config: Config) -> None:
         task = progress.add_task(f"{config.name}: pretrain + fine-tune", total=units)
         try:
             results = run(config, store, on_unit_done=lambda e, s: progress.update(
-                task, advance=1, description=f"{e} seed {s} done"))
+                task, advance=1, description=f"{e} seed {s} done"), executor=executor)
         except KeyboardInterrupt:
             console.print(f"interrupted: finished units and checkpoints are kept in {store.root}; "
                           "run the same command again to resume")
             raise typer.Exit(130) from None
     if results.skipped:
         console.print(f"{results.skipped} finished unit(s) reused from {store.root}")
+    if results.runs.empty:
+        raise PetraError(f"no unit finished: {'; '.join(results.failures)}")
     outputs = write_outputs(out, config, results, time.perf_counter() - start)
     console.print(_summary_table(outputs.summary))
     console.print(f"wall time {time.perf_counter() - start:.1f} s; results in [bold]{out}[/bold]")
+    if results.failures:
+        for failure in results.failures:
+            console.print(f"[red]failed after retries:[/red] {failure}")
+        console.print("finished units are stored; run the same command again to retry the failed ones")
+        raise typer.Exit(1)
 
 
 def _summary_table(summary) -> Table:
@@ -79,7 +88,7 @@ def demo(
     overrides = dict(QUICK_OVERRIDES) if quick else {}
     if output_dir is not None:
         overrides["run"] = {"output_dir": str(output_dir)}
-    _run_transfer(load_config(demo_config_path(), overrides))
+    run_transfer(load_config(demo_config_path(), overrides))
 
 
 @app.command("run")
@@ -89,4 +98,4 @@ def run_config(
 ) -> None:
     """Run the transfer experiment a config describes."""
     overrides = {"run": {"output_dir": str(output_dir)}} if output_dir is not None else {}
-    _run_transfer(load_config(config, overrides))
+    run_transfer(load_config(config, overrides))

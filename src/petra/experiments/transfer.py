@@ -10,10 +10,8 @@ each seeded on its own, so a unit resumed after a crash reproduces the uninterru
 from __future__ import annotations
 
 import copy
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from petra.config import Config, config_to_dict
 from petra.data.batches import EncodedCorpus, collate, encode
 from petra.data.synthetic import generate
 from petra.data.vocab import LabelSet, Vocab
+from petra.experiments.executors import Failure, LocalExecutor
 from petra.experiments.phases import PhaseLog, fit, seeded_accuracy
 from petra.encodings import build_encoding
 from petra.experiments.seeding import seed_everything, stage_seed
@@ -236,34 +235,35 @@ class TransferResults:
     runs: pd.DataFrame
     curves: pd.DataFrame
     skipped: int  # units found finished in the store
+    failures: list[str] = field(default_factory=list)  # units that failed every retry
 
 
-def run(config: Config, store: ResultStore, on_unit_done: Callable[[str, int], None] | None = None) -> TransferResults:
-    """Every (encoding, seed) unit not yet in ``store``, over ``config.run.workers`` processes."""
+def run(
+    config: Config, store: ResultStore, on_unit_done: Callable[[str, int], None] | None = None, executor=None,
+) -> TransferResults:
+    """Every (encoding, seed) unit not yet in ``store``; each is stored the moment it finishes.
+    ``executor`` defaults to a local pool of ``config.run.workers`` processes."""
     keys = unit_keys(config)
     pending = [unit for unit, key in keys.items() if not store.has(key)]
     for unit in keys:
         if unit not in pending and on_unit_done is not None:
             on_unit_done(*unit)
+    failures = []
     if pending:
         data = prepare_data(config)
-        workers = min(config.run.workers or os.cpu_count() or 1, len(pending))
+        if executor is None:
+            executor = LocalExecutor(min(config.run.workers or os.cpu_count() or 1, len(pending)))
         jobs = [(config, data, e, s, store.work_dir(keys[(e, s)])) for e, s in pending]
-        for (encoding, seed), result in zip(pending, _map_units(jobs, workers)):
+        for index, result in executor.map(run_unit, jobs):
+            encoding, seed = pending[index]
+            if isinstance(result, Failure):
+                failures.append(f"{encoding} seed {seed}: {result.error}")
+                continue
             records = pd.DataFrame([asdict(r) for r in result.records])
             store.put(keys[(encoding, seed)], records, pd.DataFrame(result.curves))
             if on_unit_done is not None:
                 on_unit_done(encoding, seed)
     runs = store.records(keys.values())
-    runs["gain"] = runs["accuracy"] - runs["scratch_accuracy"]
-    return TransferResults(runs, store.curves(keys.values()), len(keys) - len(pending))
-
-
-def _map_units(jobs: list[tuple], workers: int) -> Iterable[UnitResult]:
-    if workers <= 1:
-        yield from (run_unit(*job) for job in jobs)
-        return
-    # spawn, not fork: forking a process that has used torch's thread pools can deadlock.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(run_unit, *job) for job in jobs]
-        yield from (future.result() for future in futures)
+    if not runs.empty:
+        runs["gain"] = runs["accuracy"] - runs["scratch_accuracy"]
+    return TransferResults(runs, store.curves(keys.values()), len(keys) - len(pending), failures)

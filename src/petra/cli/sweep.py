@@ -1,0 +1,31 @@
+"""`petra sweep CONFIG`: the config's grid (PE × seed × target × recipe) on a chosen executor."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from petra.cli.app import app
+from petra.cli.transfer import run_transfer
+from petra.config import load_config
+
+
+@app.command()
+def sweep(
+    config: Path = typer.Argument(..., help="YAML experiment config: its encodings × seeds × targets × recipes"),
+    executor: str = typer.Option("local", "--executor", "-e", help="local (process pool) or ray"),
+    workers: int = typer.Option(0, "--workers", "-w", help="parallel trials; 0 = one per CPU core"),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (default: start Ray locally)"),
+    retries: int = typer.Option(1, "--retries", help="times a failed trial is retried"),
+    output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="overrides run.output_dir"),
+) -> None:
+    """One trial per (PE, seed) unit; finished trials land in the results store as they complete,
+    so an interrupted sweep resumes where it stopped, on any executor."""
+    from petra.experiments.executors import make_executor
+
+    overrides = {"run": {"output_dir": str(output_dir)}} if output_dir is not None else {}
+    cfg = load_config(config, overrides)
+    run_transfer(cfg, make_executor(executor, workers or cfg.run.workers or os.cpu_count() or 1, retries, address))

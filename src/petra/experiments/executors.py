@@ -1,0 +1,107 @@
+"""Where units run: in this process, in a local process pool, or on a Ray cluster.
+
+Every executor returns each unit's result as soon as it finishes (so the caller can store it at
+once and a crash loses only unfinished units) and retries a failed unit ``retries`` times.
+Results do not depend on the executor: units are seeded by their identity, not by where they run.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from petra.errors import PetraError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A unit that failed every attempt; the others still complete and are stored."""
+
+    job: int
+    error: str
+
+
+def _retrying(fn: Callable, args: tuple, retries: int) -> Any:
+    for attempt in range(retries + 1):
+        try:
+            return fn(*args)
+        except (KeyboardInterrupt, PetraError):
+            raise  # an interrupt or a user error does not get better by retrying
+        except Exception as exc:  # noqa: BLE001 - a trial may fail for any reason; retry it
+            if attempt == retries:
+                raise
+            log.warning("trial failed (%s: %s); retry %d of %d", type(exc).__name__, exc, attempt + 1, retries)
+
+
+class LocalExecutor:
+    """Serial (``workers`` <= 1) or a process pool; spawn, since forking a process that has used
+    torch's thread pools can deadlock."""
+
+    def __init__(self, workers: int, retries: int = 1) -> None:
+        self.workers, self.retries = workers, retries
+
+    def map(self, fn: Callable, jobs: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
+        if self.workers <= 1:
+            for i, job in enumerate(jobs):
+                yield i, _settle(lambda: _retrying(fn, job, self.retries), i)
+            return
+        with ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            pending: dict[Future, int] = {pool.submit(_retrying, fn, job, self.retries): i for i, job in enumerate(jobs)}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    i = pending.pop(future)
+                    yield i, _settle(future.result, i)
+
+
+class RayExecutor:
+    """One Ray task per unit (Ray retries failed tasks itself). ``address`` None starts a local
+    Ray instance sized to ``workers`` CPUs; otherwise it joins that cluster."""
+
+    def __init__(self, workers: int, retries: int = 1, address: str | None = None) -> None:
+        self.workers, self.retries, self.address = workers, retries, address
+
+    def map(self, fn: Callable, jobs: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
+        import ray
+
+        started_here = not ray.is_initialized()
+        if started_here:
+            options = {"address": self.address} if self.address else {"num_cpus": self.workers}
+            ray.init(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False, **options)
+        try:
+            task = ray.remote(num_cpus=1, max_retries=self.retries, retry_exceptions=True)(fn)
+            pending = {task.remote(*job): i for i, job in enumerate(jobs)}
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                i = pending.pop(done[0])
+                yield i, _settle(lambda: ray.get(done[0]), i)
+        finally:
+            if started_here:
+                ray.shutdown()
+
+
+def _settle(get: Callable[[], Any], job: int) -> Any:
+    """The job's result, or a Failure that names it; user errors and interrupts propagate."""
+    try:
+        return get()
+    except (KeyboardInterrupt, PetraError):
+        raise
+    except Exception as exc:  # noqa: BLE001
+        cause = getattr(exc, "cause", None) or exc  # Ray wraps the task's exception
+        if isinstance(cause, PetraError):
+            raise cause from None
+        return Failure(job, f"{type(cause).__name__}: {cause}")
+
+
+def make_executor(kind: str, workers: int, retries: int = 1, address: str | None = None):
+    if kind == "local":
+        return LocalExecutor(workers, retries)
+    if kind == "ray":
+        return RayExecutor(workers, retries, address)
+    raise PetraError(f"unknown executor {kind!r}; use 'local' or 'ray'")
