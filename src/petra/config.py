@@ -71,16 +71,50 @@ class OptimConfig(Section):
     grad_clip: float = Field(1.0, gt=0)
 
 
+class AdversaryConfig(Section):
+    """Language discriminator behind gradient reversal (Ganin et al. 2016); weight 0 = off."""
+
+    weight: float = Field(0.0, ge=0)
+    schedule: Literal["dann", "constant"] = Field("dann", description="dann: λ rises 0 -> 1 as 2/(1+e^(-10p)) - 1")
+    hidden: int = Field(64, gt=0)
+
+
+class MixConfig(Section):
+    """Multilingual pretraining: more source languages beside ``data.source``."""
+
+    languages: list[LanguageSpec] = Field(default_factory=list, description="extra pretraining languages")
+    sentences: list[int] = Field(default_factory=list, description="training sentences per extra language")
+    alpha: float = Field(1.0, ge=0, le=1, description="temperature sampling p_i ∝ n_i^alpha (1: by size, 0: uniform)")
+    loss_weights: list[float] | None = Field(None, description="λ_i per language, source first (default all 1)")
+    language_embeddings: bool = False
+
+    @model_validator(mode="after")
+    def _lengths_agree(self) -> MixConfig:
+        if len(self.sentences) != len(self.languages):
+            raise ValueError(f"sentences ({len(self.sentences)}) must give one size per language ({len(self.languages)})")
+        if self.loss_weights is not None and len(self.loss_weights) != 1 + len(self.languages):
+            raise ValueError(f"loss_weights needs {1 + len(self.languages)} values (data.source first)")
+        return self
+
+
 class PretrainConfig(OptimConfig):
     objectives: list[Literal["mlm", "task"]] = Field(default_factory=lambda: ["mlm", "task"], min_length=1)
     mlm_weight: float = Field(1.0, ge=0)
     task_weight: float = Field(1.0, ge=0)
     mask_prob: float = Field(0.15, gt=0, lt=1)
+    mix: MixConfig = MixConfig()
+    adversary: AdversaryConfig = AdversaryConfig()
+
+
+Recipe = Literal["full", "frozen_pe", "adaptive_pe", "adapters", "adversarial"]
 
 
 class FinetuneConfig(OptimConfig):
-    recipes: list[Literal["full", "frozen_pe"]] = Field(default_factory=lambda: ["full", "frozen_pe"], min_length=1)
+    recipes: list[Recipe] = Field(default_factory=lambda: ["full", "frozen_pe"], min_length=1)
     epochs: int = Field(30, gt=0)
+    adaptive_hidden: int = Field(32, gt=0, description="adaptive_pe: hidden width of f(p; θ_lang)")
+    adapter_bottleneck: int = Field(16, gt=0, description="adapters: bottleneck width")
+    adversary: AdversaryConfig = AdversaryConfig(weight=0.1)
     curve_points: int = Field(10, ge=0, description="target-accuracy evaluations per fine-tuning (learning curve)")
 
 
@@ -102,6 +136,15 @@ class Config(Section):
     run: RunConfig = RunConfig()
 
     @model_validator(mode="after")
+    def _languages_fit_together(self) -> Config:
+        names = [self.data.source.name, *(m.name for m in self.pretrain.mix.languages), *(t.name for t in self.data.targets)]
+        if len(set(names)) != len(names):
+            raise ValueError(f"language names must be distinct across source, pretrain.mix and targets, got {names}")
+        if self.pretrain.adversary.weight > 0 and not self.pretrain.mix.languages:
+            raise ValueError("pretrain.adversary needs two or more pretraining languages (add pretrain.mix.languages)")
+        return self
+
+    @model_validator(mode="after")
     def _encodings_fit_model(self) -> Config:
         from petra.encodings import get_spec  # local: keeps config importable without torch work
 
@@ -112,6 +155,10 @@ class Config(Section):
                 raise ValueError(str(exc)) from None
             if self.model.architecture == "lstm" and kind not in ("additive", "none"):
                 raise ValueError(f"encoding {name!r} acts on attention ({kind}); the lstm model takes additive encodings only")
+        if self.model.architecture == "lstm" and "adapters" in self.finetune.recipes:
+            raise ValueError("recipe 'adapters' needs the transformer architecture (the lstm has no blocks)")
+        if "adaptive_pe" in self.finetune.recipes and "none" in self.encodings:
+            raise ValueError("recipe 'adaptive_pe' has nothing to adapt with encoding 'none'")
         unknown = sorted(set(self.model.encoding_options) - set(self.encodings))
         if unknown:
             raise ValueError(f"model.encoding_options names encodings not in 'encodings': {unknown}")
@@ -126,15 +173,17 @@ def _format_validation_error(exc: ValidationError, source: str) -> str:
     return f"{source}: invalid config field '{field}': {message}{more}"
 
 
-def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
+def parse_config(data: dict[str, Any], source: str = "<config>", schema: type[Any] = Config) -> Any:
+    """Validate ``data`` as ``schema`` (the transfer ``Config`` unless an experiment passes its own)."""
     try:
-        return Config.model_validate(data)
+        return schema.model_validate(data)
     except ValidationError as exc:
         raise PetraError(_format_validation_error(exc, source)) from None
 
 
-def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Config:
-    """Read a YAML config; ``overrides`` are merged on top (top-level sections, shallow per section)."""
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None, schema: type[Any] = Config) -> Any:
+    """Read a YAML config as ``schema`` (default: the transfer ``Config``); ``overrides`` are merged on
+    top (top-level sections, shallow per section)."""
     path = Path(path)
     if not path.is_file():
         raise PetraError(f"config file not found: {path}")
@@ -151,7 +200,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Co
             data[key] = {**data[key], **value}
         else:
             data[key] = value
-    return parse_config(data, str(path))
+    return parse_config(data, str(path), schema)
 
 
 def config_to_dict(config: Config) -> dict[str, Any]:

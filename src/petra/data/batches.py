@@ -19,6 +19,7 @@ class EncodedCorpus:
     ids: list[np.ndarray]
     tags: list[np.ndarray]
     labels: np.ndarray
+    lang: int = 0  # language index within an experiment; batches carry it
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -30,13 +31,14 @@ class Batch:
     mask: torch.Tensor  # (B, T) True at real tokens
     tags: torch.Tensor  # (B, T) token labels, IGNORE at padding
     labels: torch.Tensor  # (B,) sentence labels
+    lang: int = 0  # every batch holds one language (see petra.models.language)
 
 
-def encode(sentences: Sequence[Sentence], vocab: Vocab, labels: LabelSet, tag_kind: str) -> EncodedCorpus:
+def encode(sentences: Sequence[Sentence], vocab: Vocab, labels: LabelSet, tag_kind: str, lang: int = 0) -> EncodedCorpus:
     index, tag_index = vocab.index, labels.index
     ids = [np.array([index.get(w, vocab.unk_id) for w in s.words], dtype=np.int64) for s in sentences]
     tags = [np.array([tag_index.get(t, IGNORE) for t in s.token_labels(tag_kind)], dtype=np.int64) for s in sentences]
-    return EncodedCorpus(ids, tags, np.array([s.label for s in sentences], dtype=np.int64))
+    return EncodedCorpus(ids, tags, np.array([s.label for s in sentences], dtype=np.int64), lang)
 
 
 def collate(corpus: EncodedCorpus, rows: Sequence[int], pad_id: int) -> Batch:
@@ -48,7 +50,8 @@ def collate(corpus: EncodedCorpus, rows: Sequence[int], pad_id: int) -> Batch:
         ids[i, :n] = corpus.ids[r]
         tags[i, :n] = corpus.tags[r]
     ids_t = torch.from_numpy(ids)
-    return Batch(ids_t, ids_t != pad_id, torch.from_numpy(tags), torch.from_numpy(corpus.labels[list(rows)]))
+    labels = torch.from_numpy(corpus.labels[list(rows)])
+    return Batch(ids_t, ids_t != pad_id, torch.from_numpy(tags), labels, corpus.lang)
 
 
 def batches(

@@ -12,6 +12,7 @@ import torch
 
 from petra.config import OptimConfig
 from petra.data.batches import EncodedCorpus, batches
+from petra.data.mixing import mixed_epochs
 from petra.models import PetraModel
 from petra.training.checkpoint import Checkpointer, atomic_write_json
 from petra.training.evaluate import accuracy
@@ -58,6 +59,17 @@ def fit(
         model, lambda epoch: batches(corpus, cfg.batch_size, pad_id, np.random.default_rng([seed, epoch])),
         objective, cfg, steps, checkpointer=checkpointer, evaluate=evaluate, eval_every=eval_every,
     )
+
+
+def fit_mixture(
+    model: PetraModel, corpora: list[EncodedCorpus], probabilities, objective: Objective, cfg: OptimConfig,
+    pad_id: int, seed: int, checkpointer: Checkpointer | None = None, steps: int | None = None,
+    evaluate: Callable[[PetraModel], float] | None = None, eval_every: int = 0,
+) -> TrainResult:
+    """Like :func:`fit` over several languages, each step's language drawn from ``probabilities``."""
+    epoch_batches, natural = mixed_epochs(corpora, probabilities, cfg.batch_size, pad_id, seed, steps)
+    return train(model, epoch_batches, objective, cfg, steps or natural, checkpointer=checkpointer,
+                 evaluate=evaluate, eval_every=eval_every)
 
 
 def seeded_accuracy(model: PetraModel, corpus: EncodedCorpus, task: str, pad_id: int, seed: int) -> float:

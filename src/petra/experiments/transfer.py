@@ -23,12 +23,15 @@ from petra.data.batches import EncodedCorpus, collate, encode
 from petra.data.synthetic import generate
 from petra.data.vocab import LabelSet, Vocab
 from petra.experiments.executors import Failure, LocalExecutor
-from petra.experiments.phases import PhaseLog, fit, seeded_accuracy
+from petra.data.mixing import LanguageWeighted, temperature_probabilities
+from petra.experiments.phases import PhaseLog, fit_mixture, seeded_accuracy
 from petra.encodings import build_encoding
 from petra.experiments.seeding import seed_everything, stage_seed
 from petra.metrics.stability import linear_cka, loss_volatility, pe_drift, steps_to_fraction
 from petra.models import HeadSpec, PetraModel, build_model
+from petra.models.language import AdaptivePE, add_language_embeddings, set_language
 from petra.results.store import ResultStore, unit_key
+from petra.training.adversarial import AdversarialObjective, LanguageDiscriminator
 from petra.training.objectives import JointObjective, MLMObjective
 from petra.training.recipes import apply_recipe
 
@@ -41,6 +44,8 @@ class TransferData:
     source_train: EncodedCorpus
     source_test: EncodedCorpus
     targets: dict[str, tuple[EncodedCorpus, EncodedCorpus]]  # name -> (train, test)
+    mix: list[EncodedCorpus]  # extra pretraining languages (multilingual pretraining)
+    languages: list[str]  # index -> name, as stored in each corpus's ``lang``
 
 
 @dataclass(frozen=True)
@@ -75,22 +80,29 @@ class UnitResult:
 
 
 def prepare_data(config: Config) -> TransferData:
-    """Generate every language's splits and one shared vocabulary (same config -> same data)."""
-    d = config.data
+    """Generate every language's splits and one shared vocabulary (same config -> same data).
+    Language indices: the source 0, then the extra pretraining languages, then the targets."""
+    d, mix = config.data, config.pretrain.mix
     src = generate(d.source, d.source_train + d.test, seed=stage_seed(d.seed, d.source.name))
+    extra = {s.name: generate(s, n, seed=stage_seed(d.seed, s.name)) for s, n in zip(mix.languages, mix.sentences)}
     tgt = {t.name: generate(t, d.target_train + d.test, seed=stage_seed(d.seed, t.name)) for t in d.targets}
-    train_sents = src[: d.source_train] + [w for s in tgt.values() for w in s[: d.target_train]]
+    languages = [d.source.name, *extra, *tgt]
+    index = {name: i for i, name in enumerate(languages)}
+    train_sents = src[: d.source_train] + [w for s in extra.values() for w in s]
+    train_sents += [w for s in tgt.values() for w in s[: d.target_train]]
     vocab = Vocab.build(w for s in train_sents for w in s.words)
     field_ = config.task.labels
-    labels = LabelSet.build(t for s in src + [w for v in tgt.values() for w in v] for t in s.token_labels(field_))
+    every = src + train_sents + [w for v in tgt.values() for w in v]
+    labels = LabelSet.build(t for s in every for t in s.token_labels(field_))
     num_classes = len(labels) if config.task.type == "token" else 1 + max(s.label for s in src)
 
-    def enc(sentences):
-        return encode(sentences, vocab, labels, field_)
+    def enc(sentences, name):
+        return encode(sentences, vocab, labels, field_, lang=index[name])
 
     return TransferData(
-        vocab, labels, num_classes, enc(src[: d.source_train]), enc(src[d.source_train :]),
-        {name: (enc(s[: d.target_train]), enc(s[d.target_train :])) for name, s in tgt.items()},
+        vocab, labels, num_classes, enc(src[: d.source_train], d.source.name), enc(src[d.source_train :], d.source.name),
+        {name: (enc(s[: d.target_train], name), enc(s[d.target_train :], name)) for name, s in tgt.items()},
+        [enc(s, name) for name, s in extra.items()], languages,
     )
 
 
@@ -125,13 +137,28 @@ class UnitRunner:
                 mlm = MLMObjective(len(data.vocab), data.vocab.mask_id, p.mask_prob, generator)
             weight = p.task_weight if "task" in p.objectives else 0.0
             objective = JointObjective(self.config.task.type, weight, mlm, p.mlm_weight)
+            corpora = [data.source_train, *data.mix]
+            if p.mix.language_embeddings:
+                add_language_embeddings(model, len(data.languages))
+            if p.mix.loss_weights is not None:
+                objective = LanguageWeighted(objective, {c.lang: w for c, w in zip(corpora, p.mix.loss_weights)})
+            if p.adversary.weight > 0:
+                total = p.epochs * sum(-(-len(c) // p.batch_size) for c in corpora)
+                objective = self._adversarial(model, objective, p.adversary, total)
             seed_everything(self._seed("pretrain"))
-            result = fit(model, data.source_train, objective, p, data.vocab.pad_id, self._seed("pretrain"),
-                         self.log.checkpointer("pretrain"))
+            probabilities = temperature_probabilities([len(c) for c in corpora], p.mix.alpha)
+            result = fit_mixture(model, corpora, probabilities, objective, p, data.vocab.pad_id,
+                                 self._seed("pretrain"), self.log.checkpointer("pretrain"))
             self._pretrained = model
             if "pretrain" not in self.log.done:
                 self.log.record("pretrain", {"seconds": result.seconds, "losses": result.losses})
         return self._pretrained
+
+    def _adversarial(self, model: PetraModel, objective, adversary, total_steps: int, task_languages=None):
+        """Attach a language discriminator to ``model`` and wrap ``objective`` with its loss."""
+        model.discriminator = LanguageDiscriminator(self.config.model.dim, len(self.data.languages), adversary.hidden)
+        return AdversarialObjective(objective, model.discriminator, adversary.weight, total_steps,
+                                    adversary.schedule, task_languages)
 
     def run(self) -> UnitResult:
         task, pad = self.config.task.type, self.data.vocab.pad_id
@@ -174,12 +201,19 @@ class UnitRunner:
             model = _new_model(self.config, self.data, self.encoding, self._seed(target, "scratch-init"))
         else:
             model = copy.deepcopy(self.pretrained())
-            apply_recipe(model, recipe)
-        steps = f.epochs * -(-len(train_set) // f.batch_size)
+            apply_recipe(model, recipe, len(self.data.languages), f.adaptive_hidden, f.adapter_bottleneck)
+        per_epoch = -(-len(train_set) // f.batch_size)
+        objective, corpora, probabilities = JointObjective(task), [train_set], [1.0]
+        if recipe == "adversarial":
+            # Source batches join (half the steps) so the discriminator has two languages to tell apart.
+            per_epoch *= 2
+            objective = self._adversarial(model, objective, f.adversary, f.epochs * per_epoch, {train_set.lang})
+            corpora, probabilities = [train_set, self.data.source_train], [0.5, 0.5]
+        steps = f.epochs * per_epoch
         seed_everything(self._seed(target, phase))
-        result = fit(
-            model, train_set, JointObjective(task), f, pad, self._seed(target, "finetune"),
-            self.log.checkpointer(f"{phase}-{target}"),
+        result = fit_mixture(
+            model, corpora, probabilities, objective, f, pad, self._seed(target, "finetune"),
+            self.log.checkpointer(f"{phase}-{target}"), steps=per_epoch,
             evaluate=lambda m: seeded_accuracy(m, test_set, task, pad, self._seed(target, "curve")),
             eval_every=max(1, steps // f.curve_points) if f.curve_points else 0,
         )
@@ -197,10 +231,14 @@ class UnitRunner:
 
     def _drift_and_cka(self, tuned: PetraModel, test_set: EncodedCorpus) -> dict:
         before = {k: v.detach() for k, v in self.pretrained().encoding.named_parameters()}
-        after = {k: v.detach() for k, v in tuned.encoding.named_parameters()}
+        # adaptive_pe wraps the PE: its drift is that of the wrapped (frozen) table, f lives outside it
+        tuned_pe = tuned.encoding.base if isinstance(tuned.encoding, AdaptivePE) else tuned.encoding
+        after = {k: v.detach() for k, v in tuned_pe.named_parameters()}
         drift = pe_drift(before, after)
         out = {"pe_drift": drift.relative_change, "pe_cosine_change": drift.cosine_structure_change} if drift else {}
         batch = collate(test_set, list(range(min(200, len(test_set)))), self.data.vocab.pad_id)
+        set_language(self.pretrained(), batch.lang)
+        set_language(tuned, batch.lang)
         with torch.no_grad(), torch.random.fork_rng():
             torch.manual_seed(self._seed("cka"))
             x = self.pretrained().eval().encoder(batch.ids, batch.mask)[batch.mask]

@@ -6,6 +6,7 @@ import torch
 
 from petra.data.batches import IGNORE, EncodedCorpus, batches
 from petra.models import PetraModel
+from petra.models.language import set_language
 
 
 @torch.no_grad()
@@ -22,6 +23,7 @@ def accuracy(model: PetraModel, corpus: EncodedCorpus, task_type: str, pad_id: i
     model.eval()
     correct = total = 0
     for batch in batches(corpus, batch_size, pad_id):
+        set_language(model, batch.lang)
         predicted = predict_probs(model, batch.ids, batch.mask).argmax(-1)
         if task_type == "sequence":
             correct += int((predicted == batch.labels).sum())

@@ -20,6 +20,7 @@ from petra.config import OptimConfig
 from petra.data.batches import Batch
 from petra.errors import PetraError
 from petra.models import PetraModel
+from petra.models.language import set_language
 from petra.training.checkpoint import Checkpointer
 
 Objective = Callable[[PetraModel, Batch], torch.Tensor]
@@ -136,6 +137,7 @@ def train(
 
 
 def _step(state: _State, batch: Batch, params: list, cfg: OptimConfig, epoch: int) -> None:
+    set_language(state.model, batch.lang)
     loss = state.objective(state.model, batch)
     value = loss.item()
     step = state.result.steps

@@ -1,0 +1,139 @@
+"""Per-language modules attached to a built model without changing the encoder's code:
+the language-adaptive PE p' = f(p; θ_lang), MAD-X style bottleneck adapters, and language
+embeddings. Batches carry one language; ``set_language(model, i)`` selects it for all of them.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from petra.encodings import PositionalEncoding
+from petra.errors import PetraError
+
+
+class LanguageAware(nn.Module):
+    """A module whose behaviour depends on the current batch's language index."""
+
+    language: int = 0
+
+
+def set_language(model: nn.Module, language: int) -> None:
+    for module in model.modules():
+        if isinstance(module, LanguageAware):
+            module.language = language
+
+
+class AdaptivePE(LanguageAware):
+    """Language-adaptive positional encoding around any zoo encoding.
+
+    * additive: p' = p + W2·GELU(W1·p) per language, W2 zero-initialised so training starts from
+      the pretrained PE exactly (a residual adapter on positions);
+    * rotary: positions are scaled per language, m' = m·exp(s_lang) (position interpolation,
+      Chen et al. 2023), so the language learns its own rotation speed;
+    * bias (ALiBi, T5): the bias of head h is scaled by exp(s_lang,h), a per-language slope.
+    """
+
+    def __init__(self, base: PositionalEncoding, num_languages: int, hidden: int = 32) -> None:
+        super().__init__()
+        if base.kind == "none":
+            raise PetraError("the adaptive PE needs a positional encoding to adapt; the encoding is 'none'")
+        self.base, self.kind = base, base.kind
+        self.dim, self.num_heads, self.max_len = base.dim, base.num_heads, base.max_len
+        if self.kind == "additive":
+            self.maps = nn.ModuleList(_residual_map(base.dim, hidden) for _ in range(num_languages))
+        else:
+            width = base.num_heads if self.kind == "bias" else 1
+            self.scales = nn.Parameter(torch.zeros(num_languages, width))
+
+    @property
+    def eval_draws(self) -> int:
+        return getattr(self.base, "eval_draws", 1)
+
+    def positions(self, batch: int, length: int, device: torch.device) -> torch.Tensor:
+        positions = self.base.positions(batch, length, device)
+        if self.kind == "rotary":
+            return positions.to(torch.float32) * self.scales[self.language].exp()
+        return positions
+
+    def forward(self, positions: torch.Tensor):
+        out = self.base(positions)
+        if self.kind == "additive":
+            return out + self.maps[self.language](out)
+        if self.kind == "bias":
+            return out * self.scales[self.language].exp().view(1, -1, 1, 1)
+        return out  # rotary: already adapted through the positions
+
+
+def _residual_map(dim: int, hidden: int) -> nn.Sequential:
+    net = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
+    nn.init.zeros_(net[2].weight)
+    nn.init.zeros_(net[2].bias)
+    return net
+
+
+def make_pe_adaptive(model: nn.Module, num_languages: int, hidden: int = 32) -> AdaptivePE:
+    """Wrap the model's encoding in place (idempotent) and return the wrapper."""
+    encoder = model.encoder
+    if not isinstance(encoder.encoding, AdaptivePE):
+        encoder.encoding = AdaptivePE(encoder.encoding, num_languages, hidden)
+    return encoder.encoding
+
+
+class Adapter(LanguageAware):
+    """Bottleneck adapter (Houlsby et al. 2019; MAD-X, Pfeiffer et al. 2020): h + U·ReLU(D·LN(h)),
+    one per language, U zero-initialised so an inserted adapter starts as the identity."""
+
+    def __init__(self, dim: int, bottleneck: int, num_languages: int) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.down = nn.ModuleList(nn.Linear(dim, bottleneck) for _ in range(num_languages))
+        self.up = nn.ModuleList(nn.Linear(bottleneck, dim) for _ in range(num_languages))
+        for up in self.up:
+            nn.init.zeros_(up.weight)
+            nn.init.zeros_(up.bias)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return hidden + self.up[self.language](torch.relu(self.down[self.language](self.norm(hidden))))
+
+
+def add_adapters(model: nn.Module, bottleneck: int, num_languages: int) -> nn.ModuleList:
+    """An adapter after every Transformer block, as the block's submodule ``adapter`` applied by a
+    forward hook: the encoder code is unchanged, and copies of the model (deepcopy) stay correct
+    because the hook finds the adapter through the module it is called with."""
+    blocks = getattr(model.encoder, "blocks", None)
+    if blocks is None:
+        raise PetraError("adapters need the transformer architecture (the LSTM model has no blocks)")
+    dim = model.encoder.embed.embedding_dim
+    for block in blocks:
+        block.add_module("adapter", Adapter(dim, bottleneck, num_languages))
+        block.register_forward_hook(_apply_adapter)
+    return nn.ModuleList(block.adapter for block in blocks)
+
+
+def _apply_adapter(block: nn.Module, args, output: torch.Tensor) -> torch.Tensor:
+    return block.adapter(output)
+
+
+class LanguageEmbedding(LanguageAware):
+    """A learned vector per language added to every token embedding (XLM's language embeddings)."""
+
+    def __init__(self, dim: int, num_languages: int) -> None:
+        super().__init__()
+        self.table = nn.Embedding(num_languages, dim)
+        nn.init.normal_(self.table.weight, std=0.02)
+
+    def forward(self, embedded: torch.Tensor) -> torch.Tensor:
+        return embedded + self.table.weight[self.language]
+
+
+def add_language_embeddings(model: nn.Module, num_languages: int) -> LanguageEmbedding:
+    """Attach to the token embedding as its submodule ``language`` (see add_adapters for why)."""
+    embed = model.encoder.embed
+    embed.add_module("language", LanguageEmbedding(embed.embedding_dim, num_languages))
+    embed.register_forward_hook(_add_language_embedding)
+    return embed.language
+
+
+def _add_language_embedding(embed: nn.Module, args, output: torch.Tensor) -> torch.Tensor:
+    return embed.language(output)

@@ -1,0 +1,52 @@
+"""Every recipe and the multilingual pretraining options run through the same pipeline and land
+in the same results."""
+
+import pandas as pd
+import pytest
+
+from petra.config import parse_config
+from petra.experiments.transfer import prepare_data, run_unit
+from petra.data.mixing import temperature_probabilities
+
+TINY = {
+    "encodings": ["learned"],
+    "seeds": [0],
+    "model": {"dim": 32, "heads": 2, "ffn_dim": 64, "layers": 1},
+    "data": {"source": {"name": "svo"}, "targets": [{"name": "sov", "word_order": "SOV"}],
+             "source_train": 200, "target_train": 30, "test": 60},
+    "pretrain": {"epochs": 2, "batch_size": 16,
+                 "mix": {"languages": [{"name": "vso", "word_order": "VSO"}], "sentences": [80], "alpha": 0.5,
+                         "language_embeddings": True},
+                 "adversary": {"weight": 0.1}},
+    "finetune": {"epochs": 3, "batch_size": 8, "curve_points": 2,
+                 "recipes": ["full", "frozen_pe", "adaptive_pe", "adapters", "adversarial"]},
+}
+
+
+def test_all_recipes_with_multilingual_adversarial_pretraining():
+    config = parse_config(TINY)
+    data = prepare_data(config)
+    assert data.languages == ["svo", "vso", "sov"]
+    assert [c.lang for c in data.mix] == [1] and data.targets["sov"][0].lang == 2
+    result = run_unit(config, data, "learned", 0)
+    runs = pd.DataFrame([r.__dict__ for r in result.records]).set_index("recipe")
+    assert list(runs.index) == ["full", "frozen_pe", "adaptive_pe", "adapters", "adversarial"]
+    assert runs["accuracy"].between(0, 1).all()
+    # The PE table moves only where the recipe lets it train.
+    assert runs.loc["full", "pe_drift"] > 0 and runs.loc["adversarial", "pe_drift"] > 0
+    for frozen in ("frozen_pe", "adaptive_pe", "adapters"):
+        assert runs.loc[frozen, "pe_drift"] == 0.0
+
+
+def test_temperature_sampling():
+    assert temperature_probabilities([900, 100], 1.0) == pytest.approx([0.9, 0.1])
+    assert temperature_probabilities([900, 100], 0.0) == pytest.approx([0.5, 0.5])
+    p = temperature_probabilities([900, 100], 0.5)
+    assert p[1] == pytest.approx(1 / 4)  # sqrt(0.1) / (sqrt(0.9) + sqrt(0.1))
+
+
+def test_adversary_needs_two_pretraining_languages():
+    from petra.errors import PetraError
+
+    with pytest.raises(PetraError, match="pretrain.adversary needs two or more"):
+        parse_config({"pretrain": {"adversary": {"weight": 0.1}}})
