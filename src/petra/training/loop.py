@@ -98,8 +98,12 @@ def train(
     checkpointer: Checkpointer | None = None,
     evaluate: Callable[[PetraModel], float] | None = None,
     eval_every: int = 0,
+    sync_gradients: Callable[[list[torch.nn.Parameter]], None] | None = None,
 ) -> TrainResult:
     """Run ``cfg.epochs`` epochs (or finish them, resuming from ``checkpointer``).
+
+    ``sync_gradients(params)`` runs after every backward pass: data-parallel training averages the
+    gradients of all processes there (petra.training.distributed), leaving this loop unchanged.
 
     ``evaluate(model)`` is called every ``eval_every`` steps and at the end, under a forked RNG
     so that measuring a curve never changes the training itself.
@@ -118,7 +122,7 @@ def train(
             for index, batch in enumerate(epoch_batches(epoch)):
                 if epoch * steps_per_epoch + index < result.steps:
                     continue  # done before the checkpoint we resumed from
-                _step(state, batch, params, cfg, epoch)
+                _step(state, batch, params, cfg, epoch, sync_gradients)
                 if on_step is not None:
                     on_step(result.steps, result.losses[-1])
                 if evaluate is not None and (result.steps == total or (eval_every and result.steps % eval_every == 0)):
@@ -136,7 +140,7 @@ def train(
     return result
 
 
-def _step(state: _State, batch: Batch, params: list, cfg: OptimConfig, epoch: int) -> None:
+def _step(state: _State, batch: Batch, params: list, cfg: OptimConfig, epoch: int, sync_gradients=None) -> None:
     set_language(state.model, batch.lang)
     loss = state.objective(state.model, batch)
     value = loss.item()
@@ -146,6 +150,8 @@ def _step(state: _State, batch: Batch, params: list, cfg: OptimConfig, epoch: in
                          "the last checkpoint holds the last good state")
     state.optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    if sync_gradients is not None:
+        sync_gradients(params)
     norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
     if not torch.isfinite(norm):
         raise PetraError(f"training stopped: non-finite gradients at step {step} (epoch {epoch}) in "

@@ -1,0 +1,5 @@
+"""`python -m petra ...` (what `accelerate launch -m petra ...` runs)."""
+
+from petra.cli import entry
+
+entry()

@@ -1,0 +1,38 @@
+"""`petra pretrain CONFIG`: pretrain one model, on one process or data-parallel under
+`accelerate launch --multi_gpu --num_processes K -m petra pretrain CONFIG` (CPU processes on a
+machine without GPUs; see petra.training.distributed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from petra.cli.app import app, console
+from petra.config import load_config
+from petra.errors import PetraError
+
+
+@app.command()
+def pretrain(
+    config: Path = typer.Argument(..., help="YAML experiment config (its model, data.source and pretrain sections)"),
+    encoding: Optional[str] = typer.Option(None, "--encoding", help="PE to use (default: the config's first)"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="seed (default: the config's first)"),
+    output_dir: Path = typer.Option(Path("runs/pretrain"), "--output-dir", "-o"),
+) -> None:
+    """Pretrain on the source language and save model.pt + pretrain.json."""
+    from petra.training.distributed import pretrain_accelerated
+
+    cfg = load_config(config)
+    name = encoding or cfg.encodings[0]
+    if name not in cfg.encodings:
+        raise PetraError(f"--encoding {name!r} is not in the config's encodings {cfg.encodings}")
+    metrics = pretrain_accelerated(cfg, name, cfg.seeds[0] if seed is None else seed, output_dir)
+    if metrics["rank"] != 0:
+        return  # one report per run, from the main process
+    console.print(
+        f"{metrics['processes']} process(es), {metrics['steps_per_process']} steps each; loss "
+        f"{metrics['first_loss']:.3f} -> {metrics['last_loss']:.3f}; source accuracy {metrics['source_accuracy']:.3f}; "
+        f"replicas identical: {metrics['replicas_identical']}"
+    )
