@@ -140,6 +140,10 @@ class Config(Section):
         names = [self.data.source.name, *(m.name for m in self.pretrain.mix.languages), *(t.name for t in self.data.targets)]
         if len(set(names)) != len(names):
             raise ValueError(f"language names must be distinct across source, pretrain.mix and targets, got {names}")
+        longest = max(spec.max_length for spec in [self.data.source, *self.pretrain.mix.languages, *self.data.targets])
+        if "learned" in self.encodings and longest > self.model.max_len:
+            raise ValueError(f"model.max_len ({self.model.max_len}) is shorter than the longest sentence the languages "
+                             f"can produce (max_length {longest}); the learned PE has no vector beyond max_len")
         if self.pretrain.adversary.weight > 0 and not self.pretrain.mix.languages:
             raise ValueError("pretrain.adversary needs two or more pretraining languages (add pretrain.mix.languages)")
         return self
