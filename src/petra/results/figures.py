@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")  # files only; no display on servers
@@ -9,6 +11,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+
+
+def save(figure: Figure, path: Path) -> Path:
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
 
 
 def _order(values: pd.Series) -> list:

@@ -13,7 +13,7 @@ import yaml
 from petra.config import Config, config_to_dict
 from petra.errors import PetraError
 from petra.experiments.transfer import TransferResults
-from petra.results.plots import plot_accuracy
+from petra.results.figures import accuracy_with_ci, save
 from petra.results.summary import summary_frame
 
 
@@ -86,5 +86,5 @@ def write_outputs(directory: Path, config: Config, results: TransferResults, sec
     runs.to_csv(directory / "runs.csv", index=False)
     summary.to_csv(directory / "summary.csv", index=False)
     results.curves.drop(columns=["key"], errors="ignore").to_csv(directory / "curves.csv", index=False)
-    plot_accuracy(runs, directory / "accuracy.png")
+    save(accuracy_with_ci(runs, summary), directory / "accuracy.png")
     return RunOutputs(directory, runs, summary)
