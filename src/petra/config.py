@@ -64,6 +64,8 @@ class DataConfig(Section):
 
 class OptimConfig(Section):
     epochs: int = Field(10, gt=0)
+    precision: Literal["fp32", "bf16"] = Field(
+        "fp32", description="bf16: forward under torch.autocast(bfloat16); weights, grads and AdamW state stay fp32")
     batch_size: int = Field(32, gt=0)
     lr: float = Field(1e-3, gt=0)
     warmup_steps: int = Field(50, ge=0)

@@ -13,7 +13,16 @@ class TokenHead(nn.Module):
         super().__init__()
         self.proj = nn.Linear(dim, num_classes)
 
-    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor, select: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, T, num_classes) logits; with ``select`` (a (B, T) bool selection of positions), only
+        the selected rows ``(N, num_classes)``, in the order ``logits[select]`` would give them. ``hidden``
+        may also be rows already selected, (N, dim), which give (N, num_classes).
+
+        Masked-LM needs logits at its ~15% masked positions only, and the vocabulary projection is
+        the largest matmul of a small model: gathering first skips ~85% of it (and of the softmax).
+        """
+        if select is not None:
+            hidden = hidden[select]
         return self.proj(hidden)
 
 

@@ -31,8 +31,20 @@ class PetraModel(nn.Module):
     def encoding(self) -> nn.Module:
         return self.encoder.encoding
 
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor, head: str) -> torch.Tensor:
-        return self.heads[head](self.encoder(ids, mask), mask)
+    def forward(
+        self, ids: torch.Tensor, mask: torch.Tensor, head: str, select: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Logits of ``head``; ``select`` ((B, T) bool, token heads only) gives just those rows,
+        (N, classes), computed without the rest where the encoder can (the Transformer's last layer)."""
+        if select is None:
+            return self.heads[head](self.encoder(ids, mask), mask)
+        if isinstance(self.heads[head], SequenceHead):
+            raise ValueError(f"head {head!r} is a sequence head: it has no per-position logits to select")
+        # The encoder's own selection hands a forward hook on it (N, dim) rows instead of the (B, T, dim)
+        # states it may pool (the adversarial objective does): with a hook, only the head selects.
+        if isinstance(self.encoder, TransformerEncoder) and not self.encoder._forward_hooks:
+            return self.heads[head](self.encoder(ids, mask, select=select), mask)
+        return self.heads[head](self.encoder(ids, mask), mask, select=select)
 
 
 def build_model(config: ModelConfig, encoding: str, vocab_size: int, heads: dict[str, HeadSpec]) -> PetraModel:

@@ -17,6 +17,14 @@ def token_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Te
     return total / (targets != IGNORE).sum().clamp(min=1)
 
 
+def mlm_loss(model: PetraModel, inputs: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Masked-LM cross-entropy, equal to ``token_cross_entropy(model(inputs, mask, "mlm"), targets)``
+    but projecting to the vocabulary only at the masked positions (the only ones with a target)."""
+    picked = targets != IGNORE
+    logits = model(inputs, mask, head="mlm", select=picked)
+    return F.cross_entropy(logits, targets[picked], reduction="sum") / picked.sum().clamp(min=1)
+
+
 def task_loss(model: PetraModel, batch: Batch, task_type: str) -> torch.Tensor:
     logits = model(batch.ids, batch.mask, head="task")
     if task_type == "sequence":
@@ -39,7 +47,7 @@ class MLMObjective:
 
     def __call__(self, model: PetraModel, batch: Batch) -> torch.Tensor:
         inputs, targets = mask_for_mlm(batch, self.vocab_size, self.mask_id, self.mask_prob, self.generator)
-        return token_cross_entropy(model(inputs, batch.mask, head="mlm"), targets)
+        return mlm_loss(model, inputs, batch.mask, targets)
 
 
 @dataclass

@@ -1,0 +1,158 @@
+"""`petra bench`: training throughput of petra's encoder against transformers' BertForMaskedLM."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import asdict
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from petra.cli.app import app, console
+from petra.errors import PetraError
+
+MIB = 2**20
+
+
+def _fmt(values: list[float], scale: float = 1.0, spec: str = ",.0f", suffix: str = "") -> str:
+    from petra.perf.bench import spread
+
+    mid, low, high = (v * scale for v in spread(values))
+    return escape(f"{mid:{spec}}{suffix} [{low:{spec}}–{high:{spec}}]")  # brackets are Rich markup otherwise
+
+
+def _mib(n: int) -> str:
+    return f"{n / MIB:,.1f}" if n < 10 * MIB else f"{n / MIB:,.0f}"
+
+
+def _table(result) -> Table:
+    """Rows are metrics, columns the two models and their ratio (narrow enough for 120 columns)."""
+    petra, hf = result.petra, result.hf
+    table = Table(title=escape(f"{result.precision}: median [min–max] over {len(result.ratios)} alternating rounds"))
+    table.add_column("")
+    for column in (escape(petra.name), escape(hf.name), "petra / transformers"):
+        table.add_column(column, justify="right")
+    table.add_row("parameters", f"{petra.parameters / 1e6:.2f} M", f"{hf.parameters / 1e6:.2f} M", "")
+    table.add_row("tokens/s", _fmt(petra.tokens_per_s), _fmt(hf.tokens_per_s), f"[bold]{_fmt(result.ratios, 1, '.2f', '×')}[/bold]")
+    table.add_row("tokens per CPU-second", _fmt(petra.tokens_per_cpu_s), _fmt(hf.tokens_per_cpu_s), _fmt(result.cpu_ratios, 1, ".2f", "×"))
+    table.add_row("CPU share", _fmt(petra.cpu_share, 100, ".0f", "%"), _fmt(hf.cpu_share, 100, ".0f", "%"), "")
+    table.add_row("MFU", _fmt(petra.mfu, 100, ".1f", "%"), _fmt(hf.mfu, 100, ".1f", "%"), "")
+    table.add_row("HFU", _fmt(petra.hfu, 100, ".1f", "%"), _fmt(hf.hfu, 100, ".1f", "%"), "")
+    table.add_row(
+        "peak tensor MiB (resident + step)",
+        *(f"{_mib(side.peak_memory_bytes)} ({_mib(side.resident_bytes)} + {_mib(side.peak_step_bytes)})" for side in (petra, hf)),
+        f"{petra.peak_memory_bytes / max(hf.peak_memory_bytes, 1):.2f}×",
+    )
+    return table
+
+
+def _report(bench, show_profile: bool) -> None:
+    shape = bench.config.shape
+    console.print(
+        f"sizes: vocab {shape.vocab}, hidden {shape.dim}, layers {shape.layers}, heads {shape.heads}, "
+        f"FFN {shape.ffn_dim}, seq {shape.seq_len}, batch {shape.batch}; dropout {bench.config.dropout}; "
+        f"petra PE {bench.config.encoding}{' (ablation: last layer and head at every position)' if bench.config.full_head else ''}; "
+        f"AdamW {'fused' if bench.config.fused_adamw else 'foreach'}; {bench.threads} threads"
+    )
+    for result in bench.results:
+        console.print(_table(result))
+        m, k, n = result.best_gemm
+        console.print(
+            f"matmul peak {result.precision}: {_fmt(result.peak_flops, 1e-9, '.3g', ' GFLOP/s')} "
+            f"(measured each round; best of the model's GEMM shapes, here {m}×{k}×{n})", highlight=False,
+        )
+        if show_profile:
+            for side in (result.petra, result.hf):
+                console.print(f"[bold]{result.precision} {side.name}: one training step, top ops by self CPU time[/bold]")
+                console.print(side.profile, highlight=False, soft_wrap=True)
+    shares = [share for r in bench.results for side in (r.petra, r.hf) for share in side.cpu_share]
+    if shares and statistics.median(shares) < 0.7:
+        console.print(
+            f"[yellow]note:[/yellow] this process got {statistics.median(shares):.0%} of its threads' time (other "
+            "processes held the cores): absolute numbers are low; the alternating ratios stay comparable, and "
+            "with --threads 1 the per-CPU-second ratio is the steadiest."
+        )
+    console.print(
+        "MFU: FLOPs the MLM step needs (last layer and head at masked positions only) / wall time / measured "
+        "peak; HFU: FLOPs each implementation executes. CPU share: this process's CPU time / (wall time x "
+        "threads); well below 100% means other processes held the cores. Memory: parameters + optimizer "
+        f"state + the step's peak of new tensors (torch.profiler); process peak RSS {bench.max_rss_bytes / MIB:,.0f} "
+        f"MiB. Wall time {bench.seconds:.0f} s.", highlight=False,
+    )
+
+
+def _write_json(bench, path: Path) -> None:
+    data = asdict(bench)
+    for result in data["results"]:
+        for side in ("petra", "hf"):
+            result[side].pop("profile")
+    try:
+        path.write_text(json.dumps(data, indent=2, default=str))
+    except OSError as exc:
+        raise PetraError(f"cannot write {path}: {exc.strerror}") from None
+
+
+@app.command()
+def bench(
+    vocab: int = typer.Option(8000, help="vocabulary size"),
+    hidden: int = typer.Option(256, help="hidden size"),
+    layers: int = typer.Option(4, help="Transformer layers"),
+    heads: int = typer.Option(4, help="attention heads"),
+    ffn: int = typer.Option(1024, help="feed-forward inner size"),
+    seq_len: int = typer.Option(128, "--seq-len", help="tokens per sequence"),
+    batch: int = typer.Option(32, help="sequences per batch"),
+    precision: str = typer.Option("both", help="fp32, bf16 (autocast, both models) or both"),
+    rounds: int = typer.Option(3, help="alternating rounds per precision"),
+    steps: int = typer.Option(2, help="training steps of each model per round"),
+    warmup: int = typer.Option(1, help="untimed steps of each model first"),
+    threads: Optional[int] = typer.Option(None, help="torch threads (default: torch's choice)"),
+    encoding: str = typer.Option("learned", help="petra's positional encoding (BERT uses learned)"),
+    dropout: float = typer.Option(0.1, help="dropout of both models"),
+    foreach: bool = typer.Option(False, "--foreach", help="multi-tensor AdamW instead of the fused kernel"),
+    full_head: bool = typer.Option(
+        False, "--full-head", help="ablation: petra runs its last layer and MLM head at every position, as HF does"
+    ),
+    profile: bool = typer.Option(False, "--profile", help="print where each model's step time goes (torch.profiler)"),
+    profile_rows: int = typer.Option(15, "--profile-rows", help="operators shown by --profile"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="also write the measurements as JSON"),
+) -> None:
+    """Train petra's encoder and transformers' BertForMaskedLM at the same sizes, alternating; print
+    tokens/s, their ratio, MFU against a measured matmul peak, and peak memory."""
+    import torch
+
+    from petra.encodings import get_spec
+    from petra.perf.bench import BenchConfig, run_bench
+    from petra.perf.flops import ModelShape
+
+    precisions = {"both": ("fp32", "bf16"), "fp32": ("fp32",), "bf16": ("bf16",)}.get(precision)
+    if precisions is None:
+        raise PetraError(f"--precision must be fp32, bf16 or both, got {precision!r}")
+    for name, value, least in (("--rounds", rounds, 1), ("--steps", steps, 1), ("--warmup", warmup, 0)):
+        if value < least:
+            raise PetraError(f"{name} must be >= {least}, got {value}")
+    if not 0.0 <= dropout < 1.0:
+        raise PetraError(f"--dropout must be in [0, 1), got {dropout}")
+    get_spec(encoding)  # unknown encodings fail here with the zoo's one-line error
+    if json_out is not None and not json_out.parent.is_dir():
+        raise PetraError(f"--json: folder {json_out.parent} does not exist")
+    shape = ModelShape(vocab, hidden, layers, heads, ffn, seq_len, batch)
+    try:
+        shape.validate()
+    except ValueError as exc:
+        raise PetraError(f"bench sizes: {exc}") from None
+    if threads is not None:
+        if threads < 1:
+            raise PetraError(f"--threads must be >= 1, got {threads}")
+        torch.set_num_threads(threads)
+    config = BenchConfig(
+        shape=shape, precisions=precisions, rounds=rounds, steps=steps, warmup=warmup, dropout=dropout,
+        encoding=encoding, fused_adamw=not foreach, full_head=full_head,
+    )
+    result = run_bench(config, profile_rows, on_round=lambda line: console.print(line, highlight=False))
+    _report(result, profile)
+    if json_out is not None:
+        _write_json(result, json_out)

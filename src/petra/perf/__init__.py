@@ -1,0 +1,1 @@
+"""Performance tooling: FLOP accounting, a measured matmul peak, step memory, and ``petra bench``."""
