@@ -69,3 +69,42 @@ def test_test_only_treebank_is_a_zero_shot_target():
     with pytest.raises(PetraError, match="has no train split"):
         bank.read("train")
     assert len(list_treebanks(SHARED)) >= 20
+
+
+def test_file_cut_mid_line_names_its_last_line(tmp_path):
+    path = tmp_path / "cut.conllu"
+    path.write_text(GOOD.split("3\there")[0] + "3\the")  # cut inside the 5th line
+    with pytest.raises(PetraError, match=r"cut.conllu:5: file ends inside a sentence \(truncated\?"):
+        read_conllu(path)
+
+
+def test_file_cut_between_word_lines_is_caught_by_its_text(tmp_path):
+    """The partial sentence would parse (heads in range): only '# text' shows words are missing."""
+    lines = GOOD.splitlines(keepends=True)
+    path = tmp_path / "cut.conllu"
+    path.write_text("".join(lines[:4]))  # "# text = I'm here", then only "I'm" and its words
+    with pytest.raises(PetraError, match=r"cut.conllu:4: file ends inside a sentence .* '# text'"):
+        read_conllu(path)
+
+
+def test_last_sentence_without_final_blank_line_is_still_read(tmp_path):
+    path = tmp_path / "x.conllu"
+    path.write_text(GOOD.rstrip("\n") + "\n")
+    assert [s.words for s in read_conllu(path)] == [("I", "'m", "here"), ("Hi",)]
+
+
+@needs_ud
+def test_truncated_real_treebank_names_file_and_line(tmp_path):
+    text = find_treebank("English-EWT", SHARED).splits["dev"].read_text(encoding="utf-8")
+    path = tmp_path / "en_ewt-ud-dev.conllu"
+    path.write_text(text[:5000], encoding="utf-8")
+    last_line = text[:5000].count("\n") + 1
+    with pytest.raises(PetraError, match=rf"en_ewt-ud-dev.conllu:{last_line}: file ends inside a sentence"):
+        read_conllu(path)
+
+
+def test_junk_in_a_cut_last_sentence_is_still_a_named_error(tmp_path):
+    path = tmp_path / "cut.conllu"
+    path.write_text("# text = a b\n1\ta\t_\tX\t_\t_\t0\troot\t_\t_\nx-y\tjunk\n")
+    with pytest.raises(PetraError, match=r"cut.conllu:3: "):
+        read_conllu(path)

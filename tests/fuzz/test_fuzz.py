@@ -140,3 +140,53 @@ def test_synthetic_generator_slow(spec, seed):
 def test_config_parse_rejects_non_mapping_sections():
     with pytest.raises(PetraError, match="'model'"):
         parse_config({"model": [1, 2]})
+
+
+# --- dependency-tree re-ordering ------------------------------------------------------------
+RELS = ["nsubj", "obj", "obl", "amod", "case", "det", "advmod", "aux", "mark", "punct", "nmod", "iobj", "conj"]
+
+
+@st.composite
+def trees(draw):
+    """Random (often odd) dependency trees: each word attaches to an earlier-built node."""
+    n = draw(st.integers(1, 12))
+    order = draw(st.permutations(list(range(1, n + 1))))
+    heads = [0] * n
+    for k, word in enumerate(order):
+        heads[word - 1] = 0 if k == 0 else draw(st.sampled_from(order[:k]))
+    deprels = tuple("root" if h == 0 else draw(st.sampled_from(RELS)) for h in heads)
+    upos = tuple(draw(st.sampled_from(["NOUN", "VERB", "ADP", "ADJ", "PRON", "PUNCT"])) for _ in heads)
+    from petra.data.sentence import Sentence
+
+    return Sentence(tuple(f"w{i}" for i in range(1, n + 1)), upos, tuple(heads), deprels, "fuzz")
+
+
+def check_reorder(sentence, order, flip_adp, flip_adj):
+    from petra.data.augment import is_valid_tree, reorder
+
+    try:
+        out = reorder(sentence, order, flip_adpositions=flip_adp, flip_adjectives=flip_adj)
+    except PetraError:
+        return
+    assert is_valid_tree(out)
+    assert sorted(out.words) == sorted(sentence.words)
+
+    def edges(s):  # labelled edges by word identity: the tree itself, whatever the order
+        return {(w, s.words[h - 1] if h else None, r, u) for w, h, r, u in zip(s.words, s.heads, s.deprels, s.upos)}
+
+    assert edges(out) == edges(sentence)
+
+
+@FAST
+@given(sentence=trees(), order=st.sampled_from(["SVO", "SOV", "VSO", "VOS", "OVS", "OSV"]),
+       flip_adp=st.booleans(), flip_adj=st.booleans())
+def test_tree_reordering_fast(sentence, order, flip_adp, flip_adj):
+    check_reorder(sentence, order, flip_adp, flip_adj)
+
+
+@pytest.mark.slow
+@SLOW
+@given(sentence=trees(), order=st.sampled_from(["SVO", "SOV", "VSO", "VOS", "OVS", "OSV"]),
+       flip_adp=st.booleans(), flip_adj=st.booleans())
+def test_tree_reordering_slow(sentence, order, flip_adp, flip_adj):
+    check_reorder(sentence, order, flip_adp, flip_adj)

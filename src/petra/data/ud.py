@@ -77,8 +77,13 @@ def _treebank(folder: Path) -> Treebank:
 
 
 def _blocks(path: Path) -> Iterator[tuple[int, str]]:
-    """(first line number, text) of each blank-line separated sentence block."""
-    start, lines = 1, []
+    """(first line number, text) of each blank-line separated sentence block.
+
+    A last sentence with no blank line after it may have been cut short (a truncated download or
+    copy): it is checked by :func:`_check_complete` so a cut between two word lines, where the
+    partial sentence would still parse, is an error naming the last line rather than silent loss.
+    """
+    start, lines, number = 1, [], 0
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if line.strip():
@@ -89,7 +94,32 @@ def _blocks(path: Path) -> Iterator[tuple[int, str]]:
                 yield start, "".join(lines)
                 lines = []
     if lines:
+        _check_complete(path, number, lines)
         yield start, "".join(lines)
+
+
+def _check_complete(path: Path, number: int, lines: list[str]) -> None:
+    """The unterminated last sentence must end with a whole line and, when it has a ``# text``
+    comment, its surface tokens must spell that text (as the UD validator checks)."""
+    truncated = f"{path}:{number}: file ends inside a sentence (truncated?"
+    if not lines[-1].endswith("\n"):
+        raise PetraError(f"{truncated} its last line has no line end)")
+    # "# text = ..." only: "# text_en = ..." (a translation) does not spell this sentence
+    text = next((m.group(1) for m in map(re.compile(r"#\s*text\s*=(.*)").match, lines) if m), None)
+    if text is None:
+        return
+    forms, skip_until = [], 0
+    for line in lines:
+        fields = line.rstrip("\n").split("\t")
+        if line.startswith("#") or len(fields) < 2:
+            continue
+        if re.fullmatch(r"\d+-\d+", fields[0]):  # a multiword token spells its words
+            forms.append(fields[1])
+            skip_until = int(fields[0].split("-")[1])
+        elif fields[0].isdigit() and int(fields[0]) > skip_until:
+            forms.append(fields[1])
+    if "".join(forms).replace(" ", "") != "".join(text.split()):
+        raise PetraError(f"{truncated} its words do not spell its '# text' line)")
 
 
 def read_conllu(path: str | Path, lang: str | None = None) -> list[Sentence]:

@@ -1,0 +1,255 @@
+"""Distances between structure profiles (KL, Jensen–Shannon, Wasserstein) and URIEL distances.
+
+Measures, all on the features of :mod:`petra.metrics.structure`:
+
+* ``kl`` — KL(P‖Q) in nats (Kullback & Leibler 1951) after **Lidstone add-α smoothing of the
+  counts with α = 0.5** (the Jeffreys / Krichevsky–Trofimov prior) over the feature's whole
+  support, so an order or bigram unseen in Q gives a large but finite value. Not symmetric.
+* ``symmetric_kl`` — (KL(P‖Q) + KL(Q‖P)) / 2 (half Jeffreys' divergence), same smoothing.
+* ``js`` — Jensen–Shannon *distance* (Lin 1991; Endres & Schindelin 2003): the square root of
+  the JS divergence in bits, on the unsmoothed empirical distributions; a metric in [0, 1].
+* ``wasserstein`` — earth mover's distance W1 (POT, Flamary et al. 2021) on the unsmoothed
+  distributions with these ground costs:
+  - ``word_order``: Kendall distance between the two orders (adjacent swaps of S, V, O that
+    turn one into the other) / 3, so SVO–SOV = 1/3, SVO–OSV = 2/3, SVO–OVS = 1;
+  - ``head_direction``: 1 between "dependent before head" and "after"; per relation this is
+    |share_P − share_Q| of head-final dependents;
+  - ``dependency_length``: |k − l| words (``ot.wasserstein_1d``; the last bin counts as 20);
+  - ``upos_bigram``: number of the two tags that differ / 2 (0, ½ or 1).
+
+``head_direction`` compares one two-way distribution per relation; its value is the mean over
+relations attested at least ``MIN_RELATION_COUNT`` times in both corpora. The **combined
+distance** is the unweighted mean of the four features' JS distances (each in [0, 1]).
+A feature with no data in a profile (e.g. no S-V-O clause) gives NaN, and the combined
+distance averages the features that are defined.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from itertools import permutations
+from typing import Any
+
+import numpy as np
+import ot
+import pandas as pd
+from scipy.spatial.distance import jensenshannon
+from scipy.stats import entropy
+
+from petra.errors import PetraError
+from petra.metrics.structure import BIGRAM_TAGS, FEATURES, MAX_DEPENDENCY_LENGTH, ORDERS, RELATIONS, StructureProfile
+
+log = logging.getLogger(__name__)
+
+MEASURES: tuple[str, ...] = ("kl", "symmetric_kl", "js", "wasserstein")
+KL_ALPHA = 0.5
+MIN_RELATION_COUNT = 10
+COMBINED = "combined"
+
+
+def _kendall(a: str, b: str) -> int:
+    """Adjacent transpositions between two orders of the same letters (discordant pairs)."""
+    return sum(1 for x, y in permutations(a, 2) if a.index(x) < a.index(y) and b.index(x) > b.index(y))
+
+
+def _ground_costs() -> dict[str, np.ndarray]:
+    orders = np.array([[_kendall(a, b) / 3 for b in ORDERS] for a in ORDERS])
+    n = len(BIGRAM_TAGS)
+    pairs = [(i, j) for i in range(n) for j in range(n)]
+    bigrams = np.array([[((i != k) + (j != m)) / 2 for k, m in pairs] for i, j in pairs])
+    lengths = np.arange(1, MAX_DEPENDENCY_LENGTH + 1, dtype=float)
+    return {
+        "word_order": orders,
+        "head_direction": 1.0 - np.eye(2),
+        "dependency_length": np.abs(lengths[:, None] - lengths[None, :]),
+        "upos_bigram": bigrams,
+    }
+
+
+GROUND_COSTS = _ground_costs()
+
+
+def kl_divergence(p_counts: np.ndarray, q_counts: np.ndarray, alpha: float = KL_ALPHA) -> float:
+    """KL(P‖Q) in nats with add-``alpha`` smoothing of both count vectors."""
+    p = np.asarray(p_counts, dtype=float).ravel() + alpha
+    q = np.asarray(q_counts, dtype=float).ravel() + alpha
+    return float(entropy(p / p.sum(), q / q.sum()))
+
+
+def symmetric_kl(p_counts: np.ndarray, q_counts: np.ndarray, alpha: float = KL_ALPHA) -> float:
+    return 0.5 * (kl_divergence(p_counts, q_counts, alpha) + kl_divergence(q_counts, p_counts, alpha))
+
+
+def js_distance(p_counts: np.ndarray, q_counts: np.ndarray) -> float:
+    """sqrt(JS divergence) in bits, unsmoothed; 0 for equal distributions, 1 for disjoint ones."""
+    p = np.asarray(p_counts, dtype=float).ravel()
+    q = np.asarray(q_counts, dtype=float).ravel()
+    return float(jensenshannon(p / p.sum(), q / q.sum(), base=2))
+
+
+def wasserstein(p_counts: np.ndarray, q_counts: np.ndarray, cost: np.ndarray) -> float:
+    """W1 between the two empirical distributions under ``cost`` (exact OT, ``ot.emd2``)."""
+    p = np.asarray(p_counts, dtype=float).ravel()
+    q = np.asarray(q_counts, dtype=float).ravel()
+    return float(ot.emd2(p / p.sum(), q / q.sum(), cost))
+
+
+def _length_wasserstein(p_counts: np.ndarray, q_counts: np.ndarray) -> float:
+    support = np.arange(1, len(p_counts) + 1, dtype=float)
+    return float(ot.wasserstein_1d(support, support, p_counts / p_counts.sum(), q_counts / q_counts.sum(), p=1))
+
+
+def _count_pairs(a: StructureProfile, b: StructureProfile, feature: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (P, Q) count vectors a feature compares: one pair, or one per shared relation."""
+    if feature == "head_direction":
+        return [
+            (a.head_direction[r], b.head_direction[r]) for r in range(len(RELATIONS))
+            if min(a.head_direction[r].sum(), b.head_direction[r].sum()) >= MIN_RELATION_COUNT
+        ]
+    if feature not in FEATURES:
+        raise PetraError(f"unknown structure feature {feature!r}; expected one of {', '.join(FEATURES)}")
+    p, q = getattr(a, feature), getattr(b, feature)
+    return [(p, q)] if p.sum() > 0 and q.sum() > 0 else []
+
+
+def _measure(feature: str, measure: str) -> Callable[[np.ndarray, np.ndarray], float]:
+    if measure == "kl":
+        return kl_divergence
+    if measure == "symmetric_kl":
+        return symmetric_kl
+    if measure == "js":
+        return js_distance
+    if measure == "wasserstein":
+        if feature == "dependency_length":
+            return _length_wasserstein
+        cost = GROUND_COSTS[feature]
+        return lambda p, q: wasserstein(p, q, cost)
+    raise PetraError(f"unknown distance measure {measure!r}; expected one of {', '.join(MEASURES)}")
+
+
+def feature_distance(a: StructureProfile, b: StructureProfile, feature: str, measure: str) -> float:
+    """``measure`` between the ``feature`` distributions of ``a`` and ``b`` (NaN if undefined)."""
+    pairs = _count_pairs(a, b, feature)
+    function = _measure(feature, measure)
+    return float(np.mean([function(p, q) for p, q in pairs])) if pairs else float("nan")
+
+
+def combined_distance(a: StructureProfile, b: StructureProfile) -> float:
+    """Unweighted mean of the four features' JS distances (the defined ones)."""
+    values = [feature_distance(a, b, f, "js") for f in FEATURES]
+    defined = [v for v in values if not np.isnan(v)]
+    return float(np.mean(defined)) if defined else float("nan")
+
+
+def _matrix(names: Sequence[str], value: Callable[[int, int], float]) -> pd.DataFrame:
+    n = len(names)
+    return pd.DataFrame([[value(i, j) for j in range(n)] for i in range(n)], index=list(names), columns=list(names))
+
+
+def distance_matrix(profiles: Sequence[StructureProfile], feature: str, measure: str) -> pd.DataFrame:
+    """Row ``i``, column ``j``: distance from profile i (P) to profile j (Q); ``combined`` too."""
+    names = [p.name for p in profiles]
+    if feature == COMBINED:
+        return _matrix(names, lambda i, j: combined_distance(profiles[i], profiles[j]))
+    return _matrix(names, lambda i, j: feature_distance(profiles[i], profiles[j], feature, measure))
+
+
+def distance_matrices(profiles: Sequence[StructureProfile]) -> dict[str, pd.DataFrame]:
+    """Every ``feature.measure`` matrix plus ``combined``."""
+    out = {f"{f}.{m}": distance_matrix(profiles, f, m) for f in FEATURES for m in MEASURES}
+    out[COMBINED] = distance_matrix(profiles, COMBINED, "js")
+    return out
+
+
+# --- URIEL (Littell et al. 2017, "URIEL and lang2vec"), through URIEL+ (Khan et al. 2025) ---------
+# lang2vec's PyPI release has feature look-ups but no distance function; URIEL+ ships the same
+# URIEL data (offline) and computes the angular distances lang2vec's paper defines.
+
+URIEL_KINDS: tuple[str, ...] = ("syntactic", "geographic", "genetic", "phonological", "inventory", "featural")
+
+# UD language name -> ISO 639-3 code as URIEL lists it. Macrolanguage codes (ara, zho, fas)
+# where URIEL has more features for them than for the individual language.
+ISO_639_3: dict[str, str] = {
+    "Arabic": "ara", "Basque": "eus", "Bulgarian": "bul", "Catalan": "cat", "Chinese": "zho",
+    "Croatian": "hrv", "Czech": "ces", "Danish": "dan", "Dutch": "nld", "English": "eng",
+    "Estonian": "est", "Finnish": "fin", "French": "fra", "German": "deu", "Greek": "ell",
+    "Hebrew": "heb", "Hindi": "hin", "Hungarian": "hun", "Icelandic": "isl", "Indonesian": "ind",
+    "Irish": "gle", "Italian": "ita", "Japanese": "jpn", "Korean": "kor", "Latvian": "lav",
+    "Lithuanian": "lit", "Marathi": "mar", "Norwegian": "nob", "Persian": "fas", "Polish": "pol",
+    "Portuguese": "por", "Romanian": "ron", "Russian": "rus", "Serbian": "srp", "Slovak": "slk",
+    "Slovenian": "slv", "Spanish": "spa", "Swedish": "swe", "Tagalog": "tgl", "Tamil": "tam",
+    "Telugu": "tel", "Thai": "tha", "Turkish": "tur", "Ukrainian": "ukr", "Urdu": "urd",
+    "Uyghur": "uig", "Vietnamese": "vie", "Welsh": "cym", "Wolof": "wol", "Yoruba": "yor",
+}
+
+
+def iso_code(language: str) -> str:
+    """ISO 639-3 code of a UD language or treebank name (``English``, ``English-EWT``, ``UD_English-EWT``)."""
+    if language.startswith("synthetic:"):
+        raise PetraError(f"{language!r} is a synthetic language: URIEL distances exist for real languages only")
+    name = language.removeprefix("UD_").split("-")[0]
+    for known, code in ISO_639_3.items():
+        if known.lower() == name.lower():
+            return code
+    raise PetraError(
+        f"no ISO 639-3 code known for language {name!r} (from {language!r}); "
+        "add it to petra.metrics.similarity.ISO_639_3"
+    )
+
+
+@contextmanager
+def _quiet_urielplus() -> Iterator[None]:
+    """URIEL+ logs every call at INFO on the root logger and calls ``basicConfig`` on import:
+    silence it for the call and undo the handler and level it installs."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    root.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+@lru_cache(maxsize=1)
+def _uriel() -> Any:
+    with _quiet_urielplus():
+        from urielplus import urielplus
+
+        return urielplus.URIELPlus()
+
+
+def uriel_distance(a: str, b: str, kind: str = "syntactic") -> float:
+    """URIEL angular distance of ``kind`` between two languages (UD names); NaN when URIEL has
+    no feature of that kind known for both (e.g. phonology of Welsh)."""
+    if kind not in URIEL_KINDS:
+        raise PetraError(f"unknown URIEL distance {kind!r}; expected one of {', '.join(URIEL_KINDS)}")
+    codes = [iso_code(a), iso_code(b)]
+    if codes[0] == codes[1]:
+        return 0.0
+    uriel = _uriel()
+    for language, code in zip((a, b), codes):
+        if code not in uriel.langs[0]:
+            raise PetraError(f"language {language!r} (ISO 639-3 {code!r}) is missing from URIEL")
+    with _quiet_urielplus():
+        try:
+            return float(uriel.new_distance(kind, codes))
+        except ValueError as exc:  # URIEL+: no shared features of this kind for the pair
+            log.warning("URIEL %s distance %s–%s undefined: %s", kind, a, b, str(exc).splitlines()[0])
+            return float("nan")
+
+
+def uriel_matrix(languages: Sequence[str], kind: str = "syntactic") -> pd.DataFrame:
+    """Symmetric matrix of URIEL ``kind`` distances between UD languages or treebank names."""
+    cache: dict[frozenset[str], float] = {}
+
+    def value(i: int, j: int) -> float:
+        key = frozenset((iso_code(languages[i]), iso_code(languages[j])))
+        if key not in cache:
+            cache[key] = uriel_distance(languages[i], languages[j], kind)
+        return cache[key]
+
+    return _matrix(languages, value)

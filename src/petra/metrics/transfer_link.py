@@ -1,0 +1,271 @@
+"""Link structural distance to measured transfer: does a target farther from the source gain less
+from pretraining, vary more across seeds, and score lower zero-shot?
+
+Input is a results folder of a transfer sweep (``runs.csv`` + the resolved ``config.yaml``):
+synthetic targets (``petra run`` / ``petra demo``: one row per encoding, seed, target and recipe;
+languages rebuilt from the config's ``LanguageSpec``) or UD targets (``petra udpos``: one row per
+encoding, seed, target and ``shots`` k, k = 0 being zero-shot; names are treebank names and the
+source treebank is read from the config or given).
+
+Per target language, three outcomes:
+
+* **gain** (fine-tuned − scratch accuracy; for UD at one k > 0, by default the smallest) averaged
+  over the selected encodings and recipes within each seed, then over seeds (error bar: std
+  across seeds);
+* **seed variance**: the variance across seeds of the fine-tuned accuracy, averaged over the
+  (encoding, recipe) groups;
+* **zero-shot accuracy** (the source-trained model on the target, before any target data),
+  averaged like the gain — defined for test-only UD targets too, which have no gain.
+
+Each source→target distance is correlated with each outcome by Spearman's ρ (Spearman 1904) with
+a 95% percentile bootstrap CI over languages (Efron & Tibshirani 1993): languages are resampled
+with replacement, and resamples in which either variable is constant (ρ undefined) are dropped
+and counted. Languages missing an outcome are left out of that correlation only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy.stats import rankdata, spearmanr
+
+from petra.errors import PetraError
+from petra.metrics.similarity import (
+    COMBINED, MEASURES, URIEL_KINDS, combined_distance, feature_distance, iso_code, uriel_distance,
+)
+from petra.metrics.structure import FEATURES, StructureProfile, profile, treebank_profile
+
+REQUIRED_COLUMNS = ("target", "seed", "accuracy", "scratch_accuracy")
+PROFILE_SENTENCES = 2000  # synthetic languages: sentences generated to measure a profile
+BOOTSTRAP_RESAMPLES = 2000
+
+
+@dataclass(frozen=True)
+class SpearmanCI:
+    rho: float
+    p_value: float
+    ci_low: float
+    ci_high: float
+    n: int  # languages
+    resamples_used: int  # bootstrap resamples where rho was defined
+
+
+def spearman_ci(x: np.ndarray, y: np.ndarray, level: float = 0.95, resamples: int = BOOTSTRAP_RESAMPLES,
+                seed: int = 0) -> SpearmanCI:
+    """Spearman's ρ with a percentile bootstrap CI over paired (x, y) observations (NaN pairs
+    dropped). Fewer than 3 pairs, or a constant variable, give NaN."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    keep = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[keep], y[keep]
+    n = len(x)
+    if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return SpearmanCI(float("nan"), float("nan"), float("nan"), float("nan"), n, 0)
+    result = spearmanr(x, y)
+    index = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+    rx, ry = rankdata(x[index], axis=1), rankdata(y[index], axis=1)
+    rx -= rx.mean(axis=1, keepdims=True)
+    ry -= ry.mean(axis=1, keepdims=True)
+    denominator = np.sqrt((rx**2).sum(axis=1) * (ry**2).sum(axis=1))
+    defined = denominator > 0
+    rhos = (rx * ry).sum(axis=1)[defined] / denominator[defined]  # Pearson on ranks = Spearman
+    alpha = (1 - level) / 2
+    low, high = np.quantile(rhos, [alpha, 1 - alpha]) if len(rhos) else (float("nan"), float("nan"))
+    return SpearmanCI(float(result.statistic), float(result.pvalue), float(low), float(high), n, int(defined.sum()))
+
+
+# --- reading a results folder -------------------------------------------------------------------
+
+def load_runs(results: Path, encodings: list[str] | None = None, recipes: list[str] | None = None) -> pd.DataFrame:
+    path = results / "runs.csv"
+    if not path.is_file():
+        raise PetraError(f"no runs.csv in {results} (a results folder of `petra run`, `petra demo` or `petra udpos`)")
+    runs = pd.read_csv(path)
+    missing = [c for c in REQUIRED_COLUMNS if c not in runs.columns]
+    if missing:
+        raise PetraError(f"{path}: missing column(s) {', '.join(missing)}")
+    if "gain" not in runs.columns:
+        runs["gain"] = runs["accuracy"] - runs["scratch_accuracy"]
+    for column, wanted in (("encoding", encodings), ("recipe", recipes)):
+        if wanted:
+            if column not in runs.columns:
+                raise PetraError(f"{path}: no {column!r} column to select {wanted} from")
+            runs = runs[runs[column].isin(wanted)]
+    if runs.empty:
+        raise PetraError(f"{path}: no runs left after selecting encodings={encodings} recipes={recipes}")
+    return runs
+
+
+def _split_outcomes(runs: pd.DataFrame, shots: int | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """(fine-tuned rows, zero-shot rows, zero-shot accuracy column) for either results layout."""
+    if "shots" not in runs.columns:
+        if shots is not None:
+            raise PetraError("--shots applies to UD-POS results (a 'shots' column); these have none")
+        zero = runs if "zero_shot_accuracy" in runs.columns else runs.iloc[:0]
+        return runs, zero, zero.get("zero_shot_accuracy", pd.Series(dtype=float))
+    available = sorted(k for k in runs["shots"].unique() if k > 0)
+    if shots is None and available:
+        shots = available[0]
+    if shots is not None and shots not in available:
+        raise PetraError(f"no {shots}-shot runs in runs.csv (k-shot runs present: {available or 'none'})")
+    zero = runs[runs["shots"] == 0]
+    return runs[runs["shots"] == shots], zero, zero["accuracy"]
+
+
+def per_language(runs: pd.DataFrame, shots: int | None = None) -> pd.DataFrame:
+    """One row per target: gain mean and std across seeds, seeds, seed variance of the fine-tuned
+    accuracy, and zero-shot accuracy (NaN where a target lacks that outcome)."""
+    tuned, zero, zero_accuracy = _split_outcomes(runs, shots)
+    tuned = tuned[tuned["gain"].notna()]
+    groups = [c for c in ("encoding", "recipe") if c in tuned.columns]
+    per_seed = tuned.groupby(["target", "seed"])["gain"].mean().groupby("target")
+    variance = tuned.groupby(["target", *groups])["accuracy"].var(ddof=1).groupby("target").mean()
+    zero_per_seed = zero.assign(zero_shot=zero_accuracy).groupby(["target", "seed"])["zero_shot"].mean()
+    frame = pd.DataFrame({
+        "seeds": per_seed.size(),
+        "gain_mean": per_seed.mean(),
+        "gain_std": per_seed.std(ddof=1),
+        "seed_variance": variance,
+        "zero_shot_mean": zero_per_seed.groupby("target").mean(),
+    })
+    targets = list(dict.fromkeys(runs["target"]))  # first-seen order, every target kept
+    frame = frame.reindex(targets)
+    frame["seeds"] = frame["seeds"].fillna(0).astype(int)
+    frame["gain_std"] = frame["gain_std"].where(frame["seeds"] != 1, 0.0)
+    return frame.rename_axis("target").reset_index()
+
+
+def _read_config(results: Path) -> dict[str, Any]:
+    path = results / "config.yaml"
+    if not path.is_file():
+        raise PetraError(f"no config.yaml in {results}: it names the source and the target languages")
+    data = yaml.safe_load(path.read_text())
+    if not isinstance(data, dict):
+        raise PetraError(f"{path}: expected a mapping")
+    return data
+
+
+def _find_source_name(config: dict[str, Any]) -> str | None:
+    """A UD sweep's source treebank: a string ``source`` at the top level or in one section."""
+    if isinstance(config.get("source"), str):
+        return config["source"]
+    for section in config.values():
+        if isinstance(section, dict) and isinstance(section.get("source"), str):
+            return section["source"]
+    return None
+
+
+def _synthetic_profiles(config: dict[str, Any], results: Path) -> tuple[StructureProfile, dict[str, StructureProfile]]:
+    from petra.config import parse_config
+    from petra.data.synthetic import generate
+    from petra.experiments.seeding import stage_seed
+
+    data = parse_config(config, str(results / "config.yaml")).data
+
+    def make(spec: Any) -> StructureProfile:
+        return profile(generate(spec, PROFILE_SENTENCES, seed=stage_seed(data.seed, spec.name)), spec.name)
+
+    return make(data.source), {t.name: make(t) for t in data.targets}
+
+
+@dataclass(frozen=True)
+class Languages:
+    source: StructureProfile
+    targets: dict[str, StructureProfile]
+    real: bool  # UD treebanks (URIEL applies) or synthetic languages
+
+
+def resolve_languages(results: Path, targets: list[str], data_dir: str | None, source: str | None) -> Languages:
+    config = _read_config(results)
+    data = config.get("data")
+    if source is None and isinstance(data, dict) and isinstance(data.get("source"), dict):
+        src, profiles = _synthetic_profiles(config, results)
+        unknown = sorted(set(targets) - set(profiles))
+        if unknown:
+            raise PetraError(f"{results / 'runs.csv'}: target(s) {unknown} are not languages of config.yaml")
+        return Languages(src, {t: profiles[t] for t in targets}, real=False)
+    source = source or _find_source_name(config)
+    if source is None:
+        raise PetraError(f"{results / 'config.yaml'}: no source treebank found; pass --source NAME")
+    return Languages(
+        treebank_profile(source, data_dir), {t: treebank_profile(t, data_dir) for t in targets}, real=True,
+    )
+
+
+# --- the link ------------------------------------------------------------------------------------
+
+def distances_to_targets(languages: Languages) -> pd.DataFrame:
+    """One row per target, one column per distance from the source (structure, and URIEL for UD)."""
+    rows = []
+    for name, target in languages.targets.items():
+        row: dict[str, Any] = {"target": name}
+        for feature in FEATURES:
+            for measure in MEASURES:
+                row[f"{feature}.{measure}"] = feature_distance(languages.source, target, feature, measure)
+        row[COMBINED] = combined_distance(languages.source, target)
+        if languages.real:
+            for kind in URIEL_KINDS:
+                row[f"uriel.{kind}"] = _uriel_or_nan(languages.source.name, name, kind)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _uriel_or_nan(source: str, target: str, kind: str) -> float:
+    try:
+        iso_code(source), iso_code(target)
+    except PetraError:
+        return float("nan")  # a language outside the ISO table: no URIEL column value
+    return uriel_distance(source, target, kind)
+
+
+OUTCOMES = {"gain": "gain_mean", "seed_variance": "seed_variance", "zero_shot": "zero_shot_mean"}
+
+
+@dataclass(frozen=True)
+class TransferLink:
+    languages: pd.DataFrame  # per target: outcomes and every distance
+    correlations: pd.DataFrame  # per (distance, outcome): n, Spearman rho, bootstrap CI, p
+    source: str
+
+
+def link(results: Path, data_dir: str | None = None, source: str | None = None,
+         encodings: list[str] | None = None, recipes: list[str] | None = None,
+         shots: int | None = None) -> TransferLink:
+    outcomes = per_language(load_runs(results, encodings, recipes), shots)
+    languages = resolve_languages(results, list(outcomes["target"]), data_dir, source)
+    table = outcomes.merge(distances_to_targets(languages), on="target")
+    distance_columns = [c for c in table.columns if c not in outcomes.columns]
+    rows = []
+    for column in distance_columns:
+        for outcome, values in OUTCOMES.items():
+            r = spearman_ci(table[column], table[values])
+            rows.append({"distance": column, "outcome": outcome, "languages": r.n, "rho": r.rho,
+                         "ci_low": r.ci_low, "ci_high": r.ci_high, "p": r.p_value, "resamples": r.resamples_used})
+    return TransferLink(table, pd.DataFrame(rows), languages.source.name)
+
+
+def plot_distance_vs_gain(table: pd.DataFrame, distances: list[str], path: Path, source: str) -> Path:
+    """One panel per distance: one point per target language, error bars = std of gain across seeds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(distances), figsize=(4.2 * len(distances), 3.6), squeeze=False)
+    for ax, column in zip(axes[0], distances):
+        ax.errorbar(table[column], table["gain_mean"], yerr=table["gain_std"], fmt="o", capsize=3)
+        for _, row in table[table["gain_mean"].notna()].iterrows():
+            ax.annotate(str(row["target"]).removeprefix("UD_"), (row[column], row["gain_mean"]), fontsize=7,
+                        xytext=(3, 3), textcoords="offset points")
+        ax.axhline(0.0, color="grey", lw=0.8, ls="--")
+        ax.set_xlabel(f"{column} distance from {source}")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("transfer gain (fine-tuned − scratch)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,0 +1,103 @@
+"""Sub-word tokenizers and first-sub-word label alignment (XTREME), on tiny corpora built here."""
+
+import numpy as np
+import pytest
+import torch
+
+from petra.config import ModelConfig
+from petra.data.batches import IGNORE, batches
+from petra.data.sentence import Sentence
+from petra.data.tokenize import SubwordTokenizer, TokenizerConfig, encode_sentences, raw_corpus
+from petra.data.vocab import LabelSet
+from petra.errors import PetraError
+from petra.models import HeadSpec, build_model
+from petra.training.evaluate import accuracy
+
+TEXT = [
+    "the cats were sleeping on the warm windowsill",
+    "a dog barked at the sleeping cats",
+    "unbelievably , the windowsills were warmer today",
+    "dogs and cats sleep",
+] * 20
+
+
+def _sentence(text: str) -> Sentence:
+    words = tuple(text.split())
+    upos = tuple("PUNCT" if w == "," else "NOUN" if w.endswith("s") else "DET" if w in ("the", "a") else "VERB"
+                 for w in words)
+    return Sentence(words, upos, tuple([0] + [1] * (len(words) - 1)), ("root",) + ("dep",) * (len(words) - 1), "en")
+
+
+@pytest.mark.parametrize("kind", ["wordpiece", "bpe", "unigram"])
+def test_first_subword_carries_the_word_label(kind):
+    tokenizer = SubwordTokenizer.train(TEXT, TokenizerConfig(kind=kind, vocab_size=60, min_frequency=1))
+    sentences = [_sentence(t) for t in TEXT[:4]] + [_sentence("zyzzyva windowsill , unbelievably")]
+    labels = LabelSet.build(t for s in sentences for t in s.upos)
+    corpus, cut = encode_sentences(sentences, tokenizer, labels)
+    assert cut.words == 0
+    split_somewhere = False
+    for sentence, ids, tags, pieces in zip(sentences, corpus.ids, corpus.tags, tokenizer.word_pieces([s.words for s in sentences])):
+        assert len(ids) == len(tags) == sum(len(p) for p in pieces)
+        # exactly one labelled position per word, at its first sub-word, in word order
+        labelled = tags[tags != IGNORE]
+        assert [labels.tags[t] for t in labelled] == list(sentence.upos)
+        starts = np.cumsum([0] + [len(p) for p in pieces[:-1]])
+        assert (tags[starts] != IGNORE).all()
+        split_somewhere |= any(len(p) > 1 for p in pieces)
+    assert split_somewhere, "a 60-piece vocabulary must split some words, or the test proves nothing"
+
+
+def test_specials_have_fixed_ids_and_save_load_round_trips(tmp_path):
+    tokenizer = SubwordTokenizer.train(TEXT, TokenizerConfig(vocab_size=80, min_frequency=1))
+    assert [tokenizer.tokenizer.id_to_token(i) for i in range(3)] == ["[PAD]", "[UNK]", "[MASK]"]
+    tokenizer.save(tmp_path)
+    loaded = SubwordTokenizer.load(tmp_path)
+    words = [("the", "windowsills", "barked", "qqq")]
+    assert loaded.word_pieces(words) == tokenizer.word_pieces(words)
+    assert loaded.word_pieces([("qqq",)])[0][0][0] == tokenizer.unk_id
+
+
+def test_load_errors_name_the_file(tmp_path):
+    with pytest.raises(PetraError, match="tokenizer file not found"):
+        SubwordTokenizer.load(tmp_path)
+    (tmp_path / "tokenizer.json").write_text("{not json")
+    with pytest.raises(PetraError, match="tokenizer.json: not a Hugging Face tokenizer"):
+        SubwordTokenizer.load(tmp_path)
+
+
+def test_truncation_is_counted_not_hidden():
+    tokenizer = SubwordTokenizer.train(TEXT, TokenizerConfig(vocab_size=200, min_frequency=1))
+    sentence = _sentence("the cats were sleeping on the warm windowsill")
+    labels = LabelSet.build(sentence.upos)
+    corpus, cut = encode_sentences([sentence], tokenizer, labels, max_len=3)
+    assert len(corpus.ids[0]) == 3
+    assert cut.sentences == 1
+    assert cut.words + int((corpus.tags[0] != IGNORE).sum()) == len(sentence)
+
+
+def test_existing_batches_and_accuracy_score_words_not_subwords():
+    """`batches` + `accuracy(task_type='token')` work unchanged and count each word once."""
+    tokenizer = SubwordTokenizer.train(TEXT, TokenizerConfig(vocab_size=50, min_frequency=1))
+    sentences = [_sentence(t) for t in TEXT[:4]]
+    labels = LabelSet.build(t for s in sentences for t in s.upos)
+    corpus, _ = encode_sentences(sentences, tokenizer, labels)
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(dim=16, layers=1, heads=2, ffn_dim=16, max_len=64), "sinusoidal",
+                        len(tokenizer), {"task": HeadSpec("token", len(labels))}).eval()
+    correct = 0
+    with torch.no_grad():
+        for batch in batches(corpus, 256, tokenizer.pad_id):  # as accuracy() batches: same padding, same logits
+            predicted = model(batch.ids, batch.mask, head="task").argmax(-1)
+            keep = batch.tags != IGNORE
+            correct += int((predicted[keep] == batch.tags[keep]).sum())
+    words = sum(len(s) for s in sentences)
+    assert accuracy(model, corpus, "token", tokenizer.pad_id) == pytest.approx(correct / words)
+
+
+def test_raw_corpus_has_no_labels_and_same_pieces():
+    tokenizer = SubwordTokenizer.train(TEXT, TokenizerConfig(vocab_size=60, min_frequency=1))
+    sentences = [_sentence(TEXT[2])]
+    raw = raw_corpus(sentences, tokenizer)
+    labelled, _ = encode_sentences(sentences, tokenizer, LabelSet.build(sentences[0].upos))
+    assert (raw.tags[0] == IGNORE).all()
+    assert raw.ids[0].tolist() == labelled.ids[0].tolist()
