@@ -59,3 +59,12 @@ def test_lstm_baseline_takes_additive_encodings(encoding):
 def test_lstm_rejects_rotary():
     with pytest.raises(ValueError, match="additive"):
         build_model(ModelConfig(architecture="lstm", dim=32), "rope", 50, HEADS)
+
+
+def test_tokenizer_model_mismatch_is_a_named_error():
+    from petra.errors import PetraError
+
+    model = build_model(ModelConfig(dim=32, heads=4, ffn_dim=64), "sinusoidal", 50, HEADS)
+    ids = torch.tensor([[3, 7, 60]])  # 60: a token from a bigger tokenizer
+    with pytest.raises(PetraError, match=r"vocabulary has 50 entries: the tokenizer and the model do not match"):
+        model(ids, ids != 0, "task")

@@ -10,6 +10,7 @@ from torch import nn
 
 from petra.config import ModelConfig
 from petra.encodings import build_encoding
+from petra.errors import PetraError
 from petra.models.encoder import TransformerEncoder
 from petra.models.heads import SequenceHead, TokenHead
 from petra.models.lstm import LSTMEncoder
@@ -36,6 +37,7 @@ class PetraModel(nn.Module):
     ) -> torch.Tensor:
         """Logits of ``head``; ``select`` ((B, T) bool, token heads only) gives just those rows,
         (N, classes), computed without the rest where the encoder can (the Transformer's last layer)."""
+        _check_token_ids(ids, self.encoder.embed.num_embeddings)
         if select is None:
             return self.heads[head](self.encoder(ids, mask), mask)
         if isinstance(self.heads[head], SequenceHead):
@@ -45,6 +47,16 @@ class PetraModel(nn.Module):
         if isinstance(self.encoder, TransformerEncoder) and not self.encoder._forward_hooks:
             return self.heads[head](self.encoder(ids, mask, select=select), mask)
         return self.heads[head](self.encoder(ids, mask), mask, select=select)
+
+
+def _check_token_ids(ids: torch.Tensor, vocab_size: int) -> None:
+    """Ids from a tokenizer that does not belong to this model would index past the embedding
+    table (an opaque IndexError deep in torch): say what is wrong instead."""
+    if ids.numel() and (int(ids.max()) >= vocab_size or int(ids.min()) < 0):
+        raise PetraError(
+            f"token ids span [{int(ids.min())}, {int(ids.max())}] but the model's vocabulary has {vocab_size} "
+            "entries: the tokenizer and the model do not match (use the tokenizer saved with the model)"
+        )
 
 
 def build_model(config: ModelConfig, encoding: str, vocab_size: int, heads: dict[str, HeadSpec]) -> PetraModel:
