@@ -1,0 +1,28 @@
+import json
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from petra.cli import app
+
+
+def test_petra_align_quick_writes_results_per_method_and_retrieval(tmp_path):
+    out = tmp_path / "align"
+    result = CliRunner().invoke(app, ["align", "--quick", "--seed-pairs", "15", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = pd.read_csv(out / "summary.csv")
+    rows = set(zip(summary.vectors, summary.method, summary.retrieval))
+    for vectors in ("input", "contextual"):
+        for method in ("procrustes", "procrustes+refine", "adversarial", "adversarial+refine"):
+            assert {(vectors, method, "nn"), (vectors, method, "csls")} <= rows
+    payload = json.loads((out / "results.json").read_text())
+    assert payload["config"]["align"]["seed_pairs"] == 15
+    assert {r["seed_pairs"] for r in payload["records"] if r["method"].startswith("procrustes")} == {15}
+    assert all(0 <= r["p_at_1"] <= r["p_at_5"] <= 1 for r in payload["records"])
+    assert payload["wall_seconds"] > 0 and len(payload["training"]) == 2
+
+
+def test_petra_align_bad_option_is_one_line_naming_the_field(tmp_path):
+    result = CliRunner().invoke(app, ["align", "--quick", "--method", "magic", "-o", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "align.methods" in str(result.exception)
