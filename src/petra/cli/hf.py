@@ -1,0 +1,208 @@
+"""`petra hf-finetune`, `petra hf-surgery`, `petra hf-tiny`: Hugging Face models with petra's PEs."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, List, Optional
+
+import typer
+import yaml
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from petra.cli.app import app, console
+from petra.errors import PetraError
+
+
+def _quiet_hf() -> None:
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    try:
+        import datasets
+
+        datasets.disable_progress_bars()
+    except ImportError:
+        pass
+
+
+def _options(pairs: list[str] | None) -> dict[str, Any]:
+    """``key=value`` pairs; values parsed as YAML scalars (``2048`` -> int, ``true`` -> bool)."""
+    options = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise PetraError(f"--option expects KEY=VALUE, got {pair!r}")
+        options[key.strip()] = yaml.safe_load(value)
+    return options
+
+
+def _output_dir(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PetraError(f"output folder {path} cannot be created: {exc.strerror}") from None
+    return path
+
+
+@app.command("hf-finetune")
+def hf_finetune(
+    model_dir: Path = typer.Argument(..., help="local Hugging Face model folder (save_pretrained output)"),
+    task: str = typer.Option("pos", "--task", help="pos (UD tagging) or agent (synthetic sentence task)"),
+    pe: Optional[List[str]] = typer.Option(None, "--pe", help="'keep' or a petra PE; repeat to compare"),
+    option: Optional[List[str]] = typer.Option(None, "--option", help="PE option KEY=VALUE (all --pe)"),
+    seed: Optional[List[int]] = typer.Option(None, "--seed", help="repeat for several seeds"),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="folder holding ud/ (or set PETRA_DATA)"),
+    treebank: str = typer.Option("English-EWT", "--treebank"),
+    train_sentences: int = typer.Option(1000, "--train-sentences"),
+    test_sentences: int = typer.Option(500, "--test-sentences"),
+    epochs: int = typer.Option(2, "--epochs"),
+    batch_size: int = typer.Option(16, "--batch-size"),
+    lr: float = typer.Option(5e-5, "--lr"),
+    output_dir: Path = typer.Option(Path("runs/hf-finetune"), "--output-dir", "-o"),
+    save_models: bool = typer.Option(False, "--save-models", help="keep each fine-tuned model under -o/models/"),
+) -> None:
+    """Fine-tune a local HF model per PE (keep = its own; else surgery) with petra's loop."""
+    from pydantic import ValidationError
+
+    from petra.config import OptimConfig
+    from petra.experiments.hf_finetune import KEEP, HFFinetuneConfig, prepare, run
+
+    _quiet_hf()
+    encodings = pe or [KEEP]
+    try:
+        config = HFFinetuneConfig(
+            model_dir=model_dir, task=task, encodings=encodings, seeds=seed or [0], treebank=treebank,
+            data_dir=data_dir, train_sentences=train_sentences, test_sentences=test_sentences,
+            encoding_options={e: _options(option) for e in encodings if e != KEEP and option},
+            optim=OptimConfig(epochs=epochs, batch_size=batch_size, lr=lr, warmup_steps=20),
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(map(str, first["loc"])) or "options"
+        raise PetraError(f"hf-finetune: invalid {field}: {first['msg'].removeprefix('Value error, ')}") from None
+    out = _output_dir(output_dir)
+    start = time.perf_counter()
+    prepared = prepare(config)
+    steps = config.optim.epochs * -(-len(prepared[1].train) // config.optim.batch_size)
+    if prepared[1].truncated_words:
+        console.print(f"[yellow]{prepared[1].truncated_words} test words lie past {config.max_subwords} "
+                      "sub-words and are not scored[/yellow]")
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        bar = progress.add_task("fine-tuning", total=len(encodings) * len(config.seeds) * steps)
+
+        def report(record) -> None:
+            progress.console.print(f"{record.encoding} seed {record.seed}: accuracy {record.accuracy:.4f} "
+                                   f"({record.steps} steps, {record.train_seconds:.1f} s)")
+
+        records = run(config, on_done=report, save_models=out / "models" if save_models else None,
+                      on_step=lambda step, loss: progress.update(bar, advance=1, description=f"loss {loss:.3f}"),
+                      prepared=prepared)
+    wall = time.perf_counter() - start
+    (out / "config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
+    rows = [asdict(r) for r in records]
+    (out / "results.json").write_text(json.dumps({"wall_seconds": round(wall, 2), "runs": rows}, indent=2))
+    console.print(_table(rows, f"{model_dir} - {task}: test accuracy after fine-tuning"))
+    console.print(f"wall time {wall:.1f} s; results in [bold]{out}[/bold]")
+
+
+def _table(rows: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title)
+    for column in ("PE", "seed", "accuracy", "fresh head", "steps", "final loss", "train s"):
+        table.add_column(column, justify="left" if column == "PE" else "right")
+    for r in rows:
+        table.add_row(r["encoding"], str(r["seed"]), f"{r['accuracy']:.4f}", f"{r['initial_accuracy']:.4f}",
+                      str(r["steps"]), f"{r['final_loss']:.3f}", f"{r['train_seconds']:.1f}")
+    return table
+
+
+@app.command("hf-surgery")
+def hf_surgery(
+    model_dir: Path = typer.Argument(..., help="local BERT / RoBERTa / XLM-R / DistilBERT folder"),
+    pe: str = typer.Option(..., "--pe", help="petra PE to put in (see `petra encodings`)"),
+    output_dir: Path = typer.Option(..., "--output-dir", "-o", help="where the new model is saved"),
+    option: Optional[List[str]] = typer.Option(None, "--option", help="PE option KEY=VALUE"),
+    task: str = typer.Option("auto", "--task", help="head to load: auto (as saved), base, mlm, token, sequence"),
+) -> None:
+    """Swap a pretrained model's position embeddings for a petra PE and save it."""
+    import torch
+
+    from petra.hf.surgery import AUTO_CLASSES, load_model, position_parameter_names, replace_position_encoding
+
+    _quiet_hf()
+    task = _saved_task(model_dir) if task == "auto" else task
+    if task not in AUTO_CLASSES:
+        raise PetraError(f"--task must be auto or one of {', '.join(AUTO_CLASSES)}, got {task!r}")
+    model = load_model(model_dir, task)  # type: ignore[arg-type]
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    old_keys = position_parameter_names(model)
+    replace_position_encoding(model, pe, _options(option))
+    after = model.state_dict()
+    kept = [k for k in before if k not in old_keys]
+    unchanged = sum(torch.equal(before[k], after[k]) for k in kept)
+    out = _output_dir(output_dir)
+    model.save_pretrained(out)
+    _copy_tokenizer(model_dir, out)
+    console.print(f"{type(model).__name__}: position table {sorted(old_keys)} -> petra PE {pe!r} "
+                  f"(scale {model.config.petra_pe['scale']:.4g}); {unchanged}/{len(kept)} other tensors unchanged")
+    console.print(f"saved to [bold]{out}[/bold]; load with petra.hf.load_model(path, task)")
+
+
+def _saved_task(model_dir: Path) -> str:
+    """The head the checkpoint was saved with (``architectures`` in config.json), so none is lost or invented."""
+    try:
+        names = json.loads((model_dir / "config.json").read_text()).get("architectures") or []
+    except (OSError, json.JSONDecodeError) as exc:
+        raise PetraError(f"{model_dir / 'config.json'}: cannot read ({exc})") from None
+    for marker, task in (("MaskedLM", "mlm"), ("ForPreTraining", "mlm"), ("TokenClassification", "token"),
+                         ("SequenceClassification", "sequence")):
+        if any(marker in name for name in names):
+            return task
+    return "base"
+
+
+def _copy_tokenizer(source: Path, target: Path) -> None:
+    from transformers import AutoTokenizer
+
+    try:
+        AutoTokenizer.from_pretrained(source, local_files_only=True).save_pretrained(target)
+    except (OSError, ValueError):
+        console.print(f"[yellow]no tokenizer in {source}; saved the model only[/yellow]")
+
+
+@app.command("hf-tiny")
+def hf_tiny(
+    output_dir: Path = typer.Argument(..., help="folder for the model and its tokenizer"),
+    arch: str = typer.Option("bert", "--arch", help="bert, roberta, xlm-roberta, distilbert or petra"),
+    treebank: str = typer.Option("English-EWT", "--treebank", help="text source: this treebank's train split"),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="folder holding ud/ (or set PETRA_DATA)"),
+    sentences: int = typer.Option(5000, "--sentences", help="sentences of text for tokenizer and MLM"),
+    vocab_size: int = typer.Option(4000, "--vocab-size"),
+    hidden: int = typer.Option(128, "--hidden"),
+    layers: int = typer.Option(2, "--layers"),
+    heads: int = typer.Option(4, "--heads"),
+    encoding: str = typer.Option("sinusoidal", "--encoding", help="PE of a petra model (--arch petra)"),
+    mlm_steps: int = typer.Option(0, "--mlm-steps", help="masked-LM pretraining steps with the HF Trainer"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Build a tiny model + tokenizer from treebank text, optionally MLM-pretrain it, save it."""
+    from petra.data.ud import find_treebank
+    from petra.hf.tiny import ARCHS, build_tiny_model, pretrain_mlm
+
+    _quiet_hf()
+    if arch not in ARCHS:
+        raise PetraError(f"--arch must be one of {', '.join(ARCHS)}, got {arch!r}")
+    texts = [" ".join(s.words) for s in find_treebank(treebank, data_dir).read("train")[:sentences]]
+    start = time.perf_counter()
+    out = build_tiny_model(_output_dir(output_dir), texts, arch, vocab_size, hidden, layers, heads, 4 * hidden,
+                           encoding=encoding, seed=seed)  # type: ignore[arg-type]
+    message = f"{arch} model (hidden {hidden}, {layers} layers) and tokenizer saved to [bold]{out}[/bold]"
+    if mlm_steps:
+        loss = pretrain_mlm(out, texts, mlm_steps, seed=seed)
+        message += f"; MLM loss after {mlm_steps} steps {loss:.3f}"
+    console.print(f"{message} ({time.perf_counter() - start:.1f} s)")

