@@ -22,14 +22,12 @@ from typing import Any, Literal
 import numpy as np
 import torch
 import torch.nn.functional as F
-import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from petra.config import ModelConfig, OptimConfig, RunConfig, Section, _format_validation_error
+from petra.config import ModelConfig, OptimConfig, RunConfig, Section, check_encodings_fit, load_config
 from petra.data.augment import ORDERS
 from petra.data.batches import IGNORE, Batch, EncodedCorpus, batches, mask_for_mlm
 from petra.data.tokenize import TokenizerConfig, encode_sentences
-from petra.errors import PetraError
 from petra.experiments.seeding import seed_everything, stage_seed
 from petra.experiments.udpos_data import UdPosData, augment_shots, build_augmenters, prepare_data
 from petra.models import HeadSpec, PetraModel, build_model
@@ -156,36 +154,13 @@ class UdPosConfig(Section):
 
     @model_validator(mode="after")
     def _encodings_exist(self) -> UdPosConfig:
-        from petra.encodings import get_spec
-
-        for name in self.encodings:
-            try:
-                kind = get_spec(name).kind
-            except PetraError as exc:
-                raise ValueError(str(exc)) from None
-            if self.model.architecture == "lstm" and kind not in ("additive", "none"):
-                raise ValueError(f"encoding {name!r} acts on attention ({kind}); the lstm model takes additive encodings only")
+        check_encodings_fit(self.encodings, self.model.architecture)
         return self
 
 
 def load_udpos_config(path: str | Path, overrides: dict[str, Any] | None = None) -> UdPosConfig:
     """Read and validate a YAML config; ``overrides`` are merged per top-level section."""
-    path = Path(path)
-    if not path.is_file():
-        raise PetraError(f"config file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise PetraError(f"{path}{f':{mark.line + 1}' if mark else ''}: not valid YAML") from None
-    if not isinstance(data, dict):
-        raise PetraError(f"{path}: a config must be a mapping of sections, got {type(data).__name__}")
-    for key, value in (overrides or {}).items():
-        data[key] = {**data[key], **value} if isinstance(value, dict) and isinstance(data.get(key), dict) else value
-    try:
-        return UdPosConfig.model_validate(data)
-    except ValidationError as exc:
-        raise PetraError(_format_validation_error(exc, str(path))) from None
+    return load_config(path, overrides, schema=UdPosConfig)
 
 
 # --- one unit: (encoding, seed) -----------------------------------------------------------------
