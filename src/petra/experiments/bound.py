@@ -41,11 +41,11 @@ import torch.nn.functional as F
 import yaml
 from pydantic import Field, model_validator
 
-from petra.config import ModelConfig, OptimConfig, Section, TaskConfig
+from petra.config import ModelConfig, OptimConfig, Section, TaskConfig, check_encodings_fit
 from petra.data.batches import IGNORE, EncodedCorpus, batches, collate, encode
 from petra.data.synthetic import LanguageSpec, generate
 from petra.data.vocab import LabelSet, Vocab
-from petra.encodings import PositionalEncoding, get_spec
+from petra.encodings import PositionalEncoding
 from petra.experiments.seeding import seed_everything, stage_seed
 from petra.metrics.bound import BoundCheck, bounded_difference_sigma2, check_bounds
 from petra.models import HeadSpec, PetraModel, build_model
@@ -98,13 +98,7 @@ class BoundConfig(Section):
 
     @model_validator(mode="after")
     def _known_encodings(self) -> BoundConfig:
-        for name in self.encodings:
-            try:
-                kind = get_spec(name).kind
-            except Exception as exc:  # PetraError: unknown name
-                raise ValueError(str(exc)) from None
-            if self.model.architecture == "lstm" and kind not in ("additive", "none"):
-                raise ValueError(f"encoding {name!r} acts on attention ({kind}); the lstm model takes additive encodings only")
+        check_encodings_fit(self.encodings, self.model.architecture)
         return self
 
 
