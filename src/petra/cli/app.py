@@ -19,3 +19,18 @@ state = {"debug": False}
 @app.callback()
 def main(debug: bool = typer.Option(False, "--debug", help="show full tracebacks on errors")) -> None:
     state["debug"] = debug
+
+
+def experiment_config(config, schema, quick_overrides: dict, quick: bool, output_dir):
+    """An experiment's config: the YAML file (or the schema's defaults when none is given), with
+    the ``--quick`` overrides and ``--output-dir`` applied on top."""
+    import copy
+
+    from petra.config import load_config, parse_config
+
+    overrides = copy.deepcopy(quick_overrides) if quick else {}
+    if output_dir is not None:
+        overrides.setdefault("run", {})["output_dir"] = str(output_dir)
+    if config is None:
+        return parse_config(overrides, "defaults", schema)
+    return load_config(config, overrides, schema)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -11,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from petra.cli.app import app, console
+from petra.cli.app import app, console, experiment_config
 
 # `petra bound --quick`: the same pipeline shrunk to run in well under a minute (used by tests).
 QUICK_OVERRIDES: dict[str, Any] = {
@@ -31,19 +30,10 @@ def bound(
 ) -> None:
     """Train random_gaussian / sinusoidal / learned models, evaluate the gap under K PE draws, and
     judge the seed's bound exp(-ε²/2σ²) and a textbook bound against the empirical tail."""
-    from petra.config import load_config
     from petra.experiments.bound import BoundConfig, run, write_outputs
     from petra.results.outputs import prepare_output_dir
 
-    overrides: dict[str, Any] = copy.deepcopy(QUICK_OVERRIDES) if quick else {}
-    if output_dir is not None:
-        overrides.setdefault("run", {})["output_dir"] = str(output_dir)
-    if config is None:
-        from petra.config import parse_config
-
-        cfg = parse_config(overrides, "defaults", BoundConfig)
-    else:
-        cfg = load_config(config, overrides, BoundConfig)
+    cfg = experiment_config(config, BoundConfig, QUICK_OVERRIDES, quick, output_dir)
     out = prepare_output_dir(cfg.run.output_dir)
     start = time.perf_counter()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

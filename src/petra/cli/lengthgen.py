@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -11,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from petra.cli.app import app, console
+from petra.cli.app import app, console, experiment_config
 
 # `petra lengthgen --quick`: every PE once on tiny lengths, well under a minute (used by tests).
 QUICK_OVERRIDES: dict[str, Any] = {
@@ -31,17 +30,10 @@ def lengthgen(
     quick: bool = typer.Option(False, "--quick", help="tiny version (1 seed, lengths 4 -> 8, 40 steps) for smoke tests"),
 ) -> None:
     """Train on input lengths <= N, test on every length up to M, for each PE and seed."""
-    from petra.config import load_config, parse_config
     from petra.experiments.lengthgen import LengthgenConfig, run, write_outputs
     from petra.results.outputs import prepare_output_dir
 
-    overrides: dict[str, Any] = copy.deepcopy(QUICK_OVERRIDES) if quick else {}
-    if output_dir is not None:
-        overrides.setdefault("run", {})["output_dir"] = str(output_dir)
-    if config is None:
-        cfg = parse_config(overrides, "defaults", LengthgenConfig)
-    else:
-        cfg = load_config(config, overrides, LengthgenConfig)
+    cfg = experiment_config(config, LengthgenConfig, QUICK_OVERRIDES, quick, output_dir)
     out = prepare_output_dir(cfg.run.output_dir)
     start = time.perf_counter()
     units = len(cfg.tasks) * len(cfg.encodings) * len(cfg.seeds)
