@@ -12,7 +12,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from petra.data.synthetic import LanguageSpec
+from petra.data.augmenters import AugmentConfig
+from petra.data.sources import Language, LanguageSpec
+from petra.data.tokenize import TokenizerConfig
 from petra.errors import PetraError
 
 
@@ -45,22 +47,26 @@ class TaskConfig(Section):
 
 
 class DataConfig(Section):
-    source: LanguageSpec = LanguageSpec(name="svo")
-    targets: list[LanguageSpec] = Field(default_factory=lambda: [LanguageSpec(name="sov", word_order="SOV")])
-    source_train: int = Field(4000, gt=0, description="source-language training sentences")
-    target_train: int = Field(100, gt=0, description="low-resource target training sentences (N)")
-    test: int = Field(500, gt=0, description="test sentences per language")
+    """The languages of a transfer experiment; each entry is any language source (petra.data.sources)."""
+
+    source: Language = LanguageSpec(name="svo")
+    targets: list[Language] = Field(default_factory=lambda: [LanguageSpec(name="sov", word_order="SOV")])
+    source_train: int | None = Field(4000, gt=0, description="source training sentences (a cap for treebanks; null = all)")
+    test: int | None = Field(500, gt=0, description="test sentences per language (a seeded sample for treebanks; null = all)")
     seed: int = 1234
 
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "target_train" in data:
+            raise ValueError("target_train is now one value of finetune.shots (e.g. shots: [100])")
+        return data
+
     @model_validator(mode="after")
-    def _distinct_names(self) -> DataConfig:
-        names = [self.source.name] + [t.name for t in self.targets]
-        if len(set(names)) != len(names):
-            raise ValueError(f"language names must be distinct, got {names}")
+    def _targets_given(self) -> DataConfig:
         if not self.targets:
             raise ValueError("at least one target language is required")
         return self
-
 
 class OptimConfig(Section):
     epochs: int = Field(10, gt=0)
@@ -84,8 +90,10 @@ class AdversaryConfig(Section):
 class MixConfig(Section):
     """Multilingual pretraining: more source languages beside ``data.source``."""
 
-    languages: list[LanguageSpec] = Field(default_factory=list, description="extra pretraining languages")
-    sentences: list[int] = Field(default_factory=list, description="training sentences per extra language")
+    languages: list[Language] = Field(default_factory=list, description="extra (labelled) pretraining languages")
+    sentences: list[int] = Field(default_factory=list, description="training sentences per extra language (a cap for treebanks)")
+    target_text: int = Field(0, ge=0, description="sentences of each target's fine-tuning pool (never its test split) "
+                             "added to pretraining as unlabelled masked-LM text")
     alpha: float = Field(1.0, ge=0, le=1, description="temperature sampling p_i ∝ n_i^alpha (1: by size, 0: uniform)")
     loss_weights: list[float] | None = Field(None, description="λ_i per language, source first (default all 1)")
     language_embeddings: bool = False
@@ -104,6 +112,7 @@ class PretrainConfig(OptimConfig):
     mlm_weight: float = Field(1.0, ge=0)
     task_weight: float = Field(1.0, ge=0)
     mask_prob: float = Field(0.15, gt=0, lt=1)
+    token_dropout: float = Field(0.0, ge=0, lt=1, description="share of input tokens hidden behind [MASK] for the task loss")
     mix: MixConfig = MixConfig()
     adversary: AdversaryConfig = AdversaryConfig()
 
@@ -113,17 +122,27 @@ Recipe = Literal["full", "frozen_pe", "adaptive_pe", "adapters", "adversarial"]
 
 class FinetuneConfig(OptimConfig):
     recipes: list[Recipe] = Field(default_factory=lambda: ["full", "frozen_pe"], min_length=1)
+    shots: list[int] = Field(default_factory=lambda: [100], min_length=1,
+                             description="k target training sentences per run, drawn per seed; 0 = zero-shot only")
+    augment: AugmentConfig = AugmentConfig()
     epochs: int = Field(30, gt=0)
     adaptive_hidden: int = Field(32, gt=0, description="adaptive_pe: hidden width of f(p; θ_lang)")
     adapter_bottleneck: int = Field(16, gt=0, description="adapters: bottleneck width")
     adversary: AdversaryConfig = AdversaryConfig(weight=0.1)
     curve_points: int = Field(10, ge=0, description="target-accuracy evaluations per fine-tuning (learning curve)")
 
+    @model_validator(mode="after")
+    def _shots_distinct(self) -> FinetuneConfig:
+        if any(k < 0 for k in self.shots) or len(set(self.shots)) != len(self.shots):
+            raise ValueError(f"shots must be distinct and >= 0, got {self.shots}")
+        return self
+
 
 class RunConfig(Section):
     workers: int = Field(0, ge=0, description="parallel processes; 0 = one per CPU core")
     output_dir: Path = Path("runs/latest")
     checkpoint_every: int = Field(100, ge=0, description="training steps between checkpoints (0 = phase ends only)")
+    threads: int = Field(1, gt=0, description="torch threads per unit; more than one helps only on idle cores")
 
 
 def check_encodings_fit(encodings: list[str], architecture: str) -> None:
@@ -145,20 +164,35 @@ class Config(Section):
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
     model: ModelConfig = ModelConfig()
     task: TaskConfig = TaskConfig()
+    tokenizer: TokenizerConfig = TokenizerConfig()
     data: DataConfig = DataConfig()
     pretrain: PretrainConfig = PretrainConfig()
     finetune: FinetuneConfig = FinetuneConfig()
     run: RunConfig = RunConfig()
 
+    def languages(self) -> list[Any]:
+        """Every language entry: the source, the extra pretraining languages, the targets."""
+        return [self.data.source, *self.pretrain.mix.languages, *self.data.targets]
+
     @model_validator(mode="after")
     def _languages_fit_together(self) -> Config:
-        names = [self.data.source.name, *(m.name for m in self.pretrain.mix.languages), *(t.name for t in self.data.targets)]
+        languages = self.languages()
+        names = [language.name for language in languages]
         if len(set(names)) != len(names):
             raise ValueError(f"language names must be distinct across source, pretrain.mix and targets, got {names}")
-        longest = max(spec.max_length for spec in [self.data.source, *self.pretrain.mix.languages, *self.data.targets])
-        if "learned" in self.encodings and longest > self.model.max_len:
+        known = [language.max_length for language in languages if language.max_length is not None]
+        if "learned" in self.encodings and known and max(known) > self.model.max_len:
             raise ValueError(f"model.max_len ({self.model.max_len}) is shorter than the longest sentence the languages "
-                             f"can produce (max_length {longest}); the learned PE has no vector beyond max_len")
+                             f"can produce (max_length {max(known)}); the learned PE has no vector beyond max_len")
+        unlabelled = [language.name for language in languages if not language.sentence_labels]
+        if self.task.type == "sequence" and unlabelled:
+            raise ValueError(f"task.type 'sequence' (which noun is the agent) needs a sentence label that only "
+                             f"synthetic languages carry; {unlabelled} have none: use task.type 'token'")
+        generated = [language.name for language in languages if language.kind == "synthetic"]
+        if generated and (self.data.source_train is None or self.data.test is None):
+            raise ValueError(f"synthetic languages {generated} need numbers for data.source_train and data.test")
+        if self.pretrain.mix.target_text and "mlm" not in self.pretrain.objectives:
+            raise ValueError("pretrain.mix.target_text is unlabelled text: it needs the 'mlm' pretraining objective")
         if self.pretrain.adversary.weight > 0 and not self.pretrain.mix.languages:
             raise ValueError("pretrain.adversary needs two or more pretraining languages (add pretrain.mix.languages)")
         return self
@@ -176,9 +210,19 @@ class Config(Section):
         return self
 
 
+def _without_source_tags(loc: tuple) -> list[str]:
+    """pydantic names the union member it tried ('data.targets.0.synthetic.word_order'); users
+    wrote no such key, so drop the tag that follows a language's position."""
+    from petra.data.sources import KINDS
+
+    parts = [str(p) for p in loc]
+    return [p for i, p in enumerate(parts)
+            if not (p in KINDS and i > 0 and (parts[i - 1].isdigit() or parts[i - 1] == "source"))]
+
+
 def _format_validation_error(exc: ValidationError, source: str) -> str:
     first = exc.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    field = ".".join(_without_source_tags(first["loc"])) or "(top level)"
     message = first["msg"].removeprefix("Value error, ")
     more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     return f"{source}: invalid config field '{field}': {message}{more}"

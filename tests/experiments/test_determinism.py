@@ -15,10 +15,9 @@ data:
   source: {name: svo}
   targets: [{name: vos, word_order: VOS}]
   source_train: 200
-  target_train: 30
   test: 60
 pretrain: {epochs: 2, batch_size: 16}
-finetune: {epochs: 3, batch_size: 8, curve_points: 2}
+finetune: {epochs: 3, batch_size: 8, curve_points: 2, shots: [30]}
 run: {workers: WORKERS}
 """
 

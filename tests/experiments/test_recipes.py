@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from petra.config import parse_config
-from petra.experiments.transfer import prepare_data, run_unit
+from petra.experiments.transfer import run_unit
+from petra.experiments.transfer_data import prepare_data
 from petra.data.mixing import temperature_probabilities
 
 TINY = {
@@ -13,12 +14,12 @@ TINY = {
     "seeds": [0],
     "model": {"dim": 32, "heads": 2, "ffn_dim": 64, "layers": 1},
     "data": {"source": {"name": "svo"}, "targets": [{"name": "sov", "word_order": "SOV"}],
-             "source_train": 200, "target_train": 30, "test": 60},
+             "source_train": 200, "test": 60},
     "pretrain": {"epochs": 2, "batch_size": 16,
                  "mix": {"languages": [{"name": "vso", "word_order": "VSO"}], "sentences": [80], "alpha": 0.5,
                          "language_embeddings": True},
                  "adversary": {"weight": 0.1}},
-    "finetune": {"epochs": 3, "batch_size": 8, "curve_points": 2,
+    "finetune": {"epochs": 3, "batch_size": 8, "curve_points": 2, "shots": [30],
                  "recipes": ["full", "frozen_pe", "adaptive_pe", "adapters", "adversarial"]},
 }
 
@@ -27,7 +28,7 @@ def test_all_recipes_with_multilingual_adversarial_pretraining():
     config = parse_config(TINY)
     data = prepare_data(config)
     assert data.languages == ["svo", "vso", "sov"]
-    assert [c.lang for c in data.mix] == [1] and data.targets["sov"][0].lang == 2
+    assert [c.lang for c in data.mix] == [1] and data.targets["sov"].lang == data.targets["sov"].test.lang == 2
     result = run_unit(config, data, "learned", 0)
     runs = pd.DataFrame([r.__dict__ for r in result.records]).set_index("recipe")
     assert list(runs.index) == ["full", "frozen_pe", "adaptive_pe", "adapters", "adversarial"]

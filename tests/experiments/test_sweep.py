@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -19,28 +20,51 @@ data:
   source: {name: svo}
   targets: [{name: osv, word_order: OSV}]
   source_train: 200
-  target_train: 30
   test: 60
 pretrain: {epochs: 2, batch_size: 16}
-finetune: {epochs: 3, batch_size: 8, recipes: [full], curve_points: 2}
+finetune: {epochs: 3, batch_size: 8, recipes: [full], curve_points: 2, shots: [30]}
 """
 
 
-def sweep(tmp_path, *options):
-    config = tmp_path / "c.yaml"
-    config.write_text(CONFIG)
+UD_CONFIG = """
+name: sweep-ud
+encodings: [sinusoidal, alibi]
+seeds: [0, 1]
+model: {dim: 32, heads: 2, ffn_dim: 64, layers: 1, max_len: 64}
+task: {type: token, labels: upos}
+tokenizer: {kind: wordpiece, vocab_size: 500, min_frequency: 1}
+data:
+  source: {treebank: Wolof-WTB}
+  targets: [{treebank: Irish-IDT}]
+  source_train: 200
+  test: 40
+pretrain: {epochs: 2, batch_size: 16, mix: {target_text: 30}}
+finetune: {epochs: 3, batch_size: 8, recipes: [full, adaptive_pe], curve_points: 2, shots: [0, 20]}
+"""
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def sweep(tmp_path, text, *options):
+    config = tmp_path / f"c{len(list(tmp_path.glob('c*.yaml')))}.yaml"
+    config.write_text(text)
     out = tmp_path / "_".join(options).replace("-", "")
-    result = subprocess.run([*PETRA, "sweep", str(config), "-o", str(out), *options],
+    result = subprocess.run([*PETRA, "sweep", str(config), "-o", str(out), "--data-dir", str(SHARED), *options],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr + result.stdout
     runs = pd.read_csv(out / "runs.csv").drop(columns=["pretrain_seconds", "finetune_seconds"])
-    return runs.sort_values(["encoding", "seed"], ignore_index=True)
+    return runs.sort_values(["encoding", "seed", "recipe", "shots"], ignore_index=True)
 
 
-def test_ray_sweep_equals_serial_sweep(tmp_path):
-    serial = sweep(tmp_path, "--executor", "local", "--workers", "1")
-    on_ray = sweep(tmp_path, "--executor", "ray", "--workers", "2")
-    assert len(serial) == 4  # 2 PEs x 2 seeds x 1 target x 1 recipe
+@pytest.mark.parametrize(("text", "rows"), [(CONFIG, 4), (UD_CONFIG, 2 * 2 * 3)], ids=["synthetic", "ud"])
+def test_ray_sweep_equals_serial_sweep(tmp_path, text, rows, with_tokenizer):
+    if "treebank" in text and not (SHARED / "ud").is_dir():
+        pytest.skip("../shared/data/ud not present")
+    serial = sweep(tmp_path, text, "--executor", "local", "--workers", "1")
+    # Ray gets the tokenizer the serial sweep fitted: sub-word training in `tokenizers` is not
+    # deterministic across processes, and this test is about the executor.
+    kept = tmp_path / "executor_local_workers_1" / "tokenizer"
+    on_ray = sweep(tmp_path, with_tokenizer(text, kept), "--executor", "ray", "--workers", "2")
+    assert len(serial) == rows  # PEs x seeds x (zero-shot and recipes at each k)
     pd.testing.assert_frame_equal(serial, on_ray, check_exact=True)
 
 

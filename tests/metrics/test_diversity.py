@@ -98,11 +98,12 @@ def test_treebank_mix_covers_three_order_types(tmp_path):
 
 
 @needs_ud
-def test_udpos_config_mix_follows_its_data_mix(tmp_path):
+def test_treebank_config_mix_is_what_the_run_reads(tmp_path):
     config = tmp_path / "ud.yaml"
     config.write_text(
-        "name: t\nencodings: [rope]\ndata:\n  source: Wolof-WTB\n  targets: [Irish-IDT, Tagalog-TRG]\n"
-        "  mix: [source, targets]\n  mix_sentences: 120\n  source_train: 300\n"
+        "name: t\nencodings: [rope]\ntask: {type: token, labels: upos}\n"
+        "data:\n  source: {treebank: Wolof-WTB}\n  targets: [{treebank: Irish-IDT}, {treebank: Tagalog-TRG}]\n"
+        "  source_train: 300\npretrain: {mix: {target_text: 120}}\nfinetune: {shots: [0]}\n"
     )
     mix = load_mix(config, str(SHARED))
     # Tagalog-TRG is test-only: test splits never enter a pretraining mix.

@@ -25,6 +25,7 @@ def test_negative_transfer_alarm_needs_the_whole_ci_below_zero():
     # A negative mean whose CI straddles zero is not an alarm.
     assert not GainStats.of([0.40, 0.60, 0.45], [0.50, 0.50, 0.50]).negative_transfer
     assert not GainStats.of([0.6, 0.6], [0.5, 0.5]).negative_transfer
+    assert not GainStats.of([0.4], [0.5]).negative_transfer  # one seed: no interval, no alarm
 
 
 def test_steps_to_fraction():

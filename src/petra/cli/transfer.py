@@ -1,4 +1,5 @@
-"""`petra demo` and `petra run`: the transfer experiment (pretrain -> fine-tune -> scratch)."""
+"""`petra demo`, `petra run` (and its old name `petra udpos`): the transfer experiment
+(pretrain -> zero-shot -> k-shot fine-tuning beside scratch) for any language source."""
 
 from __future__ import annotations
 
@@ -18,20 +19,22 @@ from petra.errors import PetraError
 # `petra demo --quick`: the same experiment, shrunk to run in well under a minute (used by tests).
 QUICK_OVERRIDES: dict[str, Any] = {
     "seeds": [0],
-    "data": {"source_train": 2000, "target_train": 60, "test": 200},
+    "data": {"source_train": 2000, "test": 200},
     "pretrain": {"epochs": 8},
-    "finetune": {"epochs": 10},
+    "finetune": {"epochs": 10, "shots": [60]},
 }
+DATA_DIR_HELP = "folder holding ud/ (or the UD_* folders) for {treebank: NAME} languages; default $PETRA_DATA"
 
 
 def demo_config_path() -> Path:
     return Path(str(resources.files("petra") / "configs" / "demo.yaml"))
 
 
-def run_transfer(config: Config, executor=None) -> None:
-    """Run (or resume) a transfer config, store each unit, print the table, write the outputs."""
+def run_transfer(config: Config, executor=None, data_dir: Path | None = None) -> None:
+    """Run (or resume) a transfer config, store each unit, print the table, write the outputs and the report."""
     from petra.experiments.transfer import run
     from petra.results.outputs import prepare_output_dir, write_outputs
+    from petra.results.report import write_report
     from petra.results.store import ResultStore
 
     out = prepare_output_dir(config.run.output_dir)
@@ -42,8 +45,12 @@ def run_transfer(config: Config, executor=None) -> None:
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task(f"{config.name}: pretrain + fine-tune", total=units)
         try:
-            results = run(config, store, on_unit_done=lambda e, s: progress.update(
-                task, advance=1, description=f"{e} seed {s} done"), executor=executor)
+            def done(encoding: str, seed: int) -> None:
+                progress.update(task, advance=1, description=f"{encoding} seed {seed} done")
+                if not console.is_terminal:  # piped output (logs) shows no live bar: a line per unit
+                    progress.console.print(f"unit done: {encoding} seed {seed} ({time.perf_counter() - start:.0f} s)")
+
+            results = run(config, store, on_unit_done=done, executor=executor, data_dir=data_dir)
         except KeyboardInterrupt:
             console.print(f"interrupted: finished units and checkpoints are kept in {store.root}; "
                           "run the same command again to resume")
@@ -53,8 +60,12 @@ def run_transfer(config: Config, executor=None) -> None:
     if results.runs.empty:
         raise PetraError(f"no unit finished: {'; '.join(results.failures)}")
     outputs = write_outputs(out, config, results, time.perf_counter() - start)
+    report, _ = write_report(out)
+    console.print(_source_table(outputs.runs, config.data.source.name))
     console.print(_summary_table(outputs.summary))
-    console.print(f"wall time {time.perf_counter() - start:.1f} s; results in [bold]{out}[/bold]")
+    for cell in results.missing:
+        console.print(f"not fine-tuned: {cell}")
+    console.print(f"wall time {time.perf_counter() - start:.1f} s; results in [bold]{out}[/bold] (report: {report.name})")
     if results.failures:
         for failure in results.failures:
             console.print(f"[red]failed after retries:[/red] {failure}")
@@ -62,18 +73,34 @@ def run_transfer(config: Config, executor=None) -> None:
         raise typer.Exit(1)
 
 
+def _source_table(runs, source: str) -> Table:
+    """In-language accuracy of each pretrained model on the source's test split."""
+    table = Table(title=f"source ({source}) test accuracy after pretraining, mean ± std over seeds")
+    for column in ("PE", "seeds", "accuracy"):
+        table.add_column(column, justify="left" if column == "PE" else "right")
+    per_unit = runs.drop_duplicates(["encoding", "seed"])
+    for encoding, rows in per_unit.groupby("encoding", sort=False):
+        std = rows["source_accuracy"].std() if len(rows) > 1 else 0.0
+        table.add_row(encoding, str(len(rows)), f"{rows['source_accuracy'].mean():.3f}±{std:.3f}")
+    return table
+
+
 def _summary_table(summary) -> Table:
+    """The per-cell table; the k column appears when the experiment varies k."""
+    with_k = summary["shots"].nunique() > 1
     table = Table(
-        title="target test accuracy, mean ± std over seeds; gain = transfer − scratch",
+        title="target test accuracy, mean ± std over seeds; gain = transfer − scratch" + ("; k = 0: zero-shot" if with_k else ""),
         caption="NEGATIVE TRANSFER: the gain's 95% bootstrap CI lies below zero",
     )
-    for column in ("target", "PE", "recipe", "seeds", "accuracy", "scratch", "zero-shot", "gain", "flag"):
+    columns = ("target", "PE", "recipe", *(("k",) if with_k else ()), "seeds", "accuracy", "scratch", "zero-shot", "gain", "flag")
+    for column in columns:
         table.add_column(column, justify="left" if column in ("target", "PE", "recipe", "flag") else "right")
     for row in summary.itertuples():
+        zero_shot = row.scratch_mean != row.scratch_mean  # NaN: a k = 0 row
         table.add_row(
-            row.target, row.encoding, row.recipe, str(row.seeds),
-            f"{row.accuracy_mean:.3f}±{row.accuracy_std:.3f}", f"{row.scratch_mean:.3f}",
-            f"{row.zero_shot_mean:.3f}", f"{row.gain_mean:+.3f}±{row.gain_std:.3f}",
+            row.target, row.encoding, row.recipe, *((str(row.shots),) if with_k else ()), str(row.seeds),
+            f"{row.accuracy_mean:.3f}±{row.accuracy_std:.3f}", "-" if zero_shot else f"{row.scratch_mean:.3f}",
+            f"{row.zero_shot_mean:.3f}", "-" if zero_shot else f"{row.gain_mean:+.3f}±{row.gain_std:.3f}",
             "[red]NEGATIVE TRANSFER[/red]" if row.negative_transfer else ("gain<0" if row.gain_mean < 0 else ""),
         )
     return table
@@ -91,11 +118,25 @@ def demo(
     run_transfer(load_config(demo_config_path(), overrides))
 
 
+def load_run_config(config: Path, output_dir: Optional[Path]) -> Config:
+    return load_config(config, {"run": {"output_dir": str(output_dir)}} if output_dir is not None else {})
+
+
 @app.command("run")
 def run_config(
-    config: Path = typer.Argument(..., help="YAML experiment config"),
+    config: Path = typer.Argument(..., help="YAML experiment config (see configs/)"),
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="overrides run.output_dir"),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
 ) -> None:
-    """Run the transfer experiment a config describes."""
-    overrides = {"run": {"output_dir": str(output_dir)}} if output_dir is not None else {}
-    run_transfer(load_config(config, overrides))
+    """Run (or resume) the transfer experiment a config describes, on any language sources."""
+    run_transfer(load_run_config(config, output_dir), data_dir=data_dir)
+
+
+@app.command("udpos", hidden=True)
+def udpos(
+    config: Path = typer.Argument(..., help="YAML experiment config (see configs/ud_pos*.yaml)"),
+    output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="overrides run.output_dir"),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
+) -> None:
+    """The old name of `petra run` (UD-POS configs are transfer configs with treebank languages)."""
+    run_transfer(load_run_config(config, output_dir), data_dir=data_dir)

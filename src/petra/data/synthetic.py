@@ -44,7 +44,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Literal, get_args
+from typing import ClassVar, Literal, get_args
 
 from petra.data.grammar import (
     MIN_CLAUSE_WORDS,
@@ -95,8 +95,18 @@ class LanguageSpec:
     zipf_exponent: float = 1.0
     seed: int = 0
 
+    kind: ClassVar[str] = "synthetic"
+    sentence_labels: ClassVar[bool] = True  # the agent class (see the module docstring)
+
     def __post_init__(self) -> None:
         _validate(self)
+
+    def read(self, data_dir: object, train: int | None, test: int | None, seed: int) -> dict[str, list[Sentence]]:
+        """``train`` + ``test`` sentences from one seeded stream (train first), as every experiment draws them."""
+        if train is None or test is None:
+            raise PetraError(f"language {self.name!r}: a synthetic language needs a number of train and test sentences")
+        sentences = generate(self, train + test, seed)
+        return {"train": sentences[:train], "test": sentences[train:]}
 
 
 def _require(condition: bool, name: str, field: str, message: str) -> None:

@@ -1,7 +1,8 @@
-"""Sub-word tokenizers for real languages (Hugging Face ``tokenizers``) and word -> sub-word labels.
+"""Tokenizers fitted on the text of the pretraining mix, and word -> sub-word labels.
 
-A tokenizer (WordPiece, BPE or Unigram) is trained on the raw text of the pretraining mix and saved
-with the run as ``tokenizer.json``. Word labels are aligned to sub-words as XTREME does (Hu et al.
+``word`` keeps each word whole (a :class:`petra.data.vocab.Vocab`; synthetic languages' words are
+already their units); ``wordpiece``, ``bpe`` and ``unigram`` train a Hugging Face ``tokenizers``
+model. Either is saved with the run (``tokenizer.json`` or ``vocab.json``). Word labels are aligned to sub-words as XTREME does (Hu et al.
 2020, following Devlin et al. 2019 for NER): the FIRST sub-word of a word carries the word's label,
 the rest get ``IGNORE`` so the loss and the accuracy count each word exactly once.
 
@@ -11,6 +12,7 @@ Ids 0, 1, 2 are ``[PAD]``, ``[UNK]``, ``[MASK]``, as in :class:`petra.data.vocab
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,22 +24,25 @@ from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
 from petra.data.batches import IGNORE, EncodedCorpus
 from petra.data.sentence import Sentence
-from petra.data.vocab import SPECIALS, UNK, LabelSet
+from petra.data.vocab import SPECIALS, UNK, LabelSet, Vocab
 from petra.errors import PetraError
 
 TOKENIZER_FILE = "tokenizer.json"
+VOCAB_FILE = "vocab.json"
 
 
 class TokenizerConfig(BaseModel):
-    """How the sub-word vocabulary is learned (a config section of experiments on real text)."""
+    """How the vocabulary is learned from the pretraining mix (never from a test split)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: Literal["wordpiece", "bpe", "unigram"] = "wordpiece"
-    vocab_size: int = Field(8000, ge=16)
+    kind: Literal["word", "wordpiece", "bpe", "unigram"] = "word"
+    vocab_size: int = Field(8000, ge=16, description="sub-word kinds; 'word' keeps every word it sees")
     min_frequency: int = Field(2, ge=0, description="rarer pairs are not merged (WordPiece, BPE)")
     lowercase: bool = False
     limit_alphabet: int = Field(1000, gt=0, description="most frequent characters kept (WordPiece, BPE); CJK needs many")
+    path: Path | None = Field(None, description="use this saved tokenizer (a run's tokenizer/ folder, tokenizer.json "
+                              "or vocab.json) instead of fitting one")
 
 
 def _new_tokenizer(config: TokenizerConfig) -> tuple[Tokenizer, trainers.Trainer]:
@@ -64,6 +69,43 @@ def _new_tokenizer(config: TokenizerConfig) -> tuple[Tokenizer, trainers.Trainer
     # Unigram follows SentencePiece (Kudo & Richardson 2018): word starts are marked with '▁'.
     tokenizer.pre_tokenizer = pre_tokenizers.Metaspace() if config.kind == "unigram" else pre_tokenizers.Whitespace()
     return tokenizer, trainer
+
+
+@dataclass(frozen=True)
+class WordTokenizer:
+    """Whole words as tokens: ids follow :meth:`Vocab.build` (by frequency, then spelling)."""
+
+    vocab: Vocab
+    pad_id: ClassVar[int] = 0
+    unk_id: ClassVar[int] = 1
+    mask_id: ClassVar[int] = 2
+
+    @classmethod
+    def train(cls, texts: Iterable[Sequence[str]]) -> WordTokenizer:
+        return cls(Vocab.build(w for words in texts for w in words))
+
+    @classmethod
+    def load(cls, file: Path) -> WordTokenizer:
+        symbols = json.loads(file.read_text())
+        if not isinstance(symbols, list) or tuple(symbols[:3]) != SPECIALS:
+            raise PetraError(f"{file}: not a petra word vocabulary (a JSON list starting with {list(SPECIALS)})")
+        return cls(Vocab(tuple(symbols)))
+
+    def save(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / VOCAB_FILE).write_text(json.dumps(list(self.vocab.symbols), ensure_ascii=False))
+        return directory / VOCAB_FILE
+
+    def __len__(self) -> int:
+        return len(self.vocab)
+
+    def word_pieces(self, words: Sequence[Sequence[str]]) -> list[list[list[int]]]:
+        index, unk = self.vocab.index, self.unk_id
+        return [[[index.get(w, unk)] for w in sentence] for sentence in words]
+
+    def whole_words(self) -> tuple[list[str], list[int]]:
+        return list(self.vocab.symbols[3:]), list(range(3, len(self.vocab)))
 
 
 @dataclass(frozen=True)
@@ -120,9 +162,24 @@ class SubwordTokenizer:
             result.append([p or [self.unk_id] for p in pieces])
         return result
 
+    def whole_words(self) -> tuple[list[str], list[int]]:
+        """Vocabulary entries that are whole words (not '##' continuations, not specials), and their ids."""
+        words, rows = [], []
+        for token, index in sorted(self.tokenizer.get_vocab().items(), key=lambda item: item[1]):
+            if index < 3 or token.startswith("##"):
+                continue
+            word = token.removeprefix("▁")  # Unigram marks word starts with '▁'
+            if word and word.isalpha():
+                words.append(word)
+                rows.append(index)
+        return words, rows
+
     def text(self, words: Sequence[str]) -> list[str]:
         """The sub-word strings of one sentence (for inspection and tests)."""
         return self.tokenizer.encode(list(words), is_pretokenized=True, add_special_tokens=False).tokens
+
+
+AnyTokenizer = WordTokenizer | SubwordTokenizer
 
 
 @dataclass(frozen=True)
@@ -133,9 +190,29 @@ class Truncation:
     words: int = 0
 
 
+def fit_tokenizer(config: TokenizerConfig, sentences: Sequence[Sentence]) -> AnyTokenizer:
+    """A new tokenizer fitted on ``sentences``. Word vocabularies and BPE come out the same every
+    time; WordPiece and Unigram training in ``tokenizers`` is not deterministic across processes
+    (hash-map order breaks ties; huggingface/tokenizers#1794), so experiments keep the one they
+    fitted (see :func:`load_tokenizer`) rather than fit again."""
+    if config.kind == "word":
+        return WordTokenizer.train(s.words for s in sentences)
+    return SubwordTokenizer.train((" ".join(s.words) for s in sentences), config)
+
+
+def load_tokenizer(path: str | Path) -> AnyTokenizer:
+    """A tokenizer saved by ``save``: a folder holding tokenizer.json or vocab.json, or either file."""
+    path = Path(path)
+    if path.is_dir():
+        path = next((path / f for f in (TOKENIZER_FILE, VOCAB_FILE) if (path / f).is_file()), path / TOKENIZER_FILE)
+    if path.name == VOCAB_FILE and path.is_file():
+        return WordTokenizer.load(path)
+    return SubwordTokenizer.load(path)
+
+
 def encode_sentences(
-    sentences: Sequence[Sentence], tokenizer: SubwordTokenizer, labels: LabelSet, field: str = "upos",
-    max_len: int | None = None,
+    sentences: Sequence[Sentence], tokenizer: AnyTokenizer, labels: LabelSet, field: str = "upos",
+    max_len: int | None = None, lang: int = 0,
 ) -> tuple[EncodedCorpus, Truncation]:
     """Sentences -> sub-word ids with first-sub-word labels (the rest ``IGNORE``).
 
@@ -157,17 +234,15 @@ def encode_sentences(
         ids.append(np.array(row_ids, dtype=np.int64))
         tags.append(np.array(row_tags, dtype=np.int64))
     labels_array = np.array([s.label for s in sentences], dtype=np.int64)
-    return EncodedCorpus(ids, tags, labels_array), Truncation(cut_sentences, cut_words)
+    return EncodedCorpus(ids, tags, labels_array, lang), Truncation(cut_sentences, cut_words)
 
 
-def raw_corpus(
-    sentences: Sequence[Sentence], tokenizer: SubwordTokenizer, max_len: int | None = None
-) -> EncodedCorpus:
+def raw_corpus(sentences: Sequence[Sentence], tokenizer: AnyTokenizer, max_len: int | None = None, lang: int = 0) -> EncodedCorpus:
     """Sub-word ids only (no labels): the raw text masked-LM pretraining reads."""
     ids = []
     for pieces in tokenizer.word_pieces([s.words for s in sentences]):
         row = [p for word in pieces for p in word]
         ids.append(np.array(row[:max_len] if max_len else row, dtype=np.int64))
     tags = [np.full(len(r), IGNORE, dtype=np.int64) for r in ids]
-    return EncodedCorpus(ids, tags, np.full(len(ids), -1, dtype=np.int64))
+    return EncodedCorpus(ids, tags, np.full(len(ids), -1, dtype=np.int64), lang)
 

@@ -1,10 +1,13 @@
-"""The transfer experiment: pretrain on the source language, fine-tune on each low-resource
-target with every recipe, and train the same target from scratch as the baseline.
+"""The transfer experiment, for any language source: pretrain on the source (and the mix), then
+for each low-resource target: zero-shot, and for each k in ``finetune.shots`` every recipe on k
+target sentences beside the same k sentences trained from scratch with the same budget.
 
-One *unit* = (encoding, seed): one pretraining shared by all targets and recipes. Units are
+One *unit* = (encoding, seed): one pretraining shared by all targets, k and recipes. Units are
 independent, so they run in parallel processes; results do not depend on the worker count.
-A unit is a sequence of *phases* (pretrain, then per target: zero-shot, scratch, each recipe),
-each seeded on its own, so a unit resumed after a crash reproduces the uninterrupted numbers.
+A unit is a sequence of *phases* (pretrain, then per target: zero-shot, per k: scratch, each
+recipe), each seeded on its own, so a unit resumed after a crash reproduces the uninterrupted
+numbers. Phase seeds do not depend on k (only the k-sentence draw does): across k, a seed's
+scratch and pretrained models start from the same weights, a paired comparison.
 """
 
 from __future__ import annotations
@@ -18,12 +21,16 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+import numpy as np
+
 from petra.config import Config, config_to_dict
-from petra.data.batches import EncodedCorpus, collate, encode
-from petra.data.synthetic import generate
-from petra.data.vocab import LabelSet, Vocab
-from petra.experiments.executors import Failure, LocalExecutor
+from petra.data.augmenters import Augmenters
+from petra.data.batches import EncodedCorpus, collate
 from petra.data.mixing import LanguageWeighted, temperature_probabilities
+from petra.data.sources.pools import draw_shots
+from petra.data.tokenize import encode_sentences
+from petra.experiments.executors import Failure, LocalExecutor
+from petra.experiments.transfer_data import TargetData, TransferData, prepare_data, tokenizer_key
 from petra.experiments.phases import PhaseLog, fit_mixture, seeded_accuracy
 from petra.encodings import build_encoding
 from petra.experiments.seeding import seed_everything, stage_seed
@@ -32,34 +39,27 @@ from petra.models import HeadSpec, PetraModel, build_model
 from petra.models.language import AdaptivePE, add_language_embeddings, set_language
 from petra.results.store import ResultStore, unit_key
 from petra.training.adversarial import AdversarialObjective, LanguageDiscriminator
-from petra.training.objectives import JointObjective, MLMObjective
+from petra.training.objectives import JointObjective, MLMObjective, TokenDropout
+
+ZERO_SHOT = "zero_shot"  # the recipe column of k = 0 rows: the pretrained model, no target training
 from petra.training.recipes import apply_recipe
 
 
 @dataclass(frozen=True)
-class TransferData:
-    vocab: Vocab
-    labels: LabelSet
-    num_classes: int
-    source_train: EncodedCorpus
-    source_test: EncodedCorpus
-    targets: dict[str, tuple[EncodedCorpus, EncodedCorpus]]  # name -> (train, test)
-    mix: list[EncodedCorpus]  # extra pretraining languages (multilingual pretraining)
-    languages: list[str]  # index -> name, as stored in each corpus's ``lang``
-
-
-@dataclass(frozen=True)
 class RunRecord:
-    """One fine-tuned model: (encoding, seed, target, recipe) and what it scored."""
+    """One (encoding, seed, target, recipe, k) cell and what it scored; k = 0 is zero-shot."""
 
     encoding: str
     seed: int
     target: str
     recipe: str
+    shots: int  # k target sentences drawn for fine-tuning (0: zero-shot, recipe ZERO_SHOT)
     accuracy: float  # target test accuracy after fine-tuning
-    scratch_accuracy: float  # same target data and budget, no pretraining
+    scratch_accuracy: float  # same target data and budget, no pretraining (NaN for k = 0)
     zero_shot_accuracy: float  # pretrained model on the target before fine-tuning
     source_accuracy: float  # pretrained model on the source test set
+    train_sentences: int  # k plus what augmentation added
+    pool: str  # the split the k sentences came from: train, dev ('' for k = 0)
     pretrain_seconds: float
     finetune_seconds: float
     steps_to_95: int | None = None  # first curve step reaching 95% of the final accuracy
@@ -79,39 +79,12 @@ class UnitResult:
     curves: list[dict] = field(default_factory=list)  # long format: phase, kind, step, value
 
 
-def prepare_data(config: Config) -> TransferData:
-    """Generate every language's splits and one shared vocabulary (same config -> same data).
-    Language indices: the source 0, then the extra pretraining languages, then the targets."""
-    d, mix = config.data, config.pretrain.mix
-    src = generate(d.source, d.source_train + d.test, seed=stage_seed(d.seed, d.source.name))
-    extra = {s.name: generate(s, n, seed=stage_seed(d.seed, s.name)) for s, n in zip(mix.languages, mix.sentences)}
-    tgt = {t.name: generate(t, d.target_train + d.test, seed=stage_seed(d.seed, t.name)) for t in d.targets}
-    languages = [d.source.name, *extra, *tgt]
-    index = {name: i for i, name in enumerate(languages)}
-    train_sents = src[: d.source_train] + [w for s in extra.values() for w in s]
-    train_sents += [w for s in tgt.values() for w in s[: d.target_train]]
-    vocab = Vocab.build(w for s in train_sents for w in s.words)
-    field_ = config.task.labels
-    every = src + train_sents + [w for v in tgt.values() for w in v]
-    labels = LabelSet.build(t for s in every for t in s.token_labels(field_))
-    num_classes = len(labels) if config.task.type == "token" else 1 + max(s.label for s in src)
-
-    def enc(sentences, name):
-        return encode(sentences, vocab, labels, field_, lang=index[name])
-
-    return TransferData(
-        vocab, labels, num_classes, enc(src[: d.source_train], d.source.name), enc(src[d.source_train :], d.source.name),
-        {name: (enc(s[: d.target_train], name), enc(s[d.target_train :], name)) for name, s in tgt.items()},
-        [enc(s, name) for name, s in extra.items()], languages,
-    )
-
-
 def _new_model(config: Config, data: TransferData, encoding: str, seed: int) -> PetraModel:
     heads = {"task": HeadSpec(config.task.type, data.num_classes)}
     if "mlm" in config.pretrain.objectives:
-        heads["mlm"] = HeadSpec("token", len(data.vocab))
+        heads["mlm"] = HeadSpec("token", len(data.tokenizer))
     seed_everything(seed)
-    return build_model(config.model, encoding, len(data.vocab), heads)
+    return build_model(config.model, encoding, len(data.tokenizer), heads)
 
 
 class UnitRunner:
@@ -122,6 +95,7 @@ class UnitRunner:
         self.log = PhaseLog(work, config.run.checkpoint_every)
         self.out = UnitResult()
         self._pretrained: PetraModel | None = None
+        self._augmenters: Augmenters | None = None
 
     def _seed(self, *parts: str) -> int:
         return stage_seed(self.seed, self.encoding, *parts)
@@ -131,13 +105,8 @@ class UnitRunner:
         if self._pretrained is None:
             p, data = self.config.pretrain, self.data
             model = _new_model(self.config, data, self.encoding, self._seed("init"))
-            mlm = None
-            if "mlm" in p.objectives:
-                generator = torch.Generator().manual_seed(self._seed("mask"))
-                mlm = MLMObjective(len(data.vocab), data.vocab.mask_id, p.mask_prob, generator)
-            weight = p.task_weight if "task" in p.objectives else 0.0
-            objective = JointObjective(self.config.task.type, weight, mlm, p.mlm_weight)
-            corpora = [data.source_train, *data.mix]
+            objective = self._pretrain_objective()
+            corpora = [data.source_train, *data.mix, *data.target_text]
             if p.mix.language_embeddings:
                 add_language_embeddings(model, len(data.languages))
             if p.mix.loss_weights is not None:
@@ -147,12 +116,25 @@ class UnitRunner:
                 objective = self._adversarial(model, objective, p.adversary, total)
             seed_everything(self._seed("pretrain"))
             probabilities = temperature_probabilities([len(c) for c in corpora], p.mix.alpha)
-            result = fit_mixture(model, corpora, probabilities, objective, p, data.vocab.pad_id,
+            result = fit_mixture(model, corpora, probabilities, objective, p, data.pad_id,
                                  self._seed("pretrain"), self.log.checkpointer("pretrain"))
             self._pretrained = model
             if "pretrain" not in self.log.done:
                 self.log.record("pretrain", {"seconds": result.seconds, "losses": result.losses})
         return self._pretrained
+
+    def _pretrain_objective(self) -> JointObjective:
+        p, data = self.config.pretrain, self.data
+        mlm = dropout = None
+        if "mlm" in p.objectives:
+            generator = torch.Generator().manual_seed(self._seed("mask"))
+            mlm = MLMObjective(len(data.tokenizer), data.tokenizer.mask_id, p.mask_prob, generator)
+        if p.token_dropout:
+            dropout = TokenDropout(p.token_dropout, data.tokenizer.mask_id,
+                                   torch.Generator().manual_seed(self._seed("token-dropout")))
+        weight = p.task_weight if "task" in p.objectives else 0.0
+        return JointObjective(self.config.task.type, weight, mlm, p.mlm_weight, dropout,
+                              frozenset(c.lang for c in data.target_text))
 
     def _adversarial(self, model: PetraModel, objective, adversary, total_steps: int, task_languages=None):
         """Attach a language discriminator to ``model`` and wrap ``objective`` with its loss."""
@@ -161,44 +143,69 @@ class UnitRunner:
                                     adversary.schedule, task_languages)
 
     def run(self) -> UnitResult:
-        task, pad = self.config.task.type, self.data.vocab.pad_id
+        task, pad = self.config.task.type, self.data.pad_id
         if "pretrain" not in self.log.done:
             self.pretrained()
         pre = self.log.done["pretrain"]
         source = self.log.once("source", lambda: seeded_accuracy(
             self.pretrained(), self.data.source_test, task, pad, self._seed("eval")))
-        self._curve(self.config.data.source.name, "pretrain", "loss", enumerate(pre["losses"], 1))
-        for target, (train_set, test_set) in self.data.targets.items():
-            zero = self.log.once(f"zero_shot/{target}", lambda: seeded_accuracy(
-                self.pretrained(), test_set, task, pad, self._seed(target, "eval")))
-            scratch = self.log.once(f"scratch/{target}", lambda: self._finetune(target, "scratch", None))
-            self._curves(target, "scratch", scratch)
-            done: dict[str, dict] = {}
-            for recipe in self.config.finetune.recipes:
-                if recipe == "frozen_pe" and "full" in done and not self._pe_has_parameters():
-                    done[recipe] = done["full"]  # identical training: nothing of the PE could change
-                    continue
-                done[recipe] = self.log.once(f"{recipe}/{target}", lambda: self._finetune(target, recipe, recipe))
-                self._curves(target, recipe, done[recipe])
-            for recipe, r in done.items():
-                self.out.records.append(RunRecord(
-                    self.encoding, self.seed, target, recipe, r["accuracy"], scratch["accuracy"], zero, source,
-                    pre["seconds"], r["seconds"], r["steps_to_95"], r["loss_volatility"],
-                    r.get("pe_drift"), r.get("pe_cosine_change"), r.get("cka"),
-                ))
+        self._curve(self.config.data.source.name, "pretrain", 0, "loss", enumerate(pre["losses"], 1))
+        for target in self.data.targets.values():
+            zero = self.log.once(f"zero_shot/{target.name}", lambda: seeded_accuracy(
+                self.pretrained(), target.test, task, pad, self._seed(target.name, "eval")))
+            cells = {"zero": zero, "source": source, "pretrain_seconds": pre["seconds"]}
+            for k in self.config.finetune.shots:
+                if k == 0:
+                    self.out.records.append(RunRecord(self.encoding, self.seed, target.name, ZERO_SHOT, 0, zero,
+                                                      float("nan"), zero, source, 0, "", pre["seconds"], 0.0))
+                elif len(target.pool) >= k:  # smaller pools: see missing_cells
+                    self._k_shot(target, k, cells)
         return self.out
+
+    def _k_shot(self, target: TargetData, k: int, cells: dict) -> None:
+        """Scratch and every recipe on the same k sentences of ``target`` (drawn per seed)."""
+        train_set = self._shots(target, k)
+        scratch = self.log.once(f"scratch/{target.name}/{k}", lambda: self._finetune(target, k, train_set, "scratch", None))
+        self._curves(target.name, "scratch", k, scratch)
+        done: dict[str, dict] = {}
+        for recipe in self.config.finetune.recipes:
+            if recipe == "frozen_pe" and "full" in done and not self._pe_has_parameters():
+                done[recipe] = done["full"]  # identical training: nothing of the PE could change
+                continue
+            done[recipe] = self.log.once(f"{recipe}/{target.name}/{k}",
+                                         lambda: self._finetune(target, k, train_set, recipe, recipe))
+            self._curves(target.name, recipe, k, done[recipe])
+        for recipe, r in done.items():
+            self.out.records.append(RunRecord(
+                self.encoding, self.seed, target.name, recipe, k, r["accuracy"], scratch["accuracy"], cells["zero"],
+                cells["source"], len(train_set), target.pool_split, cells["pretrain_seconds"], r["seconds"],
+                r["steps_to_95"], r["loss_volatility"], r.get("pe_drift"), r.get("pe_cosine_change"), r.get("cka"),
+            ))
+
+    def _shots(self, target: TargetData, k: int) -> EncodedCorpus:
+        """k sentences of the target's pool, the same for every PE at this seed, plus augmentation."""
+        rng = np.random.default_rng(stage_seed(self.seed, target.name, str(k), "sample"))
+        sentences = draw_shots(target.pool, k, rng)
+        augment = self.config.finetune.augment
+        if augment.enabled:
+            if self._augmenters is None:
+                self._augmenters = Augmenters.build(augment, self.data.source_sentences, self.pretrained(),
+                                                    self.data.tokenizer)
+            sentences = self._augmenters.apply(sentences, target.order, rng)
+        corpus, _ = encode_sentences(sentences, self.data.tokenizer, self.data.labels, self.config.task.labels,
+                                     self.config.model.max_len, target.lang)
+        return corpus
 
     def _pe_has_parameters(self) -> bool:
         m = self.config.model
         pe = build_encoding(self.encoding, m.dim, m.heads, m.max_len, m.encoding_options.get(self.encoding, {}))
         return any(True for _ in pe.parameters())
 
-    def _finetune(self, target: str, phase: str, recipe: str | None) -> dict:
+    def _finetune(self, target: TargetData, k: int, train_set: EncodedCorpus, phase: str, recipe: str | None) -> dict:
         """Scratch (``recipe`` None: fresh init) or a recipe applied to a copy of the pretrained model."""
-        f, task, pad = self.config.finetune, self.config.task.type, self.data.vocab.pad_id
-        train_set, test_set = self.data.targets[target]
+        f, task, pad, name, test_set = self.config.finetune, self.config.task.type, self.data.pad_id, target.name, target.test
         if recipe is None:
-            model = _new_model(self.config, self.data, self.encoding, self._seed(target, "scratch-init"))
+            model = _new_model(self.config, self.data, self.encoding, self._seed(name, "scratch-init"))
         else:
             model = copy.deepcopy(self.pretrained())
             apply_recipe(model, recipe, len(self.data.languages), f.adaptive_hidden, f.adapter_bottleneck)
@@ -210,14 +217,14 @@ class UnitRunner:
             objective = self._adversarial(model, objective, f.adversary, f.epochs * per_epoch, {train_set.lang})
             corpora, probabilities = [train_set, self.data.source_train], [0.5, 0.5]
         steps = f.epochs * per_epoch
-        seed_everything(self._seed(target, phase))
+        seed_everything(self._seed(name, phase))
         result = fit_mixture(
-            model, corpora, probabilities, objective, f, pad, self._seed(target, "finetune"),
-            self.log.checkpointer(f"{phase}-{target}"), steps=per_epoch,
-            evaluate=lambda m: seeded_accuracy(m, test_set, task, pad, self._seed(target, "curve")),
+            model, corpora, probabilities, objective, f, pad, self._seed(name, "finetune"),
+            self.log.checkpointer(f"{phase}-{name}-{k}"), steps=per_epoch,
+            evaluate=lambda m: seeded_accuracy(m, test_set, task, pad, self._seed(name, "curve")),
             eval_every=max(1, steps // f.curve_points) if f.curve_points else 0,
         )
-        accuracy = seeded_accuracy(model, test_set, task, pad, self._seed(target, "eval"))
+        accuracy = seeded_accuracy(model, test_set, task, pad, self._seed(name, "eval"))
         points = result.evals
         out = {
             "accuracy": accuracy, "seconds": result.seconds, "losses": result.losses, "evals": points,
@@ -226,7 +233,7 @@ class UnitRunner:
         }
         if recipe is not None:
             out.update(self._drift_and_cka(model, test_set))
-        self.log.discard_checkpoint(f"{phase}-{target}")
+        self.log.discard_checkpoint(f"{phase}-{name}-{k}")
         return out
 
     def _drift_and_cka(self, tuned: PetraModel, test_set: EncodedCorpus) -> dict:
@@ -236,7 +243,7 @@ class UnitRunner:
         after = {k: v.detach() for k, v in tuned_pe.named_parameters()}
         drift = pe_drift(before, after)
         out = {"pe_drift": drift.relative_change, "pe_cosine_change": drift.cosine_structure_change} if drift else {}
-        batch = collate(test_set, list(range(min(200, len(test_set)))), self.data.vocab.pad_id)
+        batch = collate(test_set, list(range(min(200, len(test_set)))), self.data.pad_id)
         set_language(self.pretrained(), batch.lang)
         set_language(tuned, batch.lang)
         with torch.no_grad(), torch.random.fork_rng():
@@ -247,17 +254,17 @@ class UnitRunner:
         out["cka"] = linear_cka(x, y)
         return out
 
-    def _curves(self, target: str, phase: str, result: dict) -> None:
-        self._curve(target, phase, "loss", enumerate(result["losses"], 1))
-        self._curve(target, phase, "accuracy", result["evals"])
+    def _curves(self, target: str, phase: str, k: int, result: dict) -> None:
+        self._curve(target, phase, k, "loss", enumerate(result["losses"], 1))
+        self._curve(target, phase, k, "accuracy", result["evals"])
 
-    def _curve(self, target: str, phase: str, kind: str, points: Iterable) -> None:
-        base = {"encoding": self.encoding, "seed": self.seed, "target": target, "phase": phase, "kind": kind}
+    def _curve(self, target: str, phase: str, k: int, kind: str, points: Iterable) -> None:
+        base = {"encoding": self.encoding, "seed": self.seed, "target": target, "phase": phase, "shots": k, "kind": kind}
         self.out.curves += [{**base, "step": int(s), "value": float(v)} for s, v in points]
 
 
 def run_unit(config: Config, data: TransferData, encoding: str, seed: int, work: Path | None = None) -> UnitResult:
-    torch.set_num_threads(1)  # units run in parallel processes; one thread each wastes nothing
+    torch.set_num_threads(config.run.threads)  # units run in parallel processes; one thread each wastes nothing
     torch.use_deterministic_algorithms(True, warn_only=True)  # same seed -> same numbers
     return UnitRunner(config, data, encoding, seed, work).run()
 
@@ -274,10 +281,19 @@ class TransferResults:
     curves: pd.DataFrame
     skipped: int  # units found finished in the store
     failures: list[str] = field(default_factory=list)  # units that failed every retry
+    missing: list[str] = field(default_factory=list)  # (target, k) cells a target's pool is too small for
+    data: TransferData | None = None  # None when every unit came from the store
+
+
+def missing_cells(config: Config, data: TransferData) -> list[str]:
+    """The (target, k > 0) cells no unit trains: the target's pool holds fewer than k sentences."""
+    return [f"{t.name} k={k}: its {t.pool_split or 'train/dev'} pool has {len(t.pool)} sentences"
+            for t in data.targets.values() for k in config.finetune.shots if k > len(t.pool)]
 
 
 def run(
     config: Config, store: ResultStore, on_unit_done: Callable[[str, int], None] | None = None, executor=None,
+    data_dir: str | Path | None = None,
 ) -> TransferResults:
     """Every (encoding, seed) unit not yet in ``store``; each is stored the moment it finishes.
     ``executor`` defaults to a local pool of ``config.run.workers`` processes."""
@@ -286,9 +302,10 @@ def run(
     for unit in keys:
         if unit not in pending and on_unit_done is not None:
             on_unit_done(*unit)
-    failures = []
+    failures, missing, data = [], [], None
     if pending:
-        data = prepare_data(config)
+        data = prepare_data(config, data_dir, store.shared_dir(f"tokenizer-{tokenizer_key(config)}"))
+        missing = missing_cells(config, data)
         if executor is None:
             executor = LocalExecutor(min(config.run.workers or os.cpu_count() or 1, len(pending)))
         jobs = [(config, data, e, s, store.work_dir(keys[(e, s)])) for e, s in pending]
@@ -304,4 +321,4 @@ def run(
     runs = store.records(keys.values())
     if not runs.empty:
         runs["gain"] = runs["accuracy"] - runs["scratch_accuracy"]
-    return TransferResults(runs, store.curves(keys.values()), len(keys) - len(pending), failures)
+    return TransferResults(runs, store.curves(keys.values()), len(keys) - len(pending), failures, missing, data)

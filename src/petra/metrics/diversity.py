@@ -115,15 +115,16 @@ def diversity(mix: Sequence[StructureProfile]) -> MixDiversity:
 
 # --- building a mix from a config file ----------------------------------------------------------
 
-def _synthetic_mix(config: Any) -> list[StructureProfile]:
-    """A transfer config's training data: ``source_train`` sentences of the source and
-    ``target_train`` of each target, generated exactly as the run generates them."""
-    from petra.data.synthetic import generate
-    from petra.experiments.seeding import stage_seed
+def _config_mix(path: Path, data_dir: str | None) -> list[StructureProfile]:
+    """A transfer config's pretraining text, read exactly as the run reads it: the source's
+    training sentences, the extra pretraining languages, and each target's pool text."""
+    from petra.config import load_config
+    from petra.experiments.transfer_data import read_languages
 
-    d = config.data
-    amounts = [(d.source, d.source_train)] + [(t, d.target_train) for t in d.targets]
-    return [profile(generate(spec, n, seed=stage_seed(d.seed, spec.name)), spec.name) for spec, n in amounts]
+    config = load_config(path)
+    read = read_languages(config, data_dir)
+    parts = {**read.extra, **{name: text for name, text in read.text.items() if text}}
+    return [profile(read.source_train, config.data.source.name), *(profile(v, name) for name, v in parts.items())]
 
 
 def _treebank_entry(entry: Any, where: str) -> tuple[str, list[str] | None, int | None]:
@@ -147,57 +148,10 @@ def _treebank_mix(entries: list[Any], path: Path, data_dir: str | None) -> list[
     return mix
 
 
-def _seeded_sample(items: list, cap: int | None, seed: int) -> list:
-    if cap is None or len(items) <= cap:
-        return items
-    return [items[i] for i in sorted(np.random.default_rng(seed).choice(len(items), size=cap, replace=False))]
-
-
-def _udpos_mix(path: Path, data_dir: str | None) -> list[StructureProfile]:
-    """A UD-POS config's pretraining mix (``data.mix``: treebank names, 'source', 'targets').
-
-    Mirrors how ``petra udpos`` draws it (petra.experiments.udpos_data): the source's train
-    split capped at ``data.source_train``; any other treebank's train split, else its dev split,
-    capped at ``data.mix_sentences``; never a test split; the same seeded samples.
-    """
-    from petra.data.ud import find_treebank, list_treebanks
-    from petra.experiments.seeding import stage_seed
-    from petra.experiments.udpos import load_udpos_config
-
-    d = load_udpos_config(path).data
-    source = find_treebank(d.source, data_dir)
-    if d.targets == "all":
-        targets = [b.name for b in list_treebanks(data_dir) if b.name.lower() != source.name.lower()]
-    else:
-        targets = [find_treebank(t, data_dir).name for t in d.targets]
-    names: list[str] = []
-    for ref in d.mix:
-        if ref in ("source", "targets"):
-            names += [source.name] if ref == "source" else targets
-        else:
-            names.append(find_treebank(ref, data_dir).name)
-    mix = []
-    for name in dict.fromkeys(names):
-        bank = find_treebank(name, data_dir)
-        if name == source.name:
-            text = _seeded_sample(bank.read("train"), d.source_train, stage_seed(d.seed, "source-train"))
-        else:
-            split = next((s for s in ("train", "dev") if s in bank.splits), None)
-            if split is None:
-                continue  # test-only treebanks never enter the mix
-            text = _seeded_sample(bank.read(split), d.mix_sentences, stage_seed(d.seed, name, "mix"))
-        mix.append(profile(text, name.removeprefix("UD_")))
-    if not mix:
-        raise PetraError(f"{path}: data.mix has no treebank with a train or dev split")
-    return mix
-
-
 def load_mix(path: str | Path, data_dir: str | None = None) -> list[StructureProfile]:
-    """The mix a YAML file describes: a transfer config (``petra run``: source + targets), a
-    UD-POS config (``petra udpos``: its ``data.mix``), or a list of UD treebanks, either as the
-    whole file or under a ``treebanks:`` key; a treebank entry is a name or
-    ``{name, splits: [train, ...], max_sentences: N}``."""
-    from petra.config import load_config
+    """The mix a YAML file describes: a transfer config (``petra run``: its pretraining text, any
+    language sources), or a list of UD treebanks, either as the whole file or under a
+    ``treebanks:`` key; a treebank entry is a name or ``{name, splits: [train, ...], max_sentences: N}``."""
 
     path = Path(path)
     if not path.is_file():
@@ -212,8 +166,6 @@ def load_mix(path: str | Path, data_dir: str | None = None) -> list[StructurePro
         if not data:
             raise PetraError(f"{path}: the treebank list is empty")
         return _treebank_mix(data, path, data_dir)
-    if isinstance(data, dict) and isinstance(data.get("data"), dict) and isinstance(data["data"].get("source"), str):
-        return _udpos_mix(path, data_dir)
     if isinstance(data, dict):
-        return _synthetic_mix(load_config(path))
+        return _config_mix(path, data_dir)
     raise PetraError(f"{path}: expected a transfer config or a list of treebanks, got {type(data).__name__}")

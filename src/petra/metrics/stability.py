@@ -51,8 +51,9 @@ class GainStats:
 
     @property
     def negative_transfer(self) -> bool:
-        """Alarm only when the whole CI lies below zero: pretraining reliably hurt."""
-        return self.stats.ci_high < 0
+        """Alarm only when the whole CI lies below zero: pretraining reliably hurt. One seed has
+        no interval, so it raises no alarm (the table still shows its negative gain)."""
+        return self.stats.n > 1 and self.stats.ci_high < 0
 
     @classmethod
     def of(cls, transfer: Sequence[float], scratch: Sequence[float]) -> GainStats:

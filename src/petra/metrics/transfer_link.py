@@ -1,21 +1,19 @@
 """Link structural distance to measured transfer: does a target farther from the source gain less
 from pretraining, vary more across seeds, and score lower zero-shot?
 
-Input is a results folder of a transfer sweep (``runs.csv`` + the resolved ``config.yaml``):
-synthetic targets (``petra run`` / ``petra demo``: one row per encoding, seed, target and recipe;
-languages rebuilt from the config's ``LanguageSpec``) or UD targets (``petra udpos``: one row per
-encoding, seed, target and ``shots`` k, k = 0 being zero-shot; names are treebank names and the
-source treebank is read from the config or given).
+Input is a results folder of a transfer run (``runs.csv`` + the resolved ``config.yaml``): one row
+per encoding, seed, target, recipe and ``shots`` k (k = 0: zero-shot), for languages of any source
+(synthetic ones are regenerated from their spec, treebanks and files are read again).
 
 Per target language, three outcomes:
 
-* **gain** (fine-tuned − scratch accuracy; for UD at one k > 0, by default the smallest) averaged
+* **gain** (fine-tuned − scratch accuracy, at one k > 0, by default the smallest) averaged
   over the selected encodings and recipes within each seed, then over seeds (error bar: std
   across seeds);
 * **seed variance**: the variance across seeds of the fine-tuned accuracy, averaged over the
   (encoding, recipe) groups;
 * **zero-shot accuracy** (the source-trained model on the target, before any target data),
-  averaged like the gain — defined for test-only UD targets too, which have no gain.
+  averaged like the gain — defined for test-only targets too, which have no gain.
 
 Each source→target distance is correlated with each outcome by Spearman's ρ (Spearman 1904) with
 a 95% percentile bootstrap CI over languages (Efron & Tibshirani 1993): languages are resampled
@@ -83,7 +81,7 @@ def spearman_ci(x: np.ndarray, y: np.ndarray, level: float = 0.95, resamples: in
 def load_runs(results: Path, encodings: list[str] | None = None, recipes: list[str] | None = None) -> pd.DataFrame:
     path = results / "runs.csv"
     if not path.is_file():
-        raise PetraError(f"no runs.csv in {results} (a results folder of `petra run`, `petra demo` or `petra udpos`)")
+        raise PetraError(f"no runs.csv in {results} (a results folder of `petra run` or `petra demo`)")
     runs = pd.read_csv(path)
     missing = [c for c in REQUIRED_COLUMNS if c not in runs.columns]
     if missing:
@@ -101,19 +99,18 @@ def load_runs(results: Path, encodings: list[str] | None = None, recipes: list[s
 
 
 def _split_outcomes(runs: pd.DataFrame, shots: int | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
-    """(fine-tuned rows, zero-shot rows, zero-shot accuracy column) for either results layout."""
-    if "shots" not in runs.columns:
+    """(fine-tuned rows at one k, zero-shot rows, their zero-shot accuracy)."""
+    if "shots" not in runs.columns:  # written before k-shot runs: one k
         if shots is not None:
-            raise PetraError("--shots applies to UD-POS results (a 'shots' column); these have none")
-        zero = runs if "zero_shot_accuracy" in runs.columns else runs.iloc[:0]
-        return runs, zero, zero.get("zero_shot_accuracy", pd.Series(dtype=float))
+            raise PetraError("--shots needs a 'shots' column in runs.csv; these results have none")
+        runs = runs.assign(shots=1)
     available = sorted(k for k in runs["shots"].unique() if k > 0)
     if shots is None and available:
         shots = available[0]
     if shots is not None and shots not in available:
         raise PetraError(f"no {shots}-shot runs in runs.csv (k-shot runs present: {available or 'none'})")
-    zero = runs[runs["shots"] == 0]
-    return runs[runs["shots"] == shots], zero, zero["accuracy"]
+    zero = runs.drop_duplicates(["target", "seed", "encoding"]) if "zero_shot_accuracy" in runs else runs.iloc[:0]
+    return runs[runs["shots"] == shots], zero, zero.get("zero_shot_accuracy", pd.Series(dtype=float))
 
 
 def per_language(runs: pd.DataFrame, shots: int | None = None) -> pd.DataFrame:
@@ -149,51 +146,33 @@ def _read_config(results: Path) -> dict[str, Any]:
     return data
 
 
-def _find_source_name(config: dict[str, Any]) -> str | None:
-    """A UD sweep's source treebank: a string ``source`` at the top level or in one section."""
-    if isinstance(config.get("source"), str):
-        return config["source"]
-    for section in config.values():
-        if isinstance(section, dict) and isinstance(section.get("source"), str):
-            return section["source"]
-    return None
-
-
-def _synthetic_profiles(config: dict[str, Any], results: Path) -> tuple[StructureProfile, dict[str, StructureProfile]]:
-    from petra.config import parse_config
-    from petra.data.synthetic import generate
-    from petra.experiments.seeding import stage_seed
-
-    data = parse_config(config, str(results / "config.yaml")).data
-
-    def make(spec: Any) -> StructureProfile:
-        return profile(generate(spec, PROFILE_SENTENCES, seed=stage_seed(data.seed, spec.name)), spec.name)
-
-    return make(data.source), {t.name: make(t) for t in data.targets}
-
-
 @dataclass(frozen=True)
 class Languages:
     source: StructureProfile
     targets: dict[str, StructureProfile]
-    real: bool  # UD treebanks (URIEL applies) or synthetic languages
+    real: bool  # every language is a real one (URIEL applies)
+
+
+def _profile(entry: Any, data_dir: str | None, seed: int) -> StructureProfile:
+    """Structure of a language from every split its source holds (synthetic: PROFILE_SENTENCES)."""
+    from petra.experiments.transfer_data import read_language
+
+    splits = read_language(entry, entry.name, data_dir, PROFILE_SENTENCES, 0, seed)
+    return profile([s for split in splits.values() for s in split], entry.name)
 
 
 def resolve_languages(results: Path, targets: list[str], data_dir: str | None, source: str | None) -> Languages:
-    config = _read_config(results)
-    data = config.get("data")
-    if source is None and isinstance(data, dict) and isinstance(data.get("source"), dict):
-        src, profiles = _synthetic_profiles(config, results)
-        unknown = sorted(set(targets) - set(profiles))
-        if unknown:
-            raise PetraError(f"{results / 'runs.csv'}: target(s) {unknown} are not languages of config.yaml")
-        return Languages(src, {t: profiles[t] for t in targets}, real=False)
-    source = source or _find_source_name(config)
-    if source is None:
-        raise PetraError(f"{results / 'config.yaml'}: no source treebank found; pass --source NAME")
-    return Languages(
-        treebank_profile(source, data_dir), {t: treebank_profile(t, data_dir) for t in targets}, real=True,
-    )
+    from petra.config import parse_config
+    from petra.experiments.seeding import stage_seed
+
+    data = parse_config(_read_config(results), str(results / "config.yaml")).data
+    entries = {t.name: t for t in data.targets}
+    unknown = sorted(set(targets) - set(entries))
+    if unknown:
+        raise PetraError(f"{results / 'runs.csv'}: target(s) {unknown} are not languages of config.yaml")
+    src = treebank_profile(source, data_dir) if source else _profile(data.source, data_dir, stage_seed(data.seed, data.source.name))
+    real = all(entries[t].kind != "synthetic" for t in targets) and (source is not None or data.source.kind != "synthetic")
+    return Languages(src, {t: _profile(entries[t], data_dir, stage_seed(data.seed, t)) for t in targets}, real)
 
 
 # --- the link ------------------------------------------------------------------------------------

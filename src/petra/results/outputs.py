@@ -1,4 +1,4 @@
-"""The results folder of a run: resolved config, per-run metrics, summary table, plot."""
+"""The results folder of a run: resolved config, tokenizer, per-run metrics, summary table, plot."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import yaml
 from petra.config import Config, config_to_dict
 from petra.errors import PetraError
 from petra.experiments.transfer import TransferResults
+from petra.experiments.transfer_data import TransferData
 from petra.results.figures import accuracy_with_ci, save
 from petra.results.summary import summary_frame
 
@@ -49,7 +50,7 @@ def provenance(config: Config) -> dict:
         "petra": petra.__version__, "torch": torch.__version__, "numpy": numpy.__version__,
         "python": platform.python_version(), "data_seed": config.data.seed, "seeds": list(config.seeds),
         "seed_scheme": "each phase seeds torch/numpy/random with crc32('seed/encoding/[target/]phase')",
-        "deterministic_algorithms": True, "threads_per_unit": 1,
+        "deterministic_algorithms": True, "threads_per_unit": config.run.threads,
     }
 
 
@@ -59,15 +60,28 @@ def _json_safe(records: list[dict]) -> list[dict]:
 
 
 def _in_config_order(runs: pd.DataFrame, config: Config) -> pd.DataFrame:
-    """Rows ordered as the config lists PEs, targets and recipes (tables and plots follow it)."""
+    """Rows ordered as the config lists PEs, targets, k and recipes (tables and plots follow it)."""
+    from petra.experiments.transfer import ZERO_SHOT
+
     order = {
         "encoding": {e: i for i, e in enumerate(config.encodings)},
         "target": {t.name: i for i, t in enumerate(config.data.targets)},
-        "recipe": {r: i for i, r in enumerate(config.finetune.recipes)},
+        "shots": {k: i for i, k in enumerate(config.finetune.shots)},
+        "recipe": {r: i for i, r in enumerate([ZERO_SHOT, *config.finetune.recipes])},
     }
     rank = {column: runs[column].map(ranks) for column, ranks in order.items()}
-    index = pd.DataFrame({**rank, "seed": runs["seed"]}).sort_values(["encoding", "seed", "target", "recipe"]).index
+    by = ["encoding", "seed", "target", "shots", "recipe"]
+    index = pd.DataFrame({**rank, "seed": runs["seed"]}).sort_values(by).index
     return runs.loc[index].reset_index(drop=True)
+
+
+def target_table(data: TransferData) -> pd.DataFrame:
+    """What each target offered: test size, k-shot pool, measured word order, truncated test words."""
+    return pd.DataFrame([
+        {"target": t.name, "test_sentences": len(t.test), "pool_split": t.pool_split or "-", "pool_sentences": len(t.pool),
+         "dominant_order": t.order or "-", "test_truncated_words": t.truncated_test_words}
+        for t in data.targets.values()
+    ])
 
 
 def write_outputs(directory: Path, config: Config, results: TransferResults, seconds: float) -> RunOutputs:
@@ -82,6 +96,11 @@ def write_outputs(directory: Path, config: Config, results: TransferResults, sec
         "runs": _json_safe(runs.to_dict(orient="records")),
         "summary": _json_safe(summary.to_dict(orient="records")),
     }
+    if results.data is not None:  # None when every unit came from the store: the files of that run stay
+        results.data.tokenizer.save(directory / "tokenizer")
+        targets = target_table(results.data)
+        targets.to_csv(directory / "targets.csv", index=False)
+        metrics.update(data=results.data.stats, targets=targets.to_dict(orient="records"), missing_cells=results.missing)
     (directory / "metrics.json").write_text(json.dumps(metrics, indent=2))
     runs.to_csv(directory / "runs.csv", index=False)
     summary.to_csv(directory / "summary.csv", index=False)

@@ -44,16 +44,19 @@ def load_run(directory: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
 
 
 def headline(summary: pd.DataFrame) -> list[str]:
-    """One sentence per target: the best PE + recipe, and how sure we are it beats scratch."""
+    """One sentence per target and k: the best PE + recipe, and how sure we are it beats scratch."""
     lines = []
-    for target, rows in summary.groupby("target", sort=False):
+    tuned = summary[summary["scratch_mean"].notna()]  # zero-shot rows have no scratch to beat
+    keys = ["target", "shots"] if "shots" in tuned else ["target"]
+    for key, rows in tuned.groupby(keys, sort=False):
         best = rows.loc[rows["accuracy_mean"].idxmax()]
         if best["seeds"] < 2:
             sure = "with one seed (no interval) and apparently"
         else:
             sure = "reliably" if best["gain_ci_low"] > 0 else "not reliably"
+        k = f" at k = {int(best['shots'])}" if "shots" in best else ""
         lines.append(
-            f"<b>{html.escape(str(target))}</b>: best is <b>{html.escape(best['encoding'])}</b> with "
+            f"<b>{html.escape(str(best['target']))}</b>{k}: best is <b>{html.escape(best['encoding'])}</b> with "
             f"<b>{html.escape(best['recipe'])}</b> — accuracy {best['accuracy_mean']:.3f} "
             f"(95% CI {best['accuracy_ci_low']:.3f}–{best['accuracy_ci_high']:.3f}, {int(best['seeds'])} seeds), "
             f"{sure} above scratch (gain {best['gain_mean']:+.3f}, CI {best['gain_ci_low']:+.3f}…{best['gain_ci_high']:+.3f})."
@@ -70,6 +73,11 @@ def _sections(runs: pd.DataFrame, summary: pd.DataFrame, curves: pd.DataFrame) -
                                 "line: mean over seeds, band: min–max.", figures.learning_curves(curves, "accuracy", "full")))
         sections.append(Section("Pretraining loss", "Source-language loss (masked-LM + task) per step.",
                                 figures.learning_curves(curves, "loss", "pretrain")))
+    if "shots" in runs and runs["shots"].nunique() > 1:
+        recipe = next(r for r in runs["recipe"] if r != "zero_shot")
+        sections.append(Section(f"Accuracy against k ({recipe})", "Per target: accuracy after fine-tuning on k target "
+                                "sentences (k = 0: zero-shot), mean ± std over seeds, per PE; dashed: the same k "
+                                "sentences trained from scratch.", figures.accuracy_vs_shots(runs, recipe)))
     drift = figures.pe_drift(runs)
     if drift is not None:
         sections.append(Section("Positional-encoding drift", "How far fine-tuning moved trainable PE parameters "
@@ -81,7 +89,8 @@ def _compute_seconds(runs: pd.DataFrame) -> float:
     """Training time summed over units (one pretraining each) and fine-tunings: unlike the wall
     time of the last invocation, it does not shrink when finished units are reused."""
     pretrain = runs.drop_duplicates(["encoding", "seed"])["pretrain_seconds"].sum()
-    return float(pretrain + runs.drop_duplicates(["encoding", "seed", "target", "recipe"])["finetune_seconds"].sum())
+    cells = [c for c in ("encoding", "seed", "target", "recipe", "shots") if c in runs]
+    return float(pretrain + runs.drop_duplicates(cells)["finetune_seconds"].sum())
 
 
 def _png(figure: Figure) -> bytes:
@@ -92,7 +101,7 @@ def _png(figure: Figure) -> bytes:
 
 
 TABLE_COLUMNS = {
-    "target": "target", "encoding": "PE", "recipe": "recipe", "seeds": "seeds", "accuracy_mean": "accuracy",
+    "target": "target", "encoding": "PE", "recipe": "recipe", "shots": "k", "seeds": "seeds", "accuracy_mean": "accuracy",
     "accuracy_std": "std", "accuracy_worst": "worst seed", "scratch_mean": "scratch", "zero_shot_mean": "zero-shot",
     "gain_mean": "gain", "gain_ci_low": "gain CI low", "gain_ci_high": "gain CI high", "steps_to_95_mean": "steps to 95%",
     "pe_drift_mean": "PE drift", "cka_mean": "CKA",
@@ -100,7 +109,8 @@ TABLE_COLUMNS = {
 
 
 def _table(summary: pd.DataFrame) -> pd.DataFrame:
-    return summary[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS)
+    columns = [c for c in TABLE_COLUMNS if c in summary]
+    return summary[columns].rename(columns=TABLE_COLUMNS)
 
 
 def _html_table(summary: pd.DataFrame) -> str:
@@ -125,12 +135,14 @@ def write_report(directory: Path) -> tuple[Path, Path]:
     summary = summary_frame(runs)
     name = metrics.get("name", directory.name)
     config = yaml.safe_load((directory / "config.yaml").read_text()) if (directory / "config.yaml").is_file() else {}
+    ks = f" × k in {{{', '.join(map(str, sorted(runs['shots'].unique())))}}}" if "shots" in runs else ""
     facts = (f"{runs['encoding'].nunique()} PEs × {runs['seed'].nunique()} seeds × {runs['target'].nunique()} targets × "
-             f"{runs['recipe'].nunique()} recipes = {len(runs)} fine-tuned models; {_compute_seconds(runs):.0f} s of training")
+             f"{runs['recipe'].nunique()} recipes{ks}: {len(runs)} rows; {_compute_seconds(runs):.0f} s of training")
     alarms = summary[summary["negative_transfer"]]
     alarm_html = ("<p>No negative-transfer alarm: no gain CI lies wholly below zero.</p>" if alarms.empty else
                   "<p class='alarm'>Negative transfer (gain CI below zero): " + ", ".join(
-                      f"{r.encoding}/{r.recipe} on {r.target} ({r.gain_mean:+.3f})" for r in alarms.itertuples()) + "</p>")
+                      f"{r.encoding}/{r.recipe} on {r.target}{f' (k = {r.shots})' if 'shots' in summary else ''} "
+                      f"({r.gain_mean:+.3f})" for r in alarms.itertuples()) + "</p>")
     files = directory / "report_files"
     files.mkdir(exist_ok=True)
     blocks, md_figs = [], []

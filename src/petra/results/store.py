@@ -1,7 +1,8 @@
 """The results store: one immutable Parquet record per unit of work, keyed by a hash of the
 resolved config and seed, plus its learning curves and (while it runs) its checkpoints.
 
-Layout under ``root``: ``records/<key>.parquet``, ``curves/<key>.parquet``, ``work/<key>/``.
+Layout under ``root``: ``records/<key>.parquet``, ``curves/<key>.parquet``, ``work/<key>/``, and
+``shared/<name>/`` for what every unit of a config uses (the fitted tokenizer).
 Files are written to a temporary name and renamed, so a crash never leaves half a record, and
 re-running a config skips every unit whose record exists.
 """
@@ -53,6 +54,10 @@ class ResultStore:
 
     def work_dir(self, key: str) -> Path:
         return self.root / "work" / key
+
+    def shared_dir(self, name: str) -> Path:
+        (self.root / "shared").mkdir(exist_ok=True)
+        return self.root / "shared" / name
 
     def records(self, keys: Iterable[str]) -> pd.DataFrame:
         return _concat(self._record(k) for k in keys)

@@ -3,32 +3,32 @@ gain vs scratch with the negative-transfer alarm, and the stability columns."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from petra.metrics.stability import GainStats, SeedStats
 
-GROUP = ["target", "encoding", "recipe"]
+GROUP = ["target", "encoding", "recipe", "shots"]
 
 
 def summary_frame(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (target, encoding, recipe) over seeds.
+    """One row per (target, encoding, recipe, k) over seeds (zero-shot rows have no scratch and no gain).
 
     ``negative_transfer`` is raised when the 95% bootstrap CI of the seed-paired gain lies wholly
     below zero: pretraining reliably made the target worse than scratch on the same data and budget.
     """
-    rows = [_summarise(key, group) for key, group in runs.groupby(GROUP, sort=False)]
+    group = [c for c in GROUP if c in runs.columns]  # results written before k-shot runs have no 'shots'
+    rows = [_summarise(dict(zip(group, key)), part) for key, part in runs.groupby(group, sort=False)]
     targets = list(dict.fromkeys(runs["target"]))  # keep the runs' order (the config's)
     frame = pd.DataFrame(rows)
     return frame.sort_values("target", key=lambda t: t.map(targets.index), kind="stable", ignore_index=True)
 
 
-def _summarise(key: tuple, group: pd.DataFrame) -> dict:
+def _summarise(key: dict, group: pd.DataFrame) -> dict:
     group = group.sort_values("seed")
     acc = SeedStats.of(group["accuracy"])
     gain = GainStats.of(group["accuracy"], group["scratch_accuracy"])
     return {
-        **dict(zip(GROUP, key)),
+        **key,
         "seeds": acc.n,
         "accuracy_mean": acc.mean, "accuracy_std": acc.std, "accuracy_ci_low": acc.ci_low,
         "accuracy_ci_high": acc.ci_high, "accuracy_cv": acc.cv, "accuracy_worst": acc.worst,
@@ -50,8 +50,3 @@ def _mean(column: pd.Series | None) -> float:
         return float("nan")
     values = pd.to_numeric(column, errors="coerce").dropna()
     return float(values.mean()) if len(values) else float("nan")
-
-
-def gain_matrix(summary: pd.DataFrame) -> pd.DataFrame:
-    """Mean gain with PEs as rows and (target, recipe) as columns, for compact display."""
-    return summary.pivot_table(index="encoding", columns=["target", "recipe"], values="gain_mean", aggfunc=np.mean)

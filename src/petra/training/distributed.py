@@ -25,7 +25,8 @@ from petra.config import Config
 from petra.data.batches import batches
 from petra.experiments.phases import seeded_accuracy
 from petra.experiments.seeding import seed_everything, stage_seed
-from petra.experiments.transfer import _new_model, prepare_data
+from petra.experiments.transfer import _new_model
+from petra.experiments.transfer_data import prepare_data
 from petra.training.loop import train
 from petra.training.objectives import JointObjective, MLMObjective
 
@@ -51,20 +52,20 @@ def parameter_digest(model: torch.nn.Module) -> str:
     return digest.hexdigest()[:16]
 
 
-def pretrain_accelerated(config: Config, encoding: str, seed: int, out: Path) -> dict:
+def pretrain_accelerated(config: Config, encoding: str, seed: int, out: Path, data_dir: Path | None = None) -> dict:
     """Pretrain (masked-LM and/or task) on the source language; the main process writes
     ``model.pt`` and ``pretrain.json`` into ``out``; returns the metrics."""
     accelerator = Accelerator(cpu=True)
     rank, world = accelerator.process_index, accelerator.num_processes
     torch.set_num_threads(1)
-    p, data = config.pretrain, prepare_data(config)
+    p, data = config.pretrain, prepare_data(config, data_dir)
     model = _new_model(config, data, encoding, stage_seed(seed, encoding, "init"))  # same init on every rank
     mlm = None
     if "mlm" in p.objectives:  # each rank masks its own batches: its own generator
         generator = torch.Generator().manual_seed(stage_seed(seed, encoding, "mask", str(rank)))
-        mlm = MLMObjective(len(data.vocab), data.vocab.mask_id, p.mask_prob, generator)
+        mlm = MLMObjective(len(data.tokenizer), data.tokenizer.mask_id, p.mask_prob, generator)
     objective = JointObjective(config.task.type, p.task_weight if "task" in p.objectives else 0.0, mlm, p.mlm_weight)
-    pad, corpus = data.vocab.pad_id, data.source_train
+    pad, corpus = data.pad_id, data.source_train
     per_epoch = -(-len(corpus) // p.batch_size) // world  # every rank takes the same number of steps
 
     def shard(epoch: int):

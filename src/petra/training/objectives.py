@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -51,25 +51,47 @@ class MLMObjective:
 
 
 @dataclass
+class TokenDropout:
+    """Word dropout for the task loss (Kiperwasser & Goldberg 2016, sec. 4; Iyyer et al. 2015): hide
+    a share of the input tokens behind [MASK], so a label must also be read from its context, which
+    is all a model has for words it never saw in training."""
+
+    prob: float
+    mask_id: int
+    generator: torch.Generator
+
+    def __call__(self, batch: Batch) -> Batch:
+        hide = (torch.rand(batch.ids.shape, generator=self.generator) < self.prob) & batch.mask
+        return replace(batch, ids=batch.ids.masked_fill(hide, self.mask_id))
+
+
+@dataclass
 class JointObjective:
-    """L = w_mlm * L_mlm + w_task * L_task; a zero weight (or missing part) drops that term."""
+    """L = w_mlm * L_mlm + w_task * L_task; a zero weight (or missing part) drops that term.
+    Batches of an ``unlabelled`` language (raw target text) get the masked-LM term only."""
 
     task_type: str
     task_weight: float = 1.0
     mlm: MLMObjective | None = None
     mlm_weight: float = 1.0
+    token_dropout: TokenDropout | None = None
+    unlabelled: frozenset[int] = frozenset()
 
     def state_dict(self) -> dict:
-        return {"mlm": self.mlm.state_dict() if self.mlm is not None else None}
+        dropout = self.token_dropout.generator.get_state() if self.token_dropout is not None else None
+        return {"mlm": self.mlm.state_dict() if self.mlm is not None else None, "token_dropout": dropout}
 
     def load_state_dict(self, state: dict) -> None:
         if self.mlm is not None:
             self.mlm.load_state_dict(state["mlm"])
+        if self.token_dropout is not None:
+            self.token_dropout.generator.set_state(state["token_dropout"])
 
     def __call__(self, model: PetraModel, batch: Batch) -> torch.Tensor:
         loss = torch.zeros(())
-        if self.task_weight:
-            loss = loss + self.task_weight * task_loss(model, batch, self.task_type)
+        if self.task_weight and batch.lang not in self.unlabelled:
+            task_batch = batch if self.token_dropout is None else self.token_dropout(batch)
+            loss = loss + self.task_weight * task_loss(model, task_batch, self.task_type)
         if self.mlm is not None and self.mlm_weight:
             loss = loss + self.mlm_weight * self.mlm(model, batch)
         return loss

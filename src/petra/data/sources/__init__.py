@@ -1,0 +1,42 @@
+"""Where a language's sentences come from: one config entry per language, any of
+
+* a synthetic spec (``{name: sov, word_order: SOV}``, :class:`petra.data.synthetic.LanguageSpec`),
+* ``{treebank: Turkish-IMST}`` - a UD treebank found under ``--data-dir`` / ``PETRA_DATA``,
+* ``{conllu: FOLDER}`` or ``{conllu: {train: F, dev: F, test: F}}`` - the user's own CoNLL-U files,
+* ``{datasets: FOLDER}`` - a folder written by ``datasets`` / ``petra ud-export``.
+
+Every source answers the same questions (its ``name``, ``max_length`` when known, whether its
+sentences carry a sentence-level label) and ``read``s into ``{split: [Sentence]}``, so the
+experiments never ask which kind a language is.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Union
+
+from pydantic import Discriminator, Tag
+
+from petra.data.sources.files import ConlluFiles, ConlluSource, DatasetsSource, TreebankSource
+from petra.data.synthetic import LanguageSpec
+
+FILE_KINDS = ("treebank", "conllu", "datasets")
+KINDS = ("synthetic", *FILE_KINDS)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return next((k for k in FILE_KINDS if k in value), "synthetic")
+    return getattr(value, "kind", "synthetic")
+
+
+Language = Annotated[
+    Union[
+        Annotated[LanguageSpec, Tag("synthetic")],
+        Annotated[TreebankSource, Tag("treebank")],
+        Annotated[ConlluSource, Tag("conllu")],
+        Annotated[DatasetsSource, Tag("datasets")],
+    ],
+    Discriminator(_kind),
+]
+
+__all__ = ["ConlluFiles", "ConlluSource", "DatasetsSource", "Language", "LanguageSpec", "TreebankSource"]

@@ -1,0 +1,187 @@
+"""One engine for every language source: synthetic specs, UD treebanks, the user's own CoNLL-U
+files and `datasets` folders go through the same transfer experiment (k-shot, scratch, every
+recipe, augmentation, store, report).
+
+The default tests build their treebanks from the synthetic grammar (an SVO source, an SOV target
+with train + test, a test-only VSO target), so they need no shared data; the runs on real UD
+treebanks read ../shared/data.
+"""
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from petra.cli import app
+from petra.config import load_config, parse_config
+from petra.data.hf_datasets import export_splits
+from petra.data.synthetic import LanguageSpec, generate
+from petra.errors import PetraError
+from petra.experiments.transfer import run
+from petra.experiments.transfer_data import prepare_data
+from petra.results.store import ResultStore
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+REPO = Path(__file__).resolve().parents[2]
+needs_ud = pytest.mark.skipif(not (SHARED / "ud").is_dir(), reason="../shared/data/ud not present")
+
+TINY = {
+    "name": "tiny",
+    "encodings": ["sinusoidal"],
+    "seeds": [0],
+    "model": {"dim": 32, "layers": 1, "heads": 2, "ffn_dim": 64, "max_len": 48},
+    "task": {"type": "token", "labels": "upos"},
+    "tokenizer": {"kind": "wordpiece", "vocab_size": 300, "min_frequency": 1},
+    "data": {"test": 40},
+    "pretrain": {"epochs": 8, "batch_size": 16, "lr": 0.003, "warmup_steps": 10, "mix": {"target_text": 20}},
+    "finetune": {"recipes": ["full"], "shots": [0, 10, 500], "epochs": 2, "batch_size": 8, "curve_points": 2},
+    "run": {"workers": 1},
+}
+
+
+def conllu(sentences) -> str:
+    """CoNLL-U text of ``sentences`` (10 columns, blank line after each sentence)."""
+    blocks = []
+    for s in sentences:
+        rows = [f"{i}\t{w}\t_\t{u}\t_\t_\t{h}\t{r}\t_\t_" for i, (w, u, h, r) in
+                enumerate(zip(s.words, s.upos, s.heads, s.deprels), start=1)]
+        blocks.append("\n".join(rows) + "\n")
+    return "\n".join(blocks) + "\n"
+
+
+@pytest.fixture(scope="module")
+def banks(tmp_path_factory) -> dict[str, Path]:
+    """svo: a `datasets` folder; sov: a CoNLL-U folder whose files name their split; vso: one
+    test-only CoNLL-U file with a name of the user's choosing."""
+    root = tmp_path_factory.mktemp("banks")
+    svo, sov, vso = (LanguageSpec(name=n, word_order=n.upper(), shared_vocab=0.5) for n in ("svo", "sov", "vso"))
+    (root / "sov").mkdir()
+    (root / "sov" / "my-sov-train.conllu").write_text(conllu(generate(sov, 60, 3)))
+    (root / "sov" / "my-sov-test.conllu").write_text(conllu(generate(sov, 40, 4)))
+    (root / "notes.conllu").write_text(conllu(generate(vso, 40, 5)))
+    return {
+        "svo": export_splits({"train": generate(svo, 300, 1), "test": generate(svo, 40, 2)}, root / "svo"),
+        "sov": root / "sov",
+        "vso": root / "notes.conllu",
+    }
+
+
+def _config(banks: dict[str, Path], **sections) -> dict:
+    data = {**TINY["data"], "source": {"datasets": str(banks["svo"])},
+            "targets": [{"conllu": str(banks["sov"])}, {"conllu": {"test": str(banks["vso"])}, "name": "vso"}]}
+    return {**TINY, "data": data, **sections}
+
+
+TRANSFER_CONFIGS = [p for p in sorted((REPO / "configs").glob("*.yaml")) if p.stem not in ("bound", "lengthgen")]
+
+
+@pytest.mark.parametrize("path", TRANSFER_CONFIGS, ids=lambda p: p.name)
+def test_shipped_configs_are_valid(path):
+    config = load_config(path)
+    assert config.encodings and config.finetune.shots
+
+
+def test_udpos_configs_name_real_treebanks():
+    config = load_config(REPO / "configs" / "ud_pos_all.yaml")
+    assert config.data.source.kind == "treebank" and len(config.data.targets) == 22
+    assert config.finetune.shots == [0, 100] and config.pretrain.mix.target_text == 300
+
+
+@pytest.mark.parametrize(
+    ("section", "field"),
+    [
+        ({"finetune": {"augment": {"reorder": {"order": "SXV"}}}}, "finetune.augment.reorder"),
+        ({"finetune": {"augment": {"synonyms": {"model_embeddings": True, "lexicon": "x.tsv"}}}}, "finetune.augment.synonyms"),
+        ({"finetune": {"shots": [10, -1]}}, "finetune"),
+        ({"tokenizer": {"kind": "sentencepiece"}}, "tokenizer.kind"),
+        ({"data": {"targets": [{"treebank": "Wolof-WTB", "split": "x"}]}}, "data.targets.0.split"),
+        ({"data": {"target_train": 100}}, "data"),
+        ({"data": {"targets": [{"treebank": "Wolof-WTB"}]}, "task": {"type": "sequence"}}, "(top level)"),
+    ],
+)
+def test_bad_config_names_the_field(tmp_path, section, field):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(section))
+    with pytest.raises(PetraError, match=rf"c.yaml: invalid config field '{re.escape(field)}"):
+        load_config(path)
+
+
+def test_sequence_task_on_a_treebank_says_why():
+    with pytest.raises(PetraError, match=r"sentence label that only synthetic languages carry; \['Wolof-WTB'\]"):
+        parse_config({"data": {"targets": [{"treebank": "Wolof-WTB"}]}})
+
+
+def test_files_sources_k_shot_scratch_and_augmentation(tmp_path, banks):
+    augment = {"reorder": {"order": "auto", "source_sentences": 15}, "synonyms": {"model_embeddings": True, "prob": 1.0}}
+    config = parse_config(_config(banks, finetune={**TINY["finetune"], "augment": augment,
+                                                   "recipes": ["full", "adaptive_pe", "adapters"]}))
+    data = prepare_data(config)
+    assert data.languages == ["svo", "sov", "vso"]
+    sov, vso = data.targets["sov"], data.targets["vso"]
+    assert (sov.pool_split, len(sov.pool), sov.order) == ("train", 60, "SOV")  # 'auto' re-ordering measured SOV
+    assert vso.pool_split == "" and not vso.pool
+    assert data.stats["target_text_sentences"] == 20  # sov's pool only: test splits are never pretraining text
+    results = run(config, ResultStore(tmp_path / "store"))
+    runs = results.runs.set_index(["target", "recipe", "shots"])
+    # zero-shot for both; k = 10 only where a pool exists; 500 > pool size: reported missing, not faked
+    assert set(runs.index) == {("sov", "zero_shot", 0), ("vso", "zero_shot", 0),
+                               ("sov", "full", 10), ("sov", "adaptive_pe", 10), ("sov", "adapters", 10)}
+    assert results.missing == ["sov k=500: its train pool has 60 sentences", "vso k=10: its train/dev pool has 0 sentences",
+                               "vso k=500: its train/dev pool has 0 sentences"]
+    assert runs["scratch_accuracy"].isna().sum() == 2 and runs.loc[("sov", "full", 10), "pool"] == "train"
+    assert runs.loc[("sov", "full", 10), "train_sentences"] == 10 + 15 + 10  # k + re-ordered source + synonym copies
+    # UPOS of the grammar's lexicon is learnable: well above the majority tag (NOUN, 42% of words)
+    assert runs.loc[("sov", "full", 10), "source_accuracy"] > 0.6
+
+
+def test_the_command_writes_results_tokenizer_and_report(tmp_path, banks):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(_config(banks, seeds=[0, 1],
+                                           finetune={**TINY["finetune"], "shots": [0, 10]})))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["udpos", str(path), "-o", str(out)])  # the old name of `petra run`
+    assert result.exit_code == 0, result.output
+    for name in ("config.yaml", "metrics.json", "runs.csv", "summary.csv", "targets.csv", "curves.csv",
+                 "accuracy.png", "tokenizer/tokenizer.json", "report.html", "report.md"):
+        assert (out / name).is_file(), name
+    runs = pd.read_csv(out / "runs.csv")
+    assert len(runs) == 2 * 3  # 2 seeds x (sov 0, sov 10, vso 0)
+    for column in ("encoding", "seed", "target", "recipe", "shots", "accuracy", "scratch_accuracy",
+                   "zero_shot_accuracy", "source_accuracy"):
+        assert column in runs.columns
+    assert "Accuracy against k" in (out / "report.html").read_text()
+    targets = pd.read_csv(out / "targets.csv").set_index("target")
+    assert targets.loc["sov", "pool_sentences"] == 60 and targets.loc["vso", "pool_split"] == "-"
+
+
+def test_conllu_folder_without_split_names_is_named(tmp_path, banks):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "sentences.conllu").write_text("1\ta\t_\tNOUN\t_\t_\t0\troot\t_\t_\n\n")
+    config = parse_config(_config(banks, data={**_config(banks)["data"], "targets": [{"conllu": str(folder)}]}))
+    with pytest.raises(PetraError, match=r"data.targets\[0\] \(mine\): .*no .conllu file names its split"):
+        prepare_data(config)
+
+
+@needs_ud
+def test_synthetic_source_with_treebank_targets(tmp_path):
+    """Sources mix freely: one word vocabulary over an SVO grammar and two real treebanks."""
+    config = parse_config({
+        **TINY, "tokenizer": {"kind": "word"},
+        "data": {"source": {"name": "svo"}, "targets": [{"treebank": "Wolof-WTB"}, {"treebank": "Tagalog-TRG"}],
+                 "source_train": 200, "test": 30},
+        "finetune": {**TINY["finetune"], "shots": [0, 10]},
+    })
+    results = run(config, ResultStore(tmp_path / "store"), data_dir=SHARED)
+    assert set(zip(results.runs["target"], results.runs["shots"])) == {("Wolof-WTB", 0), ("Wolof-WTB", 10), ("Tagalog-TRG", 0)}
+
+
+@needs_ud
+def test_missing_treebank_is_named_before_any_training(tmp_path):
+    config = parse_config({**TINY, "data": {"source": {"treebank": "Wolof-WTB"}, "targets": [{"treebank": "Klingon-X"}]}})
+    with pytest.raises(PetraError, match=r"data.targets\[0\] \(Klingon-X\): treebank 'Klingon-X' not found"):
+        run(config, ResultStore(tmp_path / "store"), data_dir=SHARED)
+    assert not list((tmp_path / "store" / "records").iterdir())
