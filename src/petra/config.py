@@ -113,8 +113,17 @@ class PretrainConfig(OptimConfig):
     task_weight: float = Field(1.0, ge=0)
     mask_prob: float = Field(0.15, gt=0, lt=1)
     token_dropout: float = Field(0.0, ge=0, lt=1, description="share of input tokens hidden behind [MASK] for the task loss")
+    task_epochs: int | None = Field(None, gt=0, description="null: masked-LM and the task train jointly for `epochs`; "
+                                    "N: `epochs` of masked-LM on all pretraining text first, then N epochs of the task "
+                                    "on the labelled languages (XTREME: pretrain, then fine-tune on the source)")
     mix: MixConfig = MixConfig()
     adversary: AdversaryConfig = AdversaryConfig()
+
+    @model_validator(mode="after")
+    def _stages_need_both_objectives(self) -> PretrainConfig:
+        if self.task_epochs is not None and set(self.objectives) != {"mlm", "task"}:
+            raise ValueError("task_epochs (masked-LM first, then the task) needs objectives [mlm, task]")
+        return self
 
 
 Recipe = Literal["full", "frozen_pe", "adaptive_pe", "adapters", "adversarial"]

@@ -101,3 +101,24 @@ def test_raw_corpus_has_no_labels_and_same_pieces():
     labelled, _ = encode_sentences(sentences, tokenizer, LabelSet.build(sentences[0].upos))
     assert (raw.tags[0] == IGNORE).all()
     assert raw.ids[0].tolist() == labelled.ids[0].tolist()
+
+
+def test_word_tokenizer_matches_the_word_vocabulary_and_round_trips(tmp_path):
+    from petra.data.batches import encode
+    from petra.data.tokenize import WordTokenizer, fit_tokenizer, load_tokenizer
+    from petra.data.vocab import Vocab
+
+    sentences = [_sentence(t) for t in TEXT]
+    tokenizer = fit_tokenizer(TokenizerConfig(kind="word"), sentences)
+    assert tokenizer.vocab == Vocab.build(w for s in sentences for w in s.words)
+    labels = LabelSet.build(t for s in sentences for t in s.upos)
+    ours, cut = encode_sentences(sentences, tokenizer, labels, "upos", max_len=64)
+    reference = encode(sentences, tokenizer.vocab, labels, "upos")  # one id per word, every word labelled
+    assert cut.words == 0 and all(np.array_equal(a, b) for a, b in zip(ours.ids, reference.ids))
+    assert all(np.array_equal(a, b) for a, b in zip(ours.tags, reference.tags))
+    loaded = load_tokenizer(tokenizer.save(tmp_path / "tok").parent)
+    assert isinstance(loaded, WordTokenizer) and loaded.vocab == tokenizer.vocab
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "vocab.json").write_text('["a", "b"]')
+    with pytest.raises(PetraError, match="not a petra word vocabulary"):
+        load_tokenizer(tmp_path / "bad")

@@ -39,7 +39,7 @@ data:
   targets: [{treebank: Irish-IDT}, {treebank: Tagalog-TRG}]
   source_train: 300
   test: 50
-pretrain: {epochs: 3, batch_size: 16, warmup_steps: 5, mix: {target_text: 40}}
+pretrain: {epochs: 2, task_epochs: 2, batch_size: 16, warmup_steps: 5, mix: {target_text: 40}}  # MLM, then the task
 finetune: {recipes: [full, adapters], shots: [0, 20], epochs: 4, batch_size: 8, warmup_steps: 2, curve_points: 2}
 run: {workers: 2, checkpoint_every: 5}
 """

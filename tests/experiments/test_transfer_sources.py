@@ -185,3 +185,38 @@ def test_missing_treebank_is_named_before_any_training(tmp_path):
     with pytest.raises(PetraError, match=r"data.targets\[0\] \(Klingon-X\): treebank 'Klingon-X' not found"):
         run(config, ResultStore(tmp_path / "store"), data_dir=SHARED)
     assert not list((tmp_path / "store" / "records").iterdir())
+
+
+def test_a_fitted_tokenizer_is_kept_and_reused(tmp_path, banks):
+    """Sub-word training is not deterministic across processes (huggingface/tokenizers#1794), so a
+    run keeps the tokenizer it fitted in its store; a rerun, or `tokenizer.path`, uses it again."""
+    config = parse_config(_config(banks))
+    kept = tmp_path / "kept"
+    first = prepare_data(config, kept_tokenizer=kept)
+    assert (kept / "tokenizer.json").is_file()
+    again = prepare_data(config, kept_tokenizer=kept)
+    assert again.tokenizer.tokenizer.to_str() == first.tokenizer.tokenizer.to_str()
+    given = parse_config(_config(banks, tokenizer={"kind": "wordpiece", "path": str(kept)}))
+    assert prepare_data(given).tokenizer.tokenizer.to_str() == first.tokenizer.tokenizer.to_str()
+    missing = parse_config(_config(banks, tokenizer={"kind": "wordpiece", "path": str(tmp_path / "nope")}))
+    with pytest.raises(PetraError, match=r"tokenizer.path: tokenizer file not found"):
+        prepare_data(missing)
+
+
+def test_masked_lm_first_then_the_task():
+    """task_epochs: masked-LM on every text, then the task on the labelled languages (XTREME)."""
+    from petra.experiments.transfer import run_unit
+
+    config = parse_config({**TINY, "tokenizer": {"kind": "word"},
+                           "data": {"source": {"name": "svo"}, "targets": [{"name": "sov", "word_order": "SOV"}],
+                                    "source_train": 200, "test": 40},
+                           "pretrain": {"epochs": 2, "task_epochs": 3, "batch_size": 16, "mix": {"target_text": 20}},
+                           "finetune": {**TINY["finetune"], "shots": [20]}})
+    data = prepare_data(config)
+    result = run_unit(config, data, "sinusoidal", 0)
+    source_steps = -(-200 // 16)
+    mlm_steps = source_steps + -(-20 // 16)  # the source and the target's text
+    pretrain_losses = [c for c in result.curves if c["phase"] == "pretrain" and c["kind"] == "loss"]
+    assert len(pretrain_losses) == 2 * mlm_steps + 3 * source_steps
+    with pytest.raises(PetraError, match="task_epochs .* needs objectives"):
+        parse_config({"pretrain": {"objectives": ["task"], "task_epochs": 2}})

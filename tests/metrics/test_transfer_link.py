@@ -121,6 +121,16 @@ def _write_ud_results(folder: Path, source: str, gains: dict[str, float | None])
 
 def test_ud_layout_gain_at_one_k_and_zero_shot_for_every_target(tmp_path):
     runs = pd.read_csv(_write_ud_results(tmp_path / "r", "X", {"a": 0.2, "b": None}) / "runs.csv")
+    runs["gain"] = runs["accuracy"] - runs["scratch_accuracy"]
+    table = per_language(runs).set_index("target")
+    assert table.loc["a", "gain_mean"] == pytest.approx(0.21)  # k = 10, the smallest k > 0
+    assert per_language(runs, shots=100).set_index("target").loc["a", "gain_mean"] == pytest.approx(0.11)
+    assert np.isnan(table.loc["b", "gain_mean"]) and table.loc["b", "seeds"] == 0
+    assert table.loc["b", "zero_shot_mean"] == pytest.approx(0.5)
+    with pytest.raises(PetraError, match=r"no 7-shot runs"):
+        per_language(runs, shots=7)
+
+
 @needs_ud
 def test_ud_results_use_treebank_names_and_uriel(tmp_path):
     gains = {"Arabic-PUD": None, "German-GSD": 0.2, "Japanese-GSD": 0.05, "Wolof-WTB": 0.25, "Tagalog-TRG": None}

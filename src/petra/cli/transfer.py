@@ -132,11 +132,5 @@ def run_config(
     run_transfer(load_run_config(config, output_dir), data_dir=data_dir)
 
 
-@app.command("udpos", hidden=True)
-def udpos(
-    config: Path = typer.Argument(..., help="YAML experiment config (see configs/ud_pos*.yaml)"),
-    output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="overrides run.output_dir"),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
-) -> None:
-    """The old name of `petra run` (UD-POS configs are transfer configs with treebank languages)."""
-    run_transfer(load_run_config(config, output_dir), data_dir=data_dir)
+# The old name of `petra run`: UD-POS configs are transfer configs whose languages are treebanks.
+app.command("udpos", hidden=True)(run_config)

@@ -64,16 +64,19 @@ def is_dataset_dir(path: str | Path) -> bool:
     return (path / "dataset_dict.json").is_file() or (path / "dataset_info.json").is_file()
 
 
-def import_splits(directory: str | Path, lang: str | None = None) -> dict[str, list[Sentence]]:
-    """``{split: sentences}`` from a folder written by ``save_to_disk`` (a DatasetDict, or one
-    Dataset read as ``test``). Missing columns or inconsistent rows are errors naming the row."""
+def import_splits(directory: str | Path, lang: str | None = None,
+                  splits: Sequence[str] = ("train", "dev", "test")) -> dict[str, list[Sentence]]:
+    """``{split: sentences}`` of the ``splits`` a folder written by ``save_to_disk`` holds (a
+    DatasetDict, or one Dataset read as ``test``). Missing columns or inconsistent rows are errors
+    naming the row."""
     directory = Path(directory)
     if not is_dataset_dir(directory):
         raise PetraError(f"{directory}: not a Hugging Face dataset folder (no dataset_dict.json or dataset_info.json)")
     loaded = load_from_disk(str(directory))
     parts = dict(loaded) if isinstance(loaded, DatasetDict) else {"test": loaded}
     lang = lang or directory.name
-    return {SPLIT_ALIASES.get(name, name): from_dataset(data, lang, f"{directory}[{name}]") for name, data in parts.items()}
+    return {SPLIT_ALIASES.get(name, name): from_dataset(data, lang, f"{directory}[{name}]")
+            for name, data in parts.items() if SPLIT_ALIASES.get(name, name) in splits}
 
 
 def from_dataset(data: Dataset, lang: str, where: str = "dataset") -> list[Sentence]:

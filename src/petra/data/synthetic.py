@@ -101,7 +101,8 @@ class LanguageSpec:
     def __post_init__(self) -> None:
         _validate(self)
 
-    def read(self, data_dir: object, train: int | None, test: int | None, seed: int) -> dict[str, list[Sentence]]:
+    def read(self, data_dir: object, train: int | None, test: int | None, seed: int,
+             splits: object = None) -> dict[str, list[Sentence]]:
         """``train`` + ``test`` sentences from one seeded stream (train first), as every experiment draws them."""
         if train is None or test is None:
             raise PetraError(f"language {self.name!r}: a synthetic language needs a number of train and test sentences")

@@ -30,6 +30,7 @@ from petra.data.mixing import LanguageWeighted, temperature_probabilities
 from petra.data.sources.pools import draw_shots
 from petra.data.tokenize import encode_sentences
 from petra.experiments.executors import Failure, LocalExecutor
+from petra.experiments.records import ZERO_SHOT, RunRecord, UnitResult
 from petra.experiments.transfer_data import TargetData, TransferData, prepare_data, tokenizer_key
 from petra.experiments.phases import PhaseLog, fit_mixture, seeded_accuracy
 from petra.encodings import build_encoding
@@ -40,43 +41,7 @@ from petra.models.language import AdaptivePE, add_language_embeddings, set_langu
 from petra.results.store import ResultStore, unit_key
 from petra.training.adversarial import AdversarialObjective, LanguageDiscriminator
 from petra.training.objectives import JointObjective, MLMObjective, TokenDropout
-
-ZERO_SHOT = "zero_shot"  # the recipe column of k = 0 rows: the pretrained model, no target training
 from petra.training.recipes import apply_recipe
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """One (encoding, seed, target, recipe, k) cell and what it scored; k = 0 is zero-shot."""
-
-    encoding: str
-    seed: int
-    target: str
-    recipe: str
-    shots: int  # k target sentences drawn for fine-tuning (0: zero-shot, recipe ZERO_SHOT)
-    accuracy: float  # target test accuracy after fine-tuning
-    scratch_accuracy: float  # same target data and budget, no pretraining (NaN for k = 0)
-    zero_shot_accuracy: float  # pretrained model on the target before fine-tuning
-    source_accuracy: float  # pretrained model on the source test set
-    train_sentences: int  # k plus what augmentation added
-    pool: str  # the split the k sentences came from: train, dev ('' for k = 0)
-    pretrain_seconds: float
-    finetune_seconds: float
-    steps_to_95: int | None = None  # first curve step reaching 95% of the final accuracy
-    loss_volatility: float | None = None
-    pe_drift: float | None = None  # ||P_ft - P_pre|| / ||P_pre|| (trainable PEs only)
-    pe_cosine_change: float | None = None
-    cka: float | None = None  # linear CKA, pretrained vs fine-tuned, on target sentences
-
-    @property
-    def gain(self) -> float:
-        return self.accuracy - self.scratch_accuracy
-
-
-@dataclass
-class UnitResult:
-    records: list[RunRecord] = field(default_factory=list)
-    curves: list[dict] = field(default_factory=list)  # long format: phase, kind, step, value
 
 
 def _new_model(config: Config, data: TransferData, encoding: str, seed: int) -> PetraModel:
@@ -101,40 +66,52 @@ class UnitRunner:
         return stage_seed(self.seed, self.encoding, *parts)
 
     def pretrained(self) -> PetraModel:
-        """The pretrained model: trained now, or restored from the finished phase's checkpoint."""
+        """The pretrained model: trained now, or restored from the finished phase's checkpoints."""
         if self._pretrained is None:
             p, data = self.config.pretrain, self.data
             model = _new_model(self.config, data, self.encoding, self._seed("init"))
-            objective = self._pretrain_objective()
-            corpora = [data.source_train, *data.mix, *data.target_text]
             if p.mix.language_embeddings:
                 add_language_embeddings(model, len(data.languages))
-            if p.mix.loss_weights is not None:
-                objective = LanguageWeighted(objective, {c.lang: w for c, w in zip(corpora, p.mix.loss_weights)})
-            if p.adversary.weight > 0:
-                total = p.epochs * sum(-(-len(c) // p.batch_size) for c in corpora)
-                objective = self._adversarial(model, objective, p.adversary, total)
-            seed_everything(self._seed("pretrain"))
-            probabilities = temperature_probabilities([len(c) for c in corpora], p.mix.alpha)
-            result = fit_mixture(model, corpora, probabilities, objective, p, data.pad_id,
-                                 self._seed("pretrain"), self.log.checkpointer("pretrain"))
+            stages = [("pretrain", p, self._pretrain_objective(mlm=True, task=True), self._pretraining_corpora())]
+            if p.task_epochs is not None:  # masked-LM on all the text, then the task on the labelled languages
+                stages = [("pretrain-mlm", p, self._pretrain_objective(mlm=True, task=False), self._pretraining_corpora()),
+                          ("pretrain", p.model_copy(update={"epochs": p.task_epochs}),
+                           self._pretrain_objective(mlm=False, task=True), [data.source_train, *data.mix])]
+            seconds, losses = 0.0, []
+            for i, (name, cfg, objective, corpora) in enumerate(stages):
+                if p.adversary.weight > 0 and i == 0:
+                    total = cfg.epochs * sum(-(-len(c) // cfg.batch_size) for c in corpora)
+                    objective = self._adversarial(model, objective, p.adversary, total)
+                seed_everything(self._seed(name))
+                probabilities = temperature_probabilities([len(c) for c in corpora], p.mix.alpha)
+                result = fit_mixture(model, corpora, probabilities, objective, cfg, data.pad_id,
+                                     self._seed(name), self.log.checkpointer(name))
+                seconds, losses = seconds + result.seconds, losses + result.losses
             self._pretrained = model
             if "pretrain" not in self.log.done:
-                self.log.record("pretrain", {"seconds": result.seconds, "losses": result.losses})
+                self.log.record("pretrain", {"seconds": seconds, "losses": losses})
         return self._pretrained
 
-    def _pretrain_objective(self) -> JointObjective:
+    def _pretraining_corpora(self) -> list[EncodedCorpus]:
+        return [self.data.source_train, *self.data.mix, *self.data.target_text]
+
+    def _pretrain_objective(self, mlm: bool, task: bool):
+        """The pretraining loss (masked-LM and/or the task), weighted per language when configured."""
         p, data = self.config.pretrain, self.data
-        mlm = dropout = None
-        if "mlm" in p.objectives:
+        masked_lm = dropout = None
+        if mlm and "mlm" in p.objectives:
             generator = torch.Generator().manual_seed(self._seed("mask"))
-            mlm = MLMObjective(len(data.tokenizer), data.tokenizer.mask_id, p.mask_prob, generator)
-        if p.token_dropout:
+            masked_lm = MLMObjective(len(data.tokenizer), data.tokenizer.mask_id, p.mask_prob, generator)
+        if p.token_dropout and task:
             dropout = TokenDropout(p.token_dropout, data.tokenizer.mask_id,
                                    torch.Generator().manual_seed(self._seed("token-dropout")))
-        weight = p.task_weight if "task" in p.objectives else 0.0
-        return JointObjective(self.config.task.type, weight, mlm, p.mlm_weight, dropout,
-                              frozenset(c.lang for c in data.target_text))
+        weight = p.task_weight if task and "task" in p.objectives else 0.0
+        objective = JointObjective(self.config.task.type, weight, masked_lm, p.mlm_weight, dropout,
+                                   frozenset(c.lang for c in data.target_text))
+        if p.mix.loss_weights is not None:
+            corpora = [data.source_train, *data.mix]
+            return LanguageWeighted(objective, {c.lang: w for c, w in zip(corpora, p.mix.loss_weights)})
+        return objective
 
     def _adversarial(self, model: PetraModel, objective, adversary, total_steps: int, task_languages=None):
         """Attach a language discriminator to ``model`` and wrap ``objective`` with its loss."""

@@ -54,12 +54,21 @@ class TransferData:
 
 
 def read_language(entry: Any, where: str, data_dir: str | Path | None, train: int | None, test: int | None,
-                  seed: int) -> dict[str, list[Sentence]]:
+                  seed: int, splits: tuple[str, ...] = ("train", "dev", "test")) -> dict[str, list[Sentence]]:
     """``{split: sentences}`` of one config entry; a failure names the entry's config field."""
     try:
-        return entry.read(data_dir, train, test, seed)
+        return entry.read(data_dir, train, test, seed, splits)
     except PetraError as exc:
         raise PetraError(f"{where} ({entry.name}): {exc}") from None
+
+
+def _pool_and(entry: Any, where: str, data_dir, train: int | None, test: int | None, seed: int,
+              also: tuple[str, ...]) -> dict[str, list[Sentence]]:
+    """The splits ``also`` and the fine-tuning pool (train, else dev), reading no other file."""
+    splits = read_language(entry, where, data_dir, train, test, seed, ("train", *also))
+    if not splits.get("train"):
+        splits.update(read_language(entry, where, data_dir, train, test, seed, ("dev",)))
+    return splits
 
 
 @dataclass(frozen=True)
@@ -68,7 +77,7 @@ class Sentences:
 
     source_train: list[Sentence]
     source_test: list[Sentence]
-    source_all: list[Sentence]  # every split of the source, for label sets
+    source_all: list[Sentence]  # the source's train and test splits, for label sets
     extra: dict[str, list[Sentence]]  # extra pretraining languages
     targets: dict[str, dict[str, list[Sentence]]]  # name -> every split
     text: dict[str, list[Sentence]]  # per target: the pool sentences the tokenizer may see
@@ -81,19 +90,21 @@ def read_languages(config: Config, data_dir: str | Path | None = None) -> Senten
     """Read every language of ``config`` once; errors name the config entry, before any training."""
     d, mix = config.data, config.pretrain.mix
     pool_size = max([*config.finetune.shots, mix.target_text])  # what a generated target's train split holds
-    src = read_language(d.source, "data.source", data_dir, d.source_train, d.test, stage_seed(d.seed, d.source.name))
+    src = read_language(d.source, "data.source", data_dir, d.source_train, d.test, stage_seed(d.seed, d.source.name),
+                        ("train", "test"))
     if not src.get("train") or not src.get("test"):
         raise PetraError(f"data.source ({d.source.name}) needs train and test splits (has: {', '.join(src) or 'none'})")
     extra = {}
     for i, (entry, n) in enumerate(zip(mix.languages, mix.sentences)):
-        splits = read_language(entry, f"pretrain.mix.languages[{i}]", data_dir, n, 0, stage_seed(d.seed, entry.name))
+        splits = _pool_and(entry, f"pretrain.mix.languages[{i}]", data_dir, n, 0, stage_seed(d.seed, entry.name), ())
         pool = fine_tuning_pool(splits)[0]
         if not pool:
             raise PetraError(f"pretrain.mix.languages[{i}] ({entry.name}) has no train or dev split to pretrain on")
         extra[entry.name] = capped(pool, n, stage_seed(d.seed, entry.name, "train"))
     targets = {}
     for i, entry in enumerate(d.targets):
-        splits = read_language(entry, f"data.targets[{i}]", data_dir, pool_size, d.test, stage_seed(d.seed, entry.name))
+        splits = _pool_and(entry, f"data.targets[{i}]", data_dir, pool_size, d.test, stage_seed(d.seed, entry.name),
+                           ("test",))
         if not splits.get("test"):
             raise PetraError(f"data.targets[{i}] ({entry.name}) has no test split to score on")
         targets[entry.name] = splits

@@ -61,7 +61,7 @@ def _json_safe(records: list[dict]) -> list[dict]:
 
 def _in_config_order(runs: pd.DataFrame, config: Config) -> pd.DataFrame:
     """Rows ordered as the config lists PEs, targets, k and recipes (tables and plots follow it)."""
-    from petra.experiments.transfer import ZERO_SHOT
+    from petra.experiments.records import ZERO_SHOT
 
     order = {
         "encoding": {e: i for i, e in enumerate(config.encodings)},

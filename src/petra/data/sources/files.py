@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -39,8 +40,9 @@ class FileSource(BaseModel):
     def default_name(cls, data: dict) -> str:
         raise NotImplementedError
 
-    def read(self, data_dir: str | Path | None, train: int | None, test: int | None, seed: int) -> dict[str, list[Sentence]]:
-        """Every split the files hold (the sizes are for generated languages; files are capped later)."""
+    def read(self, data_dir: str | Path | None, train: int | None, test: int | None, seed: int,
+             splits: Sequence[str] = SPLITS) -> dict[str, list[Sentence]]:
+        """The ``splits`` the files hold (the sizes are for generated languages; files are capped later)."""
         raise NotImplementedError
 
 
@@ -52,11 +54,11 @@ class TreebankSource(FileSource):
     def default_name(cls, data: dict) -> str:
         return str(data.get("treebank", "")).removeprefix("UD_")
 
-    def read(self, data_dir, train, test, seed) -> dict[str, list[Sentence]]:
+    def read(self, data_dir, train, test, seed, splits=SPLITS) -> dict[str, list[Sentence]]:
         from petra.data.ud import find_treebank
 
         bank = find_treebank(self.treebank, data_dir)
-        return {split: bank.read(split) for split in bank.splits}
+        return {split: bank.read(split) for split in bank.splits if split in splits}
 
 
 class ConlluFiles(BaseModel):
@@ -88,10 +90,10 @@ class ConlluSource(FileSource):
             raise PetraError(f"language {self.name!r}: no CoNLL-U file given")
         return files
 
-    def read(self, data_dir, train, test, seed) -> dict[str, list[Sentence]]:
+    def read(self, data_dir, train, test, seed, splits=SPLITS) -> dict[str, list[Sentence]]:
         from petra.data.ud import read_conllu
 
-        return {split: read_conllu(path, lang=self.name) for split, path in self.files().items()}
+        return {split: read_conllu(path, lang=self.name) for split, path in self.files().items() if split in splits}
 
 
 def split_files(folder: Path) -> dict[str, Path]:
@@ -123,7 +125,7 @@ class DatasetsSource(FileSource):
     def default_name(cls, data: dict) -> str:
         return Path(str(data.get("datasets", ""))).name
 
-    def read(self, data_dir, train, test, seed) -> dict[str, list[Sentence]]:
+    def read(self, data_dir, train, test, seed, splits=SPLITS) -> dict[str, list[Sentence]]:
         from petra.data.hf_datasets import import_splits
 
-        return {s: v for s, v in import_splits(self.datasets, lang=self.name).items() if s in SPLITS}
+        return import_splits(self.datasets, lang=self.name, splits=splits)
