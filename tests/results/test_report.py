@@ -43,3 +43,9 @@ def test_summary_alarm_uses_the_ci_not_the_mean():
 def test_report_on_a_folder_without_results(tmp_path):
     with pytest.raises(PetraError, match="not a petra results folder"):
         write_report(tmp_path)
+
+
+def test_report_on_results_of_another_layout_names_the_columns(tmp_path):
+    fake_runs({"rope": [0.1]}).drop(columns=["recipe", "zero_shot_accuracy"]).to_csv(tmp_path / "runs.csv", index=False)
+    with pytest.raises(PetraError, match="has no recipe, zero_shot_accuracy column"):
+        write_report(tmp_path)

@@ -12,7 +12,7 @@ app = typer.Typer(
     help="petra: positional encodings for transfer.",
 )
 # Piped output (CI logs, files) would otherwise wrap tables at 80 columns.
-console = Console() if sys.stdout.isatty() else Console(width=120)
+console = Console() if sys.stdout.isatty() else Console(width=160)
 state = {"debug": False}
 
 

@@ -39,8 +39,8 @@ class PhaseLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_json(self.done, self.path)
 
-    def checkpointer(self, phase: str) -> Checkpointer | None:
-        return Checkpointer(self.work / f"{phase}.ckpt", self.every) if self.work else None
+    def checkpointer(self, phase: str, at_end: bool = True) -> Checkpointer | None:
+        return Checkpointer(self.work / f"{phase}.ckpt", self.every, at_end) if self.work else None
 
     def discard_checkpoint(self, phase: str) -> None:
         if self.work is not None:

@@ -128,13 +128,14 @@ def pe_drift(runs: pd.DataFrame) -> Figure | None:
     rows = runs.dropna(subset=["pe_drift"]) if "pe_drift" in runs else runs.iloc[0:0]
     if rows.empty:
         return None
-    fig, ax = plt.subplots(figsize=(6, 3.4))
+    cells = list(rows.groupby(["encoding", "recipe", "target"], sort=False))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(cells)), 4.2))
     labels = []
-    for i, ((encoding, recipe, target), group) in enumerate(rows.groupby(["encoding", "recipe", "target"], sort=False)):
+    for i, ((encoding, recipe, target), group) in enumerate(cells):
         ax.scatter(np.full(len(group), i), group["pe_drift"], color="black", s=12, zorder=3)
         ax.bar(i, group["pe_drift"].mean(), alpha=0.6)
-        labels.append(f"{encoding}\n{recipe}\n{target}")
-    ax.set_xticks(range(len(labels)), labels, fontsize=7)
+        labels.append(f"{encoding} {recipe} {target}")
+    ax.set_xticks(range(len(labels)), labels, fontsize=7, rotation=90)
     ax.set_ylabel("‖P_ft − P_pre‖ / ‖P_pre‖")
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()

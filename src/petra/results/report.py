@@ -27,6 +27,10 @@ tr.neg td{background:#fde2e2}.card{background:#f4f7fb;border-radius:8px;padding:
 .alarm{color:#b00020;font-weight:600}img{max-width:100%}figcaption{color:#555;font-size:.9em}"""
 
 
+REQUIRED_COLUMNS = ("encoding", "seed", "target", "recipe", "accuracy", "scratch_accuracy", "zero_shot_accuracy",
+                    "source_accuracy")
+
+
 @dataclass(frozen=True)
 class Section:
     title: str
@@ -38,9 +42,14 @@ def load_run(directory: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     runs_path = directory / "runs.csv"
     if not runs_path.is_file():
         raise PetraError(f"{directory} is not a petra results folder (no runs.csv); run `petra run` or `petra demo` first")
+    runs = pd.read_csv(runs_path)
+    missing = [c for c in REQUIRED_COLUMNS if c not in runs.columns]
+    if missing:
+        raise PetraError(f"{runs_path} has no {', '.join(missing)} column(s): it was not written by `petra run` "
+                         "(results of the old `petra udpos` pipeline: run the config again with this petra)")
     metrics = json.loads((directory / "metrics.json").read_text()) if (directory / "metrics.json").is_file() else {}
     curves = pd.read_csv(directory / "curves.csv") if (directory / "curves.csv").is_file() else pd.DataFrame()
-    return metrics, pd.read_csv(runs_path), curves
+    return metrics, runs, curves
 
 
 def headline(summary: pd.DataFrame) -> list[str]:
@@ -71,7 +80,7 @@ def _sections(runs: pd.DataFrame, summary: pd.DataFrame, curves: pd.DataFrame) -
     if not curves.empty:
         sections.append(Section("Fine-tuning learning curves", "Target test accuracy during full fine-tuning; "
                                 "line: mean over seeds, band: min–max.", figures.learning_curves(curves, "accuracy", "full")))
-        sections.append(Section("Pretraining loss", "Source-language loss (masked-LM + task) per step.",
+        sections.append(Section("Pretraining loss", "Pretraining loss per step (masked-LM and the task, jointly or one after the other).",
                                 figures.learning_curves(curves, "loss", "pretrain")))
     if "shots" in runs and runs["shots"].nunique() > 1:
         recipe = next(r for r in runs["recipe"] if r != "zero_shot")
@@ -137,7 +146,7 @@ def write_report(directory: Path) -> tuple[Path, Path]:
     config = yaml.safe_load((directory / "config.yaml").read_text()) if (directory / "config.yaml").is_file() else {}
     ks = f" × k in {{{', '.join(map(str, sorted(runs['shots'].unique())))}}}" if "shots" in runs else ""
     facts = (f"{runs['encoding'].nunique()} PEs × {runs['seed'].nunique()} seeds × {runs['target'].nunique()} targets × "
-             f"{runs['recipe'].nunique()} recipes{ks}: {len(runs)} rows; {_compute_seconds(runs):.0f} s of training")
+             f"{runs.loc[runs['recipe'] != 'zero_shot', 'recipe'].nunique()} recipes{ks}: {len(runs)} rows; {_compute_seconds(runs):.0f} s of training")
     alarms = summary[summary["negative_transfer"]]
     alarm_html = ("<p>No negative-transfer alarm: no gain CI lies wholly below zero.</p>" if alarms.empty else
                   "<p class='alarm'>Negative transfer (gain CI below zero): " + ", ".join(

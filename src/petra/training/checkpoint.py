@@ -27,10 +27,13 @@ def atomic_write_json(obj: Any, path: Path) -> None:
 @dataclass(frozen=True)
 class Checkpointer:
     """Where one training phase saves its state, and how often (``every`` steps; 0 = only at the
-    end and on interruption)."""
+    end and on interruption). ``at_end`` False skips the save after the last step, for a phase
+    whose caller records its outcome itself (a fine-tuning's scores): that file would be deleted
+    unread."""
 
     path: Path
     every: int = 0
+    at_end: bool = True
 
     def load(self) -> dict[str, Any] | None:
         if not self.path.is_file():

@@ -128,7 +128,8 @@ def train(
                     on_step(result.steps, result.losses[-1])
                 if evaluate is not None and (result.steps == total or (eval_every and result.steps % eval_every == 0)):
                     result.evals.append((result.steps, _measure(model, evaluate)))
-                if checkpointer is not None and (checkpointer.due(result.steps) or result.steps == total):
+                last = result.steps == total
+                if checkpointer is not None and (checkpointer.due(result.steps) or (last and checkpointer.at_end)):
                     result.seconds = time.perf_counter() - start
                     checkpointer.save(state.snapshot())
     except KeyboardInterrupt:
