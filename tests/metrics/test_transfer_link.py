@@ -108,7 +108,8 @@ def _write_ud_results(folder: Path, source: str, gains: dict[str, float | None])
     rows = []
     for target, gain in gains.items():
         for seed in (0, 1, 2):
-            base = {"encoding": "rope", "seed": seed, "target": target, "zero_shot_accuracy": 0.5 + (gain or 0.0)}
+            base = {"encoding": "rope", "seed": seed, "target": target, "zero_shot_accuracy": 0.5 + (gain or 0.0),
+                    "source_accuracy": 0.9}
             rows.append({**base, "recipe": "zero_shot", "shots": 0, "accuracy": 0.5 + (gain or 0.0),
                          "scratch_accuracy": float("nan")})
             for k, scale in ((10, 1.0), (100, 0.5)):

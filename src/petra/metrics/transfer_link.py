@@ -38,7 +38,6 @@ from petra.metrics.similarity import (
 )
 from petra.metrics.structure import FEATURES, StructureProfile, profile, treebank_profile
 
-REQUIRED_COLUMNS = ("target", "seed", "accuracy", "scratch_accuracy")
 PROFILE_SENTENCES = 2000  # synthetic languages: sentences generated to measure a profile
 BOOTSTRAP_RESAMPLES = 2000
 
@@ -79,13 +78,9 @@ def spearman_ci(x: np.ndarray, y: np.ndarray, level: float = 0.95, resamples: in
 # --- reading a results folder -------------------------------------------------------------------
 
 def load_runs(results: Path, encodings: list[str] | None = None, recipes: list[str] | None = None) -> pd.DataFrame:
-    path = results / "runs.csv"
-    if not path.is_file():
-        raise PetraError(f"no runs.csv in {results} (a results folder of `petra run` or `petra demo`)")
-    runs = pd.read_csv(path)
-    missing = [c for c in REQUIRED_COLUMNS if c not in runs.columns]
-    if missing:
-        raise PetraError(f"{path}: missing column(s) {', '.join(missing)}")
+    from petra.results.report import read_runs
+
+    path, runs = results / "runs.csv", read_runs(results)
     if "gain" not in runs.columns:
         runs["gain"] = runs["accuracy"] - runs["scratch_accuracy"]
     for column, wanted in (("encoding", encodings), ("recipe", recipes)):

@@ -38,7 +38,8 @@ class Section:
     figure: Figure
 
 
-def load_run(directory: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+def read_runs(directory: Path) -> pd.DataFrame:
+    """``runs.csv`` of a results folder, with the columns every reader relies on."""
     runs_path = directory / "runs.csv"
     if not runs_path.is_file():
         raise PetraError(f"{directory} is not a petra results folder (no runs.csv); run `petra run` or `petra demo` first")
@@ -47,6 +48,11 @@ def load_run(directory: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     if missing:
         raise PetraError(f"{runs_path} has no {', '.join(missing)} column(s): it was not written by `petra run` "
                          "(results of the old `petra udpos` pipeline: run the config again with this petra)")
+    return runs
+
+
+def load_run(directory: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    runs = read_runs(directory)
     metrics = json.loads((directory / "metrics.json").read_text()) if (directory / "metrics.json").is_file() else {}
     curves = pd.read_csv(directory / "curves.csv") if (directory / "curves.csv").is_file() else pd.DataFrame()
     return metrics, runs, curves
