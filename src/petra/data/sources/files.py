@@ -7,8 +7,8 @@ whatever the files hold (sub-word sequences past ``model.max_len`` are cut, and 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
