@@ -10,16 +10,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from petra.data.augmenters import AugmentConfig
 from petra.data.sources import Language, LanguageSpec
 from petra.data.tokenize import TokenizerConfig
 from petra.errors import PetraError
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from petra.section import Section
 
 
 class ModelConfig(Section):

@@ -8,24 +8,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from petra.data.augment import (
     ORDERS, DictionaryTranslator, HFTranslator, SynonymLexicon, Translator, back_translate, reorder,
     replace_synonyms,
 )
 from petra.data.sentence import Sentence
+from petra.section import Section
 
 if TYPE_CHECKING:
     from petra.data.tokenize import AnyTokenizer
     from petra.models import PetraModel
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ReorderConfig(_Section):
+class ReorderConfig(Section):
     """Add source sentences re-ordered to the target's basic word order to its k-shot set."""
 
     order: str = Field("auto", description="SVO, SOV, VSO, VOS, OVS, OSV, or 'auto' (the target's dominant order)")
@@ -40,7 +37,7 @@ class ReorderConfig(_Section):
         return self
 
 
-class SynonymConfig(_Section):
+class SynonymConfig(Section):
     """Add ``copies`` synonym-swapped copies of each k-shot sentence."""
 
     lexicon: Path | None = Field(None, description="TSV: word<TAB>synonym[<TAB>...]")
@@ -59,7 +56,7 @@ class SynonymConfig(_Section):
         return self
 
 
-class BackTranslationConfig(_Section):
+class BackTranslationConfig(Section):
     """Add a word-level back-translated copy of each k-shot sentence."""
 
     forward_model: Path | None = Field(None, description="local HF seq2seq folder: target -> pivot")
@@ -74,7 +71,7 @@ class BackTranslationConfig(_Section):
         return self
 
 
-class AugmentConfig(_Section):
+class AugmentConfig(Section):
     reorder: ReorderConfig | None = None
     synonyms: SynonymConfig | None = None
     back_translation: BackTranslationConfig | None = None

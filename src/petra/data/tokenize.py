@@ -19,22 +19,21 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
 from petra.data.batches import IGNORE, EncodedCorpus
 from petra.data.sentence import Sentence
 from petra.data.vocab import SPECIALS, UNK, LabelSet, Vocab
 from petra.errors import PetraError
+from petra.section import Section
 
 TOKENIZER_FILE = "tokenizer.json"
 VOCAB_FILE = "vocab.json"
 
 
-class TokenizerConfig(BaseModel):
+class TokenizerConfig(Section):
     """How the vocabulary is learned from the pretraining mix (never from a test split)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: Literal["word", "wordpiece", "bpe", "unigram"] = "word"
     vocab_size: int = Field(8000, ge=16, description="sub-word kinds; 'word' keeps every word it sees")

@@ -31,7 +31,7 @@ from petra.data.sources.pools import draw_shots
 from petra.data.tokenize import encode_sentences
 from petra.experiments.executors import Failure, LocalExecutor
 from petra.experiments.records import ZERO_SHOT, RunRecord, UnitResult
-from petra.experiments.transfer_data import TargetData, TransferData, prepare_data, tokenizer_key
+from petra.experiments.transfer_data import TargetData, TransferData, missing_cells, prepare_data, tokenizer_key
 from petra.experiments.phases import PhaseLog, fit_mixture, seeded_accuracy
 from petra.encodings import build_encoding
 from petra.experiments.seeding import seed_everything, stage_seed
@@ -130,16 +130,15 @@ class UnitRunner:
         for target in self.data.targets.values():
             zero = self.log.once(f"zero_shot/{target.name}", lambda: seeded_accuracy(
                 self.pretrained(), target.test, task, pad, self._seed(target.name, "eval")))
-            cells = {"zero": zero, "source": source, "pretrain_seconds": pre["seconds"]}
             for k in self.config.finetune.shots:
                 if k == 0:
                     self.out.records.append(RunRecord(self.encoding, self.seed, target.name, ZERO_SHOT, 0, zero,
                                                       float("nan"), zero, source, 0, "", pre["seconds"], 0.0))
                 elif len(target.pool) >= k:  # smaller pools: see missing_cells
-                    self._k_shot(target, k, cells)
+                    self._k_shot(target, k, zero, source)
         return self.out
 
-    def _k_shot(self, target: TargetData, k: int, cells: dict) -> None:
+    def _k_shot(self, target: TargetData, k: int, zero: float, source: float) -> None:
         """Scratch and every recipe on the same k sentences of ``target`` (drawn per seed)."""
         train_set = self._shots(target, k)
         scratch = self.log.once(f"scratch/{target.name}/{k}", lambda: self._finetune(target, k, train_set, "scratch", None))
@@ -154,8 +153,8 @@ class UnitRunner:
             self._curves(target.name, recipe, k, done[recipe])
         for recipe, r in done.items():
             self.out.records.append(RunRecord(
-                self.encoding, self.seed, target.name, recipe, k, r["accuracy"], scratch["accuracy"], cells["zero"],
-                cells["source"], len(train_set), target.pool_split, cells["pretrain_seconds"], r["seconds"],
+                self.encoding, self.seed, target.name, recipe, k, r["accuracy"], scratch["accuracy"], zero, source,
+                len(train_set), target.pool_split, self.log.done["pretrain"]["seconds"], r["seconds"],
                 r["steps_to_95"], r["loss_volatility"], r.get("pe_drift"), r.get("pe_cosine_change"), r.get("cka"),
             ))
 
@@ -265,12 +264,6 @@ class TransferResults:
     failures: list[str] = field(default_factory=list)  # units that failed every retry
     missing: list[str] = field(default_factory=list)  # (target, k) cells a target's pool is too small for
     data: TransferData | None = None  # None when every unit came from the store
-
-
-def missing_cells(config: Config, data: TransferData) -> list[str]:
-    """The (target, k > 0) cells no unit trains: the target's pool holds fewer than k sentences."""
-    return [f"{t.name} k={k}: its {t.pool_split or 'train/dev'} pool has {len(t.pool)} sentences"
-            for t in data.targets.values() for k in config.finetune.shots if k > len(t.pool)]
 
 
 def run(

@@ -181,3 +181,9 @@ def prepare_data(config: Config, data_dir: str | Path | None = None, kept_tokeni
         [encode(s, name)[0] for name, s in extra.items()], target_text, languages,
         [s for s in source_train if is_valid_tree(s)] if config.finetune.augment.reorder else [], stats,
     )
+
+
+def missing_cells(config: Config, data: TransferData) -> list[str]:
+    """The (target, k > 0) cells no unit trains: the target's pool holds fewer than k sentences."""
+    return [f"{t.name} k={k}: its {t.pool_split or 'train/dev'} pool has {len(t.pool)} sentences"
+            for t in data.targets.values() for k in config.finetune.shots if k > len(t.pool)]

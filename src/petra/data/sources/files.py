@@ -11,19 +11,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import model_validator
 
 from petra.data.sentence import Sentence
 from petra.errors import PetraError
+from petra.section import Section
 
 SPLITS = ("train", "dev", "test")
 # A file "names its split" when one of these words stands in its name between separators.
 SPLIT_WORDS = {"train": "train", "dev": "dev", "validation": "dev", "valid": "dev", "test": "test"}
 
 
-class FileSource(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class FileSource(Section):
     name: str = ""  # filled from the reference when the config gives none
     kind: ClassVar[str]
     sentence_labels: ClassVar[bool] = False
@@ -61,9 +60,7 @@ class TreebankSource(FileSource):
         return {split: bank.read(split) for split in bank.splits if split in splits}
 
 
-class ConlluFiles(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class ConlluFiles(Section):
     train: Path | None = None
     dev: Path | None = None
     test: Path | None = None
