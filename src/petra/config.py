@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from petra.data.augmenters import AugmentConfig
 from petra.data.sources import Language, LanguageSpec
+from petra.data.sources.pools import POOLS
 from petra.data.tokenize import TokenizerConfig
 from petra.errors import PetraError
 from petra.section import Section
@@ -46,7 +47,9 @@ class TaskConfig(Section):
 class DataConfig(Section):
     """The languages of a transfer experiment; each entry is any language source (petra.data.sources)."""
 
-    source: Language = LanguageSpec(name="svo")
+    source: Language | list[Language] = Field(
+        LanguageSpec(name="svo"), description="the pretraining language, or a list: one pretraining per source, "
+        "every target scored from each (which source transfers best?)")
     targets: list[Language] = Field(default_factory=lambda: [LanguageSpec(name="sov", word_order="SOV")])
     source_train: int | None = Field(4000, gt=0, description="source training sentences (a cap for treebanks; null = all)")
     test: int | None = Field(500, gt=0, description="test sentences per language (a seeded sample for treebanks; null = all)")
@@ -63,7 +66,13 @@ class DataConfig(Section):
     def _targets_given(self) -> DataConfig:
         if not self.targets:
             raise ValueError("at least one target language is required")
+        if not self.sources:
+            raise ValueError("source: at least one source language is required")
         return self
+
+    @property
+    def sources(self) -> list[Any]:
+        return self.source if isinstance(self.source, list) else [self.source]
 
 class OptimConfig(Section):
     epochs: int = Field(10, gt=0)
@@ -128,8 +137,14 @@ Recipe = Literal["full", "frozen_pe", "adaptive_pe", "adapters", "adversarial"]
 
 class FinetuneConfig(OptimConfig):
     recipes: list[Recipe] = Field(default_factory=lambda: ["full", "frozen_pe"], min_length=1)
-    shots: list[int] = Field(default_factory=lambda: [100], min_length=1,
-                             description="k target training sentences per run, drawn per seed; 0 = zero-shot only")
+    shots: list[int | Literal["all"]] = Field(
+        default_factory=lambda: [100], min_length=1,
+        description="k target training sentences per run, drawn per seed; 0 = zero-shot only; all = the whole pool")
+    pool: Literal[POOLS] = Field("auto", description="where k-shot sentences come from: auto = train, else dev, else "
+                                 "train+dev, else test-folds (the first that holds the largest k)")
+    folds: int = Field(5, ge=2, description="test-folds: the test split in F seeded folds; train on the others, score the held-out one")
+    max_steps: int | None = Field(None, gt=0, description="fewer epochs when k is large: at most ceil(max_steps / "
+                                  "batches per epoch) epochs (null: always `epochs`)")
     augment: AugmentConfig = AugmentConfig()
     epochs: int = Field(30, gt=0)
     adaptive_hidden: int = Field(32, gt=0, description="adaptive_pe: hidden width of f(p; θ_lang)")
@@ -139,9 +154,14 @@ class FinetuneConfig(OptimConfig):
 
     @model_validator(mode="after")
     def _shots_distinct(self) -> FinetuneConfig:
-        if any(k < 0 for k in self.shots) or len(set(self.shots)) != len(self.shots):
-            raise ValueError(f"shots must be distinct and >= 0, got {self.shots}")
+        if any(k != "all" and k < 0 for k in self.shots) or len(set(self.shots)) != len(self.shots):
+            raise ValueError(f"shots must be distinct and >= 0 (or 'all'), got {self.shots}")
         return self
+
+    @property
+    def largest_k(self) -> int:
+        """The largest k given as a number (what a pool must hold; 'all' takes what there is)."""
+        return max([k for k in self.shots if k != "all"], default=0)
 
 
 class RunConfig(Section):
@@ -178,7 +198,7 @@ class Config(Section):
 
     def languages(self) -> list[Any]:
         """Every language entry: the source, the extra pretraining languages, the targets."""
-        return [self.data.source, *self.pretrain.mix.languages, *self.data.targets]
+        return [*self.data.sources, *self.pretrain.mix.languages, *self.data.targets]
 
     @model_validator(mode="after")
     def _languages_fit_together(self) -> Config:

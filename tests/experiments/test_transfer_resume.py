@@ -46,9 +46,10 @@ run: {workers: 2, checkpoint_every: 5}
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 TIMING = ["pretrain_seconds", "finetune_seconds"]
 CASES = {
-    # config, rows: 2 PEs x 2 seeds x (synthetic: 1 target x 2 recipes; UD: Irish zero-shot + 2 recipes, Tagalog zero-shot)
+    # config, rows: 2 PEs x 2 seeds x (synthetic: 1 target x 2 recipes; UD: per target zero-shot + 2 recipes,
+    # Tagalog-TRG, test-only, fine-tuned on test folds)
     "synthetic": (CONFIG, 8),
-    "ud": (UD_CONFIG, 16),
+    "ud": (UD_CONFIG, 24),
 }
 
 

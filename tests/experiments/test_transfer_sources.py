@@ -121,17 +121,19 @@ def test_files_sources_k_shot_scratch_and_augmentation(tmp_path, banks):
     data = prepare_data(config)
     assert data.languages == ["svo", "sov", "vso"]
     sov, vso = data.targets["sov"], data.targets["vso"]
-    assert (sov.pool_split, len(sov.pool), sov.order) == ("train", 60, "SOV")  # 'auto' re-ordering measured SOV
-    assert vso.pool_split == "" and not vso.pool
+    assert (sov.pool.split, sov.pool.size, sov.order) == ("train", 60, "SOV")  # 'auto' re-ordering measured SOV
+    # test-only: its 40 test sentences in 5 folds; k sentences come from the 4 folds not scored
+    assert (vso.pool.split, len(vso.pool.folds), vso.pool.size) == ("test-folds", 5, 32)
     assert data.stats["target_text_sentences"] == 20  # sov's pool only: test splits are never pretraining text
     results = run(config, ResultStore(tmp_path / "store"))
     runs = results.runs.set_index(["target", "recipe", "shots"])
-    # zero-shot for both; k = 10 only where a pool exists; 500 > pool size: reported missing, not faked
-    assert set(runs.index) == {("sov", "zero_shot", 0), ("vso", "zero_shot", 0),
-                               ("sov", "full", 10), ("sov", "adaptive_pe", 10), ("sov", "adapters", 10)}
-    assert results.missing == ["sov k=500: its train pool has 60 sentences", "vso k=10: its train/dev pool has 0 sentences",
-                               "vso k=500: its train/dev pool has 0 sentences"]
+    # zero-shot for both, k = 10 for both; 500 > pool size: reported missing, not faked
+    assert set(runs.index) == {(t, "zero_shot", 0) for t in ("sov", "vso")} | {
+        (t, r, 10) for t in ("sov", "vso") for r in ("full", "adaptive_pe", "adapters")}
+    assert results.missing == ["sov k=500: its train pool holds 60 sentences",
+                               "vso k=500: its test-folds pool holds 32 sentences"]
     assert runs["scratch_accuracy"].isna().sum() == 2 and runs.loc[("sov", "full", 10), "pool"] == "train"
+    assert (runs.loc[("vso", "full", 10), "pool"], runs.loc[("vso", "full", 10), "test_sentences"]) == ("test-folds", 40)
     assert runs.loc[("sov", "full", 10), "train_sentences"] == 10 + 15 + 10  # k + re-ordered source + synonym copies
     # UPOS of the grammar's lexicon is learnable: well above the majority tag (NOUN, 42% of words)
     assert runs.loc[("sov", "full", 10), "source_accuracy"] > 0.6
@@ -148,13 +150,13 @@ def test_the_command_writes_results_tokenizer_and_report(tmp_path, banks):
                  "accuracy.png", "tokenizer/tokenizer.json", "report.html", "report.md"):
         assert (out / name).is_file(), name
     runs = pd.read_csv(out / "runs.csv")
-    assert len(runs) == 2 * 3  # 2 seeds x (sov 0, sov 10, vso 0)
+    assert len(runs) == 2 * 4  # 2 seeds x (sov 0, sov 10, vso 0, vso 10 on test folds)
     for column in ("encoding", "seed", "target", "recipe", "shots", "accuracy", "scratch_accuracy",
                    "zero_shot_accuracy", "source_accuracy"):
         assert column in runs.columns
-    assert "Accuracy against k" in (out / "report.html").read_text()
+    assert "Sample efficiency" in (out / "report.html").read_text()
     targets = pd.read_csv(out / "targets.csv").set_index("target")
-    assert targets.loc["sov", "pool_sentences"] == 60 and targets.loc["vso", "pool_split"] == "-"
+    assert targets.loc["sov", "pool_sentences"] == 60 and targets.loc["vso", "pool_split"] == "test-folds"
 
 
 def test_conllu_folder_without_split_names_is_named(tmp_path, banks):
@@ -176,7 +178,9 @@ def test_synthetic_source_with_treebank_targets(tmp_path):
         "finetune": {**TINY["finetune"], "shots": [0, 10]},
     })
     results = run(config, ResultStore(tmp_path / "store"), data_dir=SHARED)
-    assert set(zip(results.runs["target"], results.runs["shots"])) == {("Wolof-WTB", 0), ("Wolof-WTB", 10), ("Tagalog-TRG", 0)}
+    cells = set(zip(results.runs["target"], results.runs["shots"], results.runs["pool"]))
+    # Tagalog-TRG has only a test split (55 sentences): fine-tuned on test folds
+    assert cells == {("Wolof-WTB", 0, ""), ("Wolof-WTB", 10, "train"), ("Tagalog-TRG", 0, ""), ("Tagalog-TRG", 10, "test-folds")}
 
 
 @needs_ud
@@ -220,3 +224,21 @@ def test_masked_lm_first_then_the_task():
     assert len(pretrain_losses) == 2 * mlm_steps + 3 * source_steps
     with pytest.raises(PetraError, match="task_epochs .* needs objectives"):
         parse_config({"pretrain": {"objectives": ["task"], "task_epochs": 2}})
+
+
+def test_several_sources_score_every_target_from_each(tmp_path):
+    """data.source as a list: one pretraining per source inside the unit; scratch, which does not
+    depend on the source, is trained once and shared (the same number in both sources' rows)."""
+    config = parse_config({
+        **TINY, "tokenizer": {"kind": "word"},
+        "data": {"source": [{"name": "svo"}, {"name": "vso", "word_order": "VSO"}],
+                 "targets": [{"name": "sov", "word_order": "SOV"}], "source_train": 150, "test": 40},
+        "pretrain": {**TINY["pretrain"], "epochs": 2, "mix": {}},
+        "finetune": {**TINY["finetune"], "shots": [0, 20]},
+    })
+    results = run(config, ResultStore(tmp_path / "store"))
+    runs = results.runs.set_index(["source", "recipe", "shots"])
+    assert set(runs.index) == {(s, r, k) for s in ("svo", "vso") for r, k in (("zero_shot", 0), ("full", 20))}
+    assert runs.loc[("svo", "full", 20), "scratch_accuracy"] == runs.loc[("vso", "full", 20), "scratch_accuracy"]
+    assert runs.loc[("svo", "full", 20), "source_accuracy"] != runs.loc[("vso", "full", 20), "source_accuracy"]
+    assert set(results.scores["source"]) == {"svo", "vso"}

@@ -64,7 +64,7 @@ def test_languages_with_one_grammar_carry_no_word_order_information():
 def test_transfer_config_mix_has_the_configs_sentence_counts():
     mix = load_mix(DEMO)
     assert [p.name for p in mix] == ["svo", "sov", "vso"]
-    assert [p.sentences for p in mix] == [4000, 100, 100]
+    assert [p.sentences for p in mix] == [4000, 400, 400]  # each target generated as large as its largest k
 
 
 def test_mix_file_errors(tmp_path):

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from petra.cli import app
 from petra.config import config_to_dict, parse_config
 from petra.errors import PetraError
-from petra.metrics.transfer_link import link, per_language, spearman_ci
+from petra.metrics.transfer_link import link, per_pair, spearman_ci
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 needs_ud = pytest.mark.skipif(not (SHARED / "ud").is_dir(), reason="../shared/data/ud not present")
@@ -31,13 +31,13 @@ def test_spearman_ci_on_monotone_independent_and_degenerate_data():
     assert with_nan.n == 4 and with_nan.rho == pytest.approx(-1.0)
 
 
-def test_per_language_gain_and_seed_variance():
+def test_per_pair_gain_and_seed_variance():
     runs = pd.DataFrame({
         "target": ["t"] * 4, "seed": [0, 1, 0, 1], "encoding": ["a", "a", "b", "b"], "recipe": ["full"] * 4,
         "accuracy": [0.5, 0.7, 0.4, 0.4], "scratch_accuracy": [0.3, 0.3, 0.3, 0.3],
     })
     runs["gain"] = runs["accuracy"] - runs["scratch_accuracy"]
-    row = per_language(runs).iloc[0]
+    row = per_pair(runs).iloc[0]
     # per seed: mean gain over encodings = (0.2+0.1)/2, (0.4+0.1)/2 -> 0.15, 0.25
     assert row["seeds"] == 2 and row["gain_mean"] == pytest.approx(0.2)
     assert row["gain_std"] == pytest.approx(np.std([0.15, 0.25], ddof=1))
@@ -49,7 +49,7 @@ def _write_results(folder: Path, config: dict, gains: dict[str, float], seeds=(0
     folder.mkdir()
     (folder / "config.yaml").write_text(yaml.safe_dump(config))
     rows = [
-        {"encoding": "rope", "seed": s, "target": t, "recipe": "full", "accuracy": 0.3 + g + 0.01 * (s - 1),
+        {"encoding": "rope", "seed": s, "target": t, "recipe": "full", "shots": 100, "accuracy": 0.3 + g + 0.01 * (s - 1),
          "scratch_accuracy": 0.3, "zero_shot_accuracy": 0.25, "source_accuracy": 0.9}
         for t, g in gains.items() for s in seeds
     ]
@@ -74,8 +74,8 @@ def test_synthetic_results_word_order_distance_ranks_the_gains(tmp_path):
     assert not any(c.startswith("uriel.") for c in table.columns)  # synthetic: no URIEL
     rows = result.correlations.set_index(["distance", "outcome"])
     row = rows.loc[("word_order.wasserstein", "gain")]
-    assert row["languages"] == 4 and row["rho"] == pytest.approx(-1.0)
-    assert rows.loc[("word_order.wasserstein", "zero_shot"), "languages"] == 4
+    assert row["pairs"] == 4 and row["rho"] == pytest.approx(-1.0)
+    assert rows.loc[("word_order.wasserstein", "zero_shot"), "pairs"] == 4
 
 
 def test_unknown_targets_and_missing_files_are_named(tmp_path):
@@ -123,13 +123,13 @@ def _write_ud_results(folder: Path, source: str, gains: dict[str, float | None])
 def test_ud_layout_gain_at_one_k_and_zero_shot_for_every_target(tmp_path):
     runs = pd.read_csv(_write_ud_results(tmp_path / "r", "X", {"a": 0.2, "b": None}) / "runs.csv")
     runs["gain"] = runs["accuracy"] - runs["scratch_accuracy"]
-    table = per_language(runs).set_index("target")
+    table = per_pair(runs).set_index("target")
     assert table.loc["a", "gain_mean"] == pytest.approx(0.21)  # k = 10, the smallest k > 0
-    assert per_language(runs, shots=100).set_index("target").loc["a", "gain_mean"] == pytest.approx(0.11)
+    assert per_pair(runs, shots=100).set_index("target").loc["a", "gain_mean"] == pytest.approx(0.11)
     assert np.isnan(table.loc["b", "gain_mean"]) and table.loc["b", "seeds"] == 0
     assert table.loc["b", "zero_shot_mean"] == pytest.approx(0.5)
     with pytest.raises(PetraError, match=r"no 7-shot runs"):
-        per_language(runs, shots=7)
+        per_pair(runs, shots=7)
 
 
 @needs_ud
@@ -142,8 +142,8 @@ def test_ud_results_use_treebank_names_and_uriel(tmp_path):
     assert table.loc["Arabic-PUD", "uriel.syntactic"] < table.loc["Japanese-GSD", "uriel.syntactic"]
     assert table.loc["Arabic-PUD", "word_order.wasserstein"] < table.loc["Japanese-GSD", "word_order.wasserstein"]
     rows = result.correlations.set_index(["distance", "outcome"])
-    assert rows.loc[("combined", "gain"), "languages"] == 3  # test-only targets have no gain
-    assert rows.loc[("combined", "zero_shot"), "languages"] == 5
+    assert rows.loc[("combined", "gain"), "pairs"] == 3  # test-only targets have no gain
+    assert rows.loc[("combined", "zero_shot"), "pairs"] == 5
     assert result.correlations["distance"].str.startswith("uriel.").sum() == 6 * 3  # x three outcomes
 
 
@@ -154,3 +154,25 @@ def test_link_on_a_real_demo_run(tmp_path):
     result = link(out)
     assert set(result.languages["target"]) == {"sov", "vso"}
     assert result.correlations["rho"].isna().all()  # two targets: Spearman undefined, reported as such
+
+
+def test_two_sources_give_one_point_per_source_target_pair(tmp_path):
+    """Which source transfers best? Each (source, target) pair is a point with its own distance."""
+    targets = [{"name": "t_svo", "word_order": "SVO"}, {"name": "t_sov", "word_order": "SOV"}]
+    config = config_to_dict(parse_config({"data": {"source": [{"name": "svo"}, {"name": "sov", "word_order": "SOV"}],
+                                                   "targets": targets}}))
+    gains = {("svo", "t_svo"): 0.3, ("svo", "t_sov"): 0.1, ("sov", "t_svo"): 0.1, ("sov", "t_sov"): 0.3}
+    folder = tmp_path / "r"
+    folder.mkdir()
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    pd.DataFrame([{"source": s, "encoding": "rope", "seed": seed, "target": t, "recipe": "full", "shots": 100,
+                   "accuracy": 0.3 + g + 0.01 * seed, "scratch_accuracy": 0.3, "zero_shot_accuracy": 0.25,
+                   "source_accuracy": 0.9} for (s, t), g in gains.items() for seed in (0, 1, 2)]).to_csv(
+        folder / "runs.csv", index=False)
+    result = link(folder)
+    table = result.languages.set_index(["source", "target"])
+    assert len(table) == 4 and result.source == "svo, sov"
+    # the same word order is closer than a different one, from either source
+    assert table.loc[("sov", "t_sov"), "word_order.wasserstein"] < table.loc[("sov", "t_svo"), "word_order.wasserstein"]
+    row = result.correlations.set_index(["distance", "outcome"]).loc[("word_order.wasserstein", "gain")]
+    assert row["pairs"] == 4 and row["rho"] < -0.8

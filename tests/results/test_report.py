@@ -13,7 +13,8 @@ def fake_runs(gains):
     rows = []
     for encoding, per_seed in gains.items():
         for seed, gain in enumerate(per_seed):
-            rows.append(dict(encoding=encoding, seed=seed, target="sov", recipe="full", accuracy=0.5 + gain,
+            rows.append(dict(source="svo", encoding=encoding, seed=seed, target="sov", recipe="full", shots=100,
+                             accuracy=0.5 + gain, test_sentences=500,
                              scratch_accuracy=0.5, zero_shot_accuracy=0.3, source_accuracy=0.9, pretrain_seconds=1.0,
                              finetune_seconds=0.5, steps_to_95=10, loss_volatility=0.1,
                              pe_drift=0.05 if encoding == "learned" else None, pe_cosine_change=None, cka=0.9,
@@ -26,11 +27,12 @@ def test_report_flags_negative_transfer_and_embeds_figures(tmp_path):
     runs.to_csv(tmp_path / "runs.csv", index=False)
     html_path, md_path = write_report(tmp_path)
     page = html_path.read_text()
-    assert "Negative transfer" in page and "learned/full on sov" in page
+    assert "Negative transfer" in page and "learned + full on sov (k = 100)" in page
     assert page.count("data:image/png;base64,") >= 2  # accuracy + drift figures, self-contained
-    assert "best is <b>rope</b>" in page and "reliably above scratch" in page
+    # no per-sentence scores in this folder: the paired difference is over seeds alone
+    assert "best is rope + full, ahead of learned + full (difference +0.210" in page and "reliably above scratch" in page
     markdown = md_path.read_text()
-    assert "| sov | learned | full | 3 | 0.390 |" in markdown  # the table row, mean accuracy 0.5 - 0.11
+    assert "| sov | learned | full | 100 | 3 | 0.390 |" in markdown  # the table row, mean accuracy 0.5 - 0.11
     assert "](report_files/figure0.png)" in markdown and (tmp_path / "report_files" / "figure0.png").is_file()
 
 

@@ -218,12 +218,12 @@ def transfer_link(
 
 
 def _languages_table(languages: pd.DataFrame, distances: list[str], source: str) -> Table:
-    table = Table(title=f"per target (source {source}): gain mean ± std across seeds", title_justify="left")
-    for column in ("target", "seeds", "gain", "seed var", "zero-shot", *distances):
-        table.add_column(column, justify="left" if column == "target" else "right", overflow="fold")
+    table = Table(title=f"per (source, target) pair (sources: {source}): gain mean ± std across seeds", title_justify="left")
+    for column in ("source", "target", "seeds", "gain", "seed var", "zero-shot", *distances):
+        table.add_column(column, justify="left" if column in ("source", "target") else "right", overflow="fold")
     for _, row in languages.iterrows():
         gain = "—" if math.isnan(row["gain_mean"]) else f"{row['gain_mean']:+.3f}±{row['gain_std']:.3f}"
-        table.add_row(str(row["target"]), str(row["seeds"]), gain, _fmt(row["seed_variance"], 5),
+        table.add_row(str(row["source"]), str(row["target"]), str(row["seeds"]), gain, _fmt(row["seed_variance"], 5),
                       _fmt(row["zero_shot_mean"]), *(_fmt(row[d]) for d in distances))
     return table
 
@@ -231,7 +231,7 @@ def _languages_table(languages: pd.DataFrame, distances: list[str], source: str)
 def _correlation_table(correlations: pd.DataFrame) -> Table:
     from petra.metrics.transfer_link import OUTCOMES
 
-    table = Table(title="Spearman ρ over target languages [95% bootstrap CI] (n languages)", title_justify="left")
+    table = Table(title="Spearman ρ over (source, target) pairs [95% bootstrap CI] (n pairs)", title_justify="left")
     table.add_column("distance")
     for outcome in OUTCOMES:
         table.add_column(f"ρ(distance, {outcome.replace('_', ' ')})", justify="right")
@@ -239,6 +239,6 @@ def _correlation_table(correlations: pd.DataFrame) -> Table:
         cells = []
         for outcome in OUTCOMES:
             r = rows[rows["outcome"] == outcome].iloc[0]
-            cells.append(f"{_fmt(r['rho'], 2)} [{_fmt(r['ci_low'], 2)}, {_fmt(r['ci_high'], 2)}] ({r['languages']})")
+            cells.append(f"{_fmt(r['rho'], 2)} [{_fmt(r['ci_low'], 2)}, {_fmt(r['ci_high'], 2)}] ({r['pairs']})")
         table.add_row(distance, *cells)
     return table

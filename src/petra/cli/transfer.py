@@ -61,10 +61,16 @@ def run_transfer(config: Config, executor=None, data_dir: Path | None = None) ->
         raise PetraError(f"no unit finished: {'; '.join(results.failures)}")
     outputs = write_outputs(out, config, results, time.perf_counter() - start)
     report, _ = write_report(out)
-    console.print(_source_table(outputs.runs, config.data.source.name))
+    console.print(_source_table(outputs.runs))
     console.print(_summary_table(outputs.summary))
     for cell in results.missing:
         console.print(f"not fine-tuned: {cell}")
+    from petra.results.claims import FEW_TEST_SENTENCES
+
+    few = outputs.summary[outputs.summary["test_sentences"] < FEW_TEST_SENTENCES]
+    for target, rows in few.groupby("target", sort=False):
+        console.print(f"[yellow]{target}: only {rows['test_sentences'].min()} test sentences scored[/yellow] "
+                      "(intervals are wide)")
     console.print(f"wall time {time.perf_counter() - start:.1f} s; results in [bold]{out}[/bold] (report: {report.name})")
     if results.failures:
         for failure in results.failures:
@@ -73,34 +79,42 @@ def run_transfer(config: Config, executor=None, data_dir: Path | None = None) ->
         raise typer.Exit(1)
 
 
-def _source_table(runs, source: str) -> Table:
-    """In-language accuracy of each pretrained model on the source's test split."""
-    table = Table(title=f"source ({source}) test accuracy after pretraining, mean ± std over seeds")
-    for column in ("PE", "seeds", "accuracy"):
-        table.add_column(column, justify="left" if column == "PE" else "right")
-    per_unit = runs.drop_duplicates(["encoding", "seed"])
-    for encoding, rows in per_unit.groupby("encoding", sort=False):
+def _source_table(runs) -> Table:
+    """In-language accuracy of each pretrained model on its source's test split."""
+    table = Table(title="source test accuracy after pretraining, mean ± std over seeds")
+    for column in ("source", "PE", "seeds", "accuracy"):
+        table.add_column(column, justify="left" if column in ("source", "PE") else "right")
+    per_unit = runs.drop_duplicates(["source", "encoding", "seed"])
+    for (source, encoding), rows in per_unit.groupby(["source", "encoding"], sort=False):
         std = rows["source_accuracy"].std() if len(rows) > 1 else 0.0
-        table.add_row(encoding, str(len(rows)), f"{rows['source_accuracy'].mean():.3f}±{std:.3f}")
+        table.add_row(source, encoding, str(len(rows)), f"{rows['source_accuracy'].mean():.3f}±{std:.3f}")
     return table
 
 
 def _summary_table(summary) -> Table:
-    """The per-cell table; the k column appears when the experiment varies k."""
-    with_k = summary["shots"].nunique() > 1
+    """The per-cell table; the k and source columns appear when the experiment varies them."""
+    from petra.results.claims import FEW_TEST_SENTENCES
+
+    with_k, with_source = summary["shots"].nunique() > 1, summary["source"].nunique() > 1
     table = Table(
         title="target test accuracy, mean ± std over seeds; gain = transfer − scratch" + ("; k = 0: zero-shot" if with_k else ""),
-        caption="NEGATIVE TRANSFER: the gain's 95% bootstrap CI lies below zero",
+        caption="best / tie: the best configuration of its (target, k), and those whose paired difference to it "
+                "has a 95% CI containing 0; NEGATIVE TRANSFER: the gain's 95% CI lies below zero",
     )
-    columns = ("target", "PE", "recipe", *(("k",) if with_k else ()), "seeds", "accuracy", "scratch", "zero-shot", "gain", "flag")
+    columns = ("target", *(("source",) if with_source else ()), "PE", "recipe", *(("k",) if with_k else ()), "seeds",
+               "test", "accuracy", "scratch", "zero-shot", "gain", "claim", "flag")
     for column in columns:
-        table.add_column(column, justify="left" if column in ("target", "PE", "recipe", "flag") else "right")
+        table.add_column(column, justify="left" if column in ("target", "source", "PE", "recipe", "claim", "flag") else "right")
     for row in summary.itertuples():
         zero_shot = row.scratch_mean != row.scratch_mean  # NaN: a k = 0 row
+        few = row.test_sentences < FEW_TEST_SENTENCES
         table.add_row(
-            row.target, row.encoding, row.recipe, *((str(row.shots),) if with_k else ()), str(row.seeds),
+            row.target, *((row.source,) if with_source else ()), row.encoding, row.recipe,
+            *((str(row.shots),) if with_k else ()), str(row.seeds),
+            f"[yellow]{row.test_sentences}[/yellow]" if few else str(row.test_sentences),
             f"{row.accuracy_mean:.3f}±{row.accuracy_std:.3f}", "-" if zero_shot else f"{row.scratch_mean:.3f}",
             f"{row.zero_shot_mean:.3f}", "-" if zero_shot else f"{row.gain_mean:+.3f}±{row.gain_std:.3f}",
+            row.claim,
             "[red]NEGATIVE TRANSFER[/red]" if row.negative_transfer else ("gain<0" if row.gain_mean < 0 else ""),
         )
     return table

@@ -34,6 +34,12 @@ class Batch:
     lang: int = 0  # every batch holds one language (see petra.models.language)
 
 
+def subset(corpus: EncodedCorpus, rows: Sequence[int]) -> EncodedCorpus:
+    """The sentences ``rows`` of ``corpus``, in that order."""
+    return EncodedCorpus([corpus.ids[r] for r in rows], [corpus.tags[r] for r in rows],
+                         corpus.labels[list(rows)], corpus.lang)
+
+
 def encode(sentences: Sequence[Sentence], vocab: Vocab, labels: LabelSet, tag_kind: str, lang: int = 0) -> EncodedCorpus:
     index, tag_index = vocab.index, labels.index
     ids = [np.array([index.get(w, vocab.unk_id) for w in s.words], dtype=np.int64) for s in sentences]

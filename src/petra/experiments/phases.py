@@ -15,7 +15,7 @@ from petra.data.batches import EncodedCorpus, batches
 from petra.data.mixing import mixed_epochs
 from petra.models import PetraModel
 from petra.training.checkpoint import Checkpointer, atomic_write_json
-from petra.training.evaluate import accuracy
+from petra.training.evaluate import sentence_scores
 from petra.training.loop import Objective, TrainResult, train
 
 
@@ -72,8 +72,14 @@ def fit_mixture(
                  evaluate=evaluate, eval_every=eval_every)
 
 
-def seeded_accuracy(model: PetraModel, corpus: EncodedCorpus, task: str, pad_id: int, seed: int) -> float:
-    """Accuracy under a fixed RNG (random PEs draw at evaluation), leaving the global RNG as it was."""
+def seeded_scores(model: PetraModel, corpus: EncodedCorpus, task: str, pad_id: int, seed: int) -> dict:
+    """Accuracy and per-sentence scores (labels right, labels scored) under a fixed RNG (random PEs
+    draw at evaluation), leaving the global RNG as it was."""
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        return accuracy(model, corpus, task, pad_id)
+        correct, total = sentence_scores(model, corpus, task, pad_id)
+    return {"accuracy": int(correct.sum()) / max(int(total.sum()), 1), "correct": correct.tolist(), "total": total.tolist()}
+
+
+def seeded_accuracy(model: PetraModel, corpus: EncodedCorpus, task: str, pad_id: int, seed: int) -> float:
+    return seeded_scores(model, corpus, task, pad_id, seed)["accuracy"]

@@ -1,16 +1,20 @@
-"""What one transfer unit produces: a record per (encoding, seed, target, recipe, k) and its curves."""
+"""What one transfer unit produces: a record per (source, encoding, seed, target, recipe, k), the
+per-sentence scores behind each record's accuracy, and the learning curves."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+import numpy as np
 
 ZERO_SHOT = "zero_shot"  # the recipe column of k = 0 rows: the pretrained model, no target training
 
 
 @dataclass(frozen=True)
 class RunRecord:
-    """One (encoding, seed, target, recipe, k) cell and what it scored; k = 0 is zero-shot."""
+    """One (source, encoding, seed, target, recipe, k) cell and what it scored; k = 0 is zero-shot."""
 
+    source: str  # the language pretrained on
     encoding: str
     seed: int
     target: str
@@ -21,7 +25,8 @@ class RunRecord:
     zero_shot_accuracy: float  # pretrained model on the target before fine-tuning
     source_accuracy: float  # pretrained model on the source test set
     train_sentences: int  # k plus what augmentation added
-    pool: str  # the split the k sentences came from: train, dev ('' for k = 0)
+    pool: str  # where the k sentences came from: train, dev, train+dev, test-folds ('' for k = 0)
+    test_sentences: int  # target test sentences scored (under test-folds: over all folds)
     pretrain_seconds: float
     finetune_seconds: float
     steps_to_95: int | None = None  # first curve step reaching 95% of the final accuracy
@@ -39,3 +44,25 @@ class RunRecord:
 class UnitResult:
     records: list[RunRecord] = field(default_factory=list)
     curves: list[dict] = field(default_factory=list)  # long format: phase, kind, step, value
+    scores: list[dict] = field(default_factory=list)  # per record: test rows, labels right, labels scored
+
+
+def pool_folds(results: list[dict], rows: list[list[int]]) -> dict:
+    """One fine-tuning's outcome from its per-fold outcomes (test folds): every test sentence was
+    scored once, in one fold, so the scores concatenate and the accuracy pools them; curves are
+    averaged step by step (same k, same steps), seconds add up."""
+    if len(results) == 1:
+        return {**results[0], "sentence": rows[0]}
+    correct = [c for r in results for c in r["correct"]]
+    total = [t for r in results for t in r["total"]]
+    evals = [(s, float(np.mean([r["evals"][i][1] for r in results]))) for i, (s, _) in enumerate(results[0]["evals"])]
+    losses = np.mean([r["losses"] for r in results], axis=0).tolist()
+    out = {"correct": correct, "total": total, "sentence": [i for part in rows for i in part],
+           "accuracy": sum(correct) / max(sum(total), 1), "seconds": sum(r["seconds"] for r in results),
+           "losses": losses, "evals": evals}
+    for key in ("steps_to_95", "loss_volatility", "pe_drift", "pe_cosine_change", "cka"):
+        values = [r[key] for r in results if r.get(key) is not None]
+        out[key] = float(np.mean(values)) if values else None
+    if out["steps_to_95"] is not None:
+        out["steps_to_95"] = int(round(out["steps_to_95"]))
+    return out

@@ -2,12 +2,13 @@
 for each low-resource target: zero-shot, and for each k in ``finetune.shots`` every recipe on k
 target sentences beside the same k sentences trained from scratch with the same budget.
 
-One *unit* = (encoding, seed): one pretraining shared by all targets, k and recipes. Units are
-independent, so they run in parallel processes; results do not depend on the worker count.
-A unit is a sequence of *phases* (pretrain, then per target: zero-shot, per k: scratch, each
-recipe), each seeded on its own, so a unit resumed after a crash reproduces the uninterrupted
-numbers. Phase seeds do not depend on k (only the k-sentence draw does): across k, a seed's
-scratch and pretrained models start from the same weights, a paired comparison.
+One *unit* = (encoding, seed): one pretraining per source (petra.experiments.pretraining), shared
+by all targets, k and recipes. Units are independent, so they run in parallel processes; results
+do not depend on the worker count. A unit is a sequence of *phases* (pretrain each source, then
+per target: zero-shot, per k (and test fold): scratch, each recipe from each source), each seeded
+on its own, so a unit resumed after a crash reproduces the uninterrupted numbers. Phase seeds do
+not depend on k or the source (only the k-sentence draw depends on k): across k and sources, a
+seed's models start from the same weights, a paired comparison.
 """
 
 from __future__ import annotations
@@ -18,156 +19,141 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
-
-import numpy as np
 
 from petra.config import Config, config_to_dict
 from petra.data.augmenters import Augmenters
 from petra.data.batches import EncodedCorpus, collate
-from petra.data.mixing import LanguageWeighted, temperature_probabilities
-from petra.data.sources.pools import draw_shots
 from petra.data.tokenize import encode_sentences
 from petra.experiments.executors import Failure, LocalExecutor
-from petra.experiments.records import ZERO_SHOT, RunRecord, UnitResult
-from petra.experiments.transfer_data import TargetData, TransferData, missing_cells, prepare_data, tokenizer_key
-from petra.experiments.phases import PhaseLog, fit_mixture, seeded_accuracy
+from petra.experiments.records import ZERO_SHOT, RunRecord, UnitResult, pool_folds
+from petra.experiments.transfer_data import (
+    SourceData, TargetData, TransferData, missing_cells, prepare_data, tokenizer_key,
+)
+from petra.experiments.phases import PhaseLog, fit_mixture, seeded_accuracy, seeded_scores
+from petra.experiments.pretraining import new_model, pretrain, with_adversary
 from petra.encodings import build_encoding
 from petra.experiments.seeding import seed_everything, stage_seed
 from petra.metrics.stability import linear_cka, loss_volatility, pe_drift, steps_to_fraction
-from petra.models import HeadSpec, PetraModel, build_model
-from petra.models.language import AdaptivePE, add_language_embeddings, set_language
+from petra.models import PetraModel
+from petra.models.language import AdaptivePE, set_language
 from petra.results.store import ResultStore, unit_key
-from petra.training.adversarial import AdversarialObjective, LanguageDiscriminator
-from petra.training.objectives import JointObjective, MLMObjective, TokenDropout
+from petra.training.objectives import JointObjective
 from petra.training.recipes import apply_recipe
 
 
-def _new_model(config: Config, data: TransferData, encoding: str, seed: int) -> PetraModel:
-    heads = {"task": HeadSpec(config.task.type, data.num_classes)}
-    if "mlm" in config.pretrain.objectives:
-        heads["mlm"] = HeadSpec("token", len(data.tokenizer))
-    seed_everything(seed)
-    return build_model(config.model, encoding, len(data.tokenizer), heads)
-
-
 class UnitRunner:
-    """Runs the phases of one (encoding, seed) unit, skipping those a previous attempt finished."""
+    """Runs the phases of one (encoding, seed) unit - one pretraining per source - skipping those a
+    previous attempt finished."""
 
     def __init__(self, config: Config, data: TransferData, encoding: str, seed: int, work: Path | None) -> None:
         self.config, self.data, self.encoding, self.seed = config, data, encoding, seed
         self.log = PhaseLog(work, config.run.checkpoint_every)
         self.out = UnitResult()
-        self._pretrained: PetraModel | None = None
-        self._augmenters: Augmenters | None = None
+        self._pretrained: dict[str, PetraModel] = {}
+        self._augmenters: dict[str, Augmenters] = {}
 
     def _seed(self, *parts: str) -> int:
         return stage_seed(self.seed, self.encoding, *parts)
 
-    def pretrained(self) -> PetraModel:
-        """The pretrained model: trained now, or restored from the finished phase's checkpoints."""
-        if self._pretrained is None:
-            p, data = self.config.pretrain, self.data
-            model = _new_model(self.config, data, self.encoding, self._seed("init"))
-            if p.mix.language_embeddings:
-                add_language_embeddings(model, len(data.languages))
-            stages = [("pretrain", p, self._pretrain_objective(mlm=True, task=True), self._pretraining_corpora())]
-            if p.task_epochs is not None:  # masked-LM on all the text, then the task on the labelled languages
-                stages = [("pretrain-mlm", p, self._pretrain_objective(mlm=True, task=False), self._pretraining_corpora()),
-                          ("pretrain", p.model_copy(update={"epochs": p.task_epochs}),
-                           self._pretrain_objective(mlm=False, task=True), [data.source_train, *data.mix])]
-            seconds, losses = 0.0, []
-            for i, (name, cfg, objective, corpora) in enumerate(stages):
-                if p.adversary.weight > 0 and i == 0:
-                    total = cfg.epochs * sum(-(-len(c) // cfg.batch_size) for c in corpora)
-                    objective = self._adversarial(model, objective, p.adversary, total)
-                seed_everything(self._seed(name))
-                probabilities = temperature_probabilities([len(c) for c in corpora], p.mix.alpha)
-                result = fit_mixture(model, corpora, probabilities, objective, cfg, data.pad_id,
-                                     self._seed(name), self.log.checkpointer(name))
-                seconds, losses = seconds + result.seconds, losses + result.losses
-            self._pretrained = model
-            if "pretrain" not in self.log.done:
-                self.log.record("pretrain", {"seconds": seconds, "losses": losses})
-        return self._pretrained
-
-    def _pretraining_corpora(self) -> list[EncodedCorpus]:
-        return [self.data.source_train, *self.data.mix, *self.data.target_text]
-
-    def _pretrain_objective(self, mlm: bool, task: bool):
-        """The pretraining loss (masked-LM and/or the task), weighted per language when configured."""
-        p, data = self.config.pretrain, self.data
-        masked_lm = dropout = None
-        if mlm and "mlm" in p.objectives:
-            generator = torch.Generator().manual_seed(self._seed("mask"))
-            masked_lm = MLMObjective(len(data.tokenizer), data.tokenizer.mask_id, p.mask_prob, generator)
-        if p.token_dropout and task:
-            dropout = TokenDropout(p.token_dropout, data.tokenizer.mask_id,
-                                   torch.Generator().manual_seed(self._seed("token-dropout")))
-        weight = p.task_weight if task and "task" in p.objectives else 0.0
-        objective = JointObjective(self.config.task.type, weight, masked_lm, p.mlm_weight, dropout,
-                                   frozenset(c.lang for c in data.target_text))
-        if p.mix.loss_weights is not None:
-            corpora = [data.source_train, *data.mix]
-            return LanguageWeighted(objective, {c.lang: w for c, w in zip(corpora, p.mix.loss_weights)})
-        return objective
-
-    def _adversarial(self, model: PetraModel, objective, adversary, total_steps: int, task_languages=None):
-        """Attach a language discriminator to ``model`` and wrap ``objective`` with its loss."""
-        model.discriminator = LanguageDiscriminator(self.config.model.dim, len(self.data.languages), adversary.hidden)
-        return AdversarialObjective(objective, model.discriminator, adversary.weight, total_steps,
-                                    adversary.schedule, task_languages)
+    def pretrained(self, source: SourceData) -> PetraModel:
+        """The model pretrained on ``source``: trained now, or restored from the finished phase's checkpoints."""
+        if source.name not in self._pretrained:
+            model, seconds, losses = pretrain(self.config, self.data, source, self.encoding, self._seed, self.log)
+            self._pretrained[source.name] = model
+            if f"pretrain/{source.name}" not in self.log.done:
+                self.log.record(f"pretrain/{source.name}", {"seconds": seconds, "losses": losses})
+        return self._pretrained[source.name]
 
     def run(self) -> UnitResult:
         task, pad = self.config.task.type, self.data.pad_id
-        if "pretrain" not in self.log.done:
-            self.pretrained()
-        pre = self.log.done["pretrain"]
-        source = self.log.once("source", lambda: seeded_accuracy(
-            self.pretrained(), self.data.source_test, task, pad, self._seed("eval")))
-        self._curve(self.config.data.source.name, "pretrain", 0, "loss", enumerate(pre["losses"], 1))
+        sources = list(self.data.sources.values())
+        for source in sources:
+            if f"pretrain/{source.name}" not in self.log.done:
+                self.pretrained(source)
+            self._curve(source.name, "pretrain", 0, "loss", enumerate(self.log.done[f"pretrain/{source.name}"]["losses"], 1),
+                        source.name)
+        on_source = {s.name: self.log.once(f"source/{s.name}", lambda: seeded_accuracy(
+            self.pretrained(s), s.test, task, pad, self._seed("eval"))) for s in sources}
         for target in self.data.targets.values():
-            zero = self.log.once(f"zero_shot/{target.name}", lambda: seeded_accuracy(
-                self.pretrained(), target.test, task, pad, self._seed(target.name, "eval")))
-            for k in self.config.finetune.shots:
+            zero = {s.name: self.log.once(f"zero_shot/{s.name}/{target.name}", lambda: seeded_scores(
+                self.pretrained(s), target.test, task, pad, self._seed(target.name, "eval"))) for s in sources}
+            for k in target.shots(self.config.finetune.shots):
                 if k == 0:
-                    self.out.records.append(RunRecord(self.encoding, self.seed, target.name, ZERO_SHOT, 0, zero,
-                                                      float("nan"), zero, source, 0, "", pre["seconds"], 0.0))
-                elif len(target.pool) >= k:  # smaller pools: see missing_cells
-                    self._k_shot(target, k, zero, source)
+                    for s in sources:
+                        self._record(s.name, target, ZERO_SHOT, 0, {**zero[s.name], "seconds": 0.0, "sentence": None},
+                                     float("nan"), zero[s.name]["accuracy"], on_source[s.name], 0)
+                else:
+                    self._k_shot(target, k, {s: z["accuracy"] for s, z in zero.items()}, on_source)
         return self.out
 
-    def _k_shot(self, target: TargetData, k: int, zero: float, source: float) -> None:
-        """Scratch and every recipe on the same k sentences of ``target`` (drawn per seed)."""
-        train_set = self._shots(target, k)
-        scratch = self.log.once(f"scratch/{target.name}/{k}", lambda: self._finetune(target, k, train_set, "scratch", None))
-        self._curves(target.name, "scratch", k, scratch)
-        done: dict[str, dict] = {}
-        for recipe in self.config.finetune.recipes:
-            if recipe == "frozen_pe" and "full" in done and not self._pe_has_parameters():
-                done[recipe] = done["full"]  # identical training: nothing of the PE could change
-                continue
-            done[recipe] = self.log.once(f"{recipe}/{target.name}/{k}",
-                                         lambda: self._finetune(target, k, train_set, recipe, recipe))
-            self._curves(target.name, recipe, k, done[recipe])
-        for recipe, r in done.items():
-            self.out.records.append(RunRecord(
-                self.encoding, self.seed, target.name, recipe, k, r["accuracy"], scratch["accuracy"], zero, source,
-                len(train_set), target.pool_split, self.log.done["pretrain"]["seconds"], r["seconds"],
-                r["steps_to_95"], r["loss_volatility"], r.get("pe_drift"), r.get("pe_cosine_change"), r.get("cka"),
-            ))
+    def _k_shot(self, target: TargetData, k: int, zero: dict[str, float], on_source: dict[str, float]) -> None:
+        """Scratch and every recipe from every source on the same k sentences of ``target`` (drawn
+        per seed; under test folds once per fold, scored on the held-out fold, then pooled)."""
+        augmented = self.config.finetune.augment.enabled  # augmentation draws on the source: scratch per source
+        scratch: dict[str | None, list] = {}
+        tuned: dict[tuple[str, str], list] = {}
+        rows, sizes = [], {}
+        for fold in target.folds:
+            where = f"{target.name}/{k}" + ("" if fold is None else f"/fold{fold}")
+            test_set, scored = target.scored(fold)
+            rows.append(scored)
+            plain = None if augmented else self._shots(target, k, fold, None)
+            if not augmented:
+                scratch.setdefault(None, []).append(self.log.once(f"scratch/{where}", lambda: self._finetune(
+                    target, test_set, plain, "scratch", f"scratch/{where}")))
+            for source in self.data.sources.values():
+                train_set = self._shots(target, k, fold, source) if augmented else plain
+                sizes[source.name] = len(train_set)
+                if augmented:
+                    label = f"scratch/{source.name}/{where}"
+                    scratch.setdefault(source.name, []).append(self.log.once(label, lambda: self._finetune(
+                        target, test_set, train_set, "scratch", label)))
+                done: dict[str, dict] = {}
+                for recipe in self.config.finetune.recipes:
+                    if recipe == "frozen_pe" and "full" in done and not self._pe_has_parameters():
+                        done[recipe] = done["full"]  # identical training: nothing of the PE could change
+                    else:
+                        label = f"{recipe}/{source.name}/{where}"
+                        done[recipe] = self.log.once(label, lambda: self._finetune(
+                            target, test_set, train_set, recipe, label, source))
+                    tuned.setdefault((source.name, recipe), []).append(done[recipe])
+        pooled_scratch = {key: pool_folds(results, rows) for key, results in scratch.items()}
+        for key, result in pooled_scratch.items():
+            self._curves(target.name, "scratch", k, result, key or "")
+        for (source, recipe), results in tuned.items():
+            r, base = pool_folds(results, rows), pooled_scratch[source if augmented else None]
+            self._curves(target.name, recipe, k, r, source)
+            self._record(source, target, recipe, k, r, base["accuracy"], zero[source], on_source[source], sizes[source])
 
-    def _shots(self, target: TargetData, k: int) -> EncodedCorpus:
-        """k sentences of the target's pool, the same for every PE at this seed, plus augmentation."""
-        rng = np.random.default_rng(stage_seed(self.seed, target.name, str(k), "sample"))
-        sentences = draw_shots(target.pool, k, rng)
-        augment = self.config.finetune.augment
-        if augment.enabled:
-            if self._augmenters is None:
-                self._augmenters = Augmenters.build(augment, self.data.source_sentences, self.pretrained(),
-                                                    self.data.tokenizer)
-            sentences = self._augmenters.apply(sentences, target.order, rng)
+    def _record(self, source: str, target: TargetData, recipe: str, k: int, r: dict, scratch: float, zero: float,
+                on_source: float, train_sentences: int) -> None:
+        sentence = r["sentence"] if r["sentence"] is not None else list(range(len(target.test)))
+        self.out.records.append(RunRecord(
+            source=source, encoding=self.encoding, seed=self.seed, target=target.name, recipe=recipe, shots=k,
+            accuracy=r["accuracy"], scratch_accuracy=scratch, zero_shot_accuracy=zero, source_accuracy=on_source,
+            train_sentences=train_sentences, pool=target.pool.split if k else "", test_sentences=len(sentence),
+            pretrain_seconds=self.log.done[f"pretrain/{source}"]["seconds"], finetune_seconds=r["seconds"],
+            steps_to_95=r.get("steps_to_95"), loss_volatility=r.get("loss_volatility"), pe_drift=r.get("pe_drift"),
+            pe_cosine_change=r.get("pe_cosine_change"), cka=r.get("cka"),
+        ))
+        self.out.scores.append({"source": source, "encoding": self.encoding, "seed": self.seed, "target": target.name,
+                                "recipe": recipe, "shots": k, "sentence": sentence, "correct": r["correct"],
+                                "total": r["total"]})
+
+    def _shots(self, target: TargetData, k: int, fold: int | None, source: SourceData | None) -> EncodedCorpus:
+        """k sentences of the target's pool (outside the held-out ``fold``), the same for every PE
+        at this seed, plus augmentation drawn from ``source`` when configured."""
+        parts = (str(k), "sample") if fold is None else (str(k), f"fold{fold}", "sample")
+        rng = np.random.default_rng(stage_seed(self.seed, target.name, *parts))
+        sentences = target.pool.draw(k, rng, fold)
+        if source is not None:
+            if source.name not in self._augmenters:
+                self._augmenters[source.name] = Augmenters.build(self.config.finetune.augment, source.reorder,
+                                                                 self.pretrained(source), self.data.tokenizer)
+            sentences = self._augmenters[source.name].apply(sentences, target.order, rng)
         corpus, _ = encode_sentences(sentences, self.data.tokenizer, self.data.labels, self.config.task.labels,
                                      self.config.model.max_len, target.lang)
         return corpus
@@ -177,46 +163,51 @@ class UnitRunner:
         pe = build_encoding(self.encoding, m.dim, m.heads, m.max_len, m.encoding_options.get(self.encoding, {}))
         return any(True for _ in pe.parameters())
 
-    def _finetune(self, target: TargetData, k: int, train_set: EncodedCorpus, phase: str, recipe: str | None) -> dict:
-        """Scratch (``recipe`` None: fresh init) or a recipe applied to a copy of the pretrained model."""
-        f, task, pad, name, test_set = self.config.finetune, self.config.task.type, self.data.pad_id, target.name, target.test
-        if recipe is None:
-            model = _new_model(self.config, self.data, self.encoding, self._seed(name, "scratch-init"))
+    def _finetune(self, target: TargetData, test_set: EncodedCorpus, train_set: EncodedCorpus, phase: str,
+                  label: str, source: SourceData | None = None) -> dict:
+        """Scratch (``source`` None: fresh init) or the recipe ``phase`` applied to a copy of the
+        model pretrained on ``source``; scored on ``test_set``. ``label`` names its checkpoint."""
+        f, task, pad, name = self.config.finetune, self.config.task.type, self.data.pad_id, target.name
+        if source is None:
+            model = new_model(self.config, self.data, self.encoding, self._seed(name, "scratch-init"))
         else:
-            model = copy.deepcopy(self.pretrained())
-            apply_recipe(model, recipe, len(self.data.languages), f.adaptive_hidden, f.adapter_bottleneck)
+            model = copy.deepcopy(self.pretrained(source))
+            apply_recipe(model, phase, len(self.data.languages), f.adaptive_hidden, f.adapter_bottleneck)
         per_epoch = -(-len(train_set) // f.batch_size)
+        epochs = f.epochs if f.max_steps is None else min(f.epochs, -(-f.max_steps // per_epoch))
         objective, corpora, probabilities = JointObjective(task), [train_set], [1.0]
-        if recipe == "adversarial":
+        if phase == "adversarial":
             # Source batches join (half the steps) so the discriminator has two languages to tell apart.
             per_epoch *= 2
-            objective = self._adversarial(model, objective, f.adversary, f.epochs * per_epoch, {train_set.lang})
-            corpora, probabilities = [train_set, self.data.source_train], [0.5, 0.5]
-        steps = f.epochs * per_epoch
+            objective = with_adversary(model, objective, self.config, self.data, f.adversary, epochs * per_epoch,
+                                       {train_set.lang})
+            corpora, probabilities = [train_set, source.train], [0.5, 0.5]
+        steps = epochs * per_epoch
         curve = None  # no curve_points: no curve, and no evaluation beyond the final score below
         if f.curve_points:
             curve = lambda m: seeded_accuracy(m, test_set, task, pad, self._seed(name, "curve"))  # noqa: E731
         seed_everything(self._seed(name, phase))
+        checkpoint = label.replace("/", "-")
         result = fit_mixture(
-            model, corpora, probabilities, objective, f, pad, self._seed(name, "finetune"),
-            self.log.checkpointer(f"{phase}-{name}-{k}", at_end=False), steps=per_epoch,
+            model, corpora, probabilities, objective, f.model_copy(update={"epochs": epochs}), pad,
+            self._seed(name, "finetune"), self.log.checkpointer(checkpoint, at_end=False), steps=per_epoch,
             evaluate=curve, eval_every=max(1, steps // f.curve_points) if f.curve_points else 0,
         )
-        accuracy = seeded_accuracy(model, test_set, task, pad, self._seed(name, "eval"))
         points = result.evals
         out = {
-            "accuracy": accuracy, "seconds": result.seconds, "losses": result.losses, "evals": points,
+            **seeded_scores(model, test_set, task, pad, self._seed(name, "eval")),
+            "seconds": result.seconds, "losses": result.losses, "evals": points,
             # one point (no curve_points) is only the final score: no curve to read convergence from
             "steps_to_95": steps_to_fraction([s for s, _ in points], [a for _, a in points]) if len(points) > 1 else None,
             "loss_volatility": loss_volatility(result.losses),
         }
-        if recipe is not None:
-            out.update(self._drift_and_cka(model, test_set))
-        self.log.discard_checkpoint(f"{phase}-{name}-{k}")
+        if source is not None:
+            out.update(self._drift_and_cka(self.pretrained(source), model, test_set))
+        self.log.discard_checkpoint(checkpoint)
         return out
 
-    def _drift_and_cka(self, tuned: PetraModel, test_set: EncodedCorpus) -> dict:
-        before = {k: v.detach() for k, v in self.pretrained().encoding.named_parameters()}
+    def _drift_and_cka(self, pretrained: PetraModel, tuned: PetraModel, test_set: EncodedCorpus) -> dict:
+        before = {k: v.detach() for k, v in pretrained.encoding.named_parameters()}
         # adaptive_pe wraps the PE: its drift is that of the wrapped (frozen) table, f lives outside it
         tuned_pe = tuned.encoding.base if isinstance(tuned.encoding, AdaptivePE) else tuned.encoding
         after = {k: v.detach() for k, v in tuned_pe.named_parameters()}
@@ -225,7 +216,7 @@ class UnitRunner:
         # 200 test sentences in length-sorted batches of 32: one padded 200-row batch cost 3x as much
         rows = sorted(range(min(200, len(test_set))), key=lambda r: len(test_set.ids[r]))
         chunks = [collate(test_set, rows[i : i + 32], self.data.pad_id) for i in range(0, len(rows), 32)]
-        out["cka"] = linear_cka(self._states(self.pretrained(), chunks), self._states(tuned, chunks))
+        out["cka"] = linear_cka(self._states(pretrained, chunks), self._states(tuned, chunks))
         return out
 
     def _states(self, model: PetraModel, chunks: list) -> torch.Tensor:
@@ -235,12 +226,14 @@ class UnitRunner:
             torch.manual_seed(self._seed("cka"))
             return torch.cat([model.eval().encoder(b.ids, b.mask)[b.mask] for b in chunks])
 
-    def _curves(self, target: str, phase: str, k: int, result: dict) -> None:
-        self._curve(target, phase, k, "loss", enumerate(result["losses"], 1))
-        self._curve(target, phase, k, "accuracy", result["evals"])
+    def _curves(self, target: str, phase: str, k: int, result: dict, source: str) -> None:
+        self._curve(target, phase, k, "loss", enumerate(result["losses"], 1), source)
+        self._curve(target, phase, k, "accuracy", result["evals"], source)
 
-    def _curve(self, target: str, phase: str, k: int, kind: str, points: Iterable) -> None:
-        base = {"encoding": self.encoding, "seed": self.seed, "target": target, "phase": phase, "shots": k, "kind": kind}
+    def _curve(self, target: str, phase: str, k: int, kind: str, points: Iterable, source: str) -> None:
+        """Curve points; ``source`` is the pretrained model's ('' for scratch, which has none)."""
+        base = {"source": source, "encoding": self.encoding, "seed": self.seed, "target": target, "phase": phase,
+                "shots": k, "kind": kind}
         self.out.curves += [{**base, "step": int(s), "value": float(v)} for s, v in points]
 
 
@@ -260,6 +253,7 @@ def unit_keys(config: Config) -> dict[tuple[str, int], str]:
 class TransferResults:
     runs: pd.DataFrame
     curves: pd.DataFrame
+    scores: pd.DataFrame  # per run record: test rows, labels right, labels scored (paired comparisons)
     skipped: int  # units found finished in the store
     failures: list[str] = field(default_factory=list)  # units that failed every retry
     missing: list[str] = field(default_factory=list)  # (target, k) cells a target's pool is too small for
@@ -290,10 +284,11 @@ def run(
                 failures.append(f"{encoding} seed {seed}: {result.error}")
                 continue
             records = pd.DataFrame([asdict(r) for r in result.records])
-            store.put(keys[(encoding, seed)], records, pd.DataFrame(result.curves))
+            store.put(keys[(encoding, seed)], records, pd.DataFrame(result.curves), pd.DataFrame(result.scores))
             if on_unit_done is not None:
                 on_unit_done(encoding, seed)
     runs = store.records(keys.values())
     if not runs.empty:
         runs["gain"] = runs["accuracy"] - runs["scratch_accuracy"]
-    return TransferResults(runs, store.curves(keys.values()), len(keys) - len(pending), failures, missing, data)
+    return TransferResults(runs, store.curves(keys.values()), store.scores(keys.values()), len(keys) - len(pending),
+                           failures, missing, data)

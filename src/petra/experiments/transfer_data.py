@@ -1,9 +1,10 @@
 """The data of a transfer experiment, for any mix of language sources: every language read once,
 one tokenizer fitted on the pretraining text, encoded splits, and each target's k-shot pool.
 
-Language indices: the source 0, then the extra pretraining languages, then the targets.
-What the tokenizer sees: the source's training sentences, the extra languages', and up to
-max(largest k, ``pretrain.mix.target_text``) sentences of each target's pool - never a test split.
+Language indices: the sources, then the extra pretraining languages, then the targets.
+What the tokenizer sees: every source's training sentences, the extra languages', and up to
+max(largest k, ``pretrain.mix.target_text``) sentences of each target's pool - never a test
+split, so a target whose pool is its test folds lends the tokenizer (and masked-LM) no text.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from typing import Any
 
 from petra.config import Config
 from petra.data.augment import dominant_order, is_valid_tree
-from petra.data.batches import EncodedCorpus
+from petra.data.batches import EncodedCorpus, subset
 from petra.data.sentence import Sentence
-from petra.data.sources.pools import capped, fine_tuning_pool
+from petra.data.sources.pools import TEST_FOLDS, Pool, capped, choose_pool
 from petra.data.tokenize import AnyTokenizer, encode_sentences, fit_tokenizer, load_tokenizer, raw_corpus
 from petra.data.vocab import LabelSet
 from petra.errors import PetraError
@@ -24,14 +25,41 @@ from petra.experiments.seeding import stage_seed
 
 
 @dataclass(frozen=True)
+class SourceData:
+    name: str
+    lang: int
+    train: EncodedCorpus
+    test: EncodedCorpus
+    reorder: list[Sentence]  # valid trees re-ordering augmentation draws from (empty unless asked)
+    truncated_words: dict[str, int]  # per split: words cut at model.max_len
+
+
+@dataclass(frozen=True)
 class TargetData:
     name: str
     lang: int
     test: EncodedCorpus
-    pool: list[Sentence]  # k-shot sentences are drawn from here (train, else dev; empty for test-only)
-    pool_split: str
+    pool: Pool  # k-shot sentences are drawn from here
     order: str | None  # dominant clause order of the pool ('auto' re-ordering uses it)
     truncated_test_words: int
+
+    def shots(self, wanted: list[int | str]) -> list[int]:
+        """The k this target runs: 0, every k its pool holds, and 'all' as the pool's size."""
+        ks = [k for k in wanted if k == 0 or (k != "all" and k <= self.pool.size)]
+        if "all" in wanted and self.pool.size and self.pool.size not in ks:
+            ks.append(self.pool.size)
+        return ks
+
+    def scored(self, fold: int | None) -> tuple[EncodedCorpus, list[int]]:
+        """The test sentences a fine-tuning is scored on (the held-out fold) and their test rows."""
+        if fold is None:
+            return self.test, list(range(len(self.test)))
+        rows = self.pool.folds[fold].tolist()
+        return subset(self.test, rows), rows
+
+    @property
+    def folds(self) -> list[int | None]:
+        return list(range(len(self.pool.folds))) if self.pool.folds else [None]
 
 
 @dataclass(frozen=True)
@@ -39,13 +67,11 @@ class TransferData:
     tokenizer: AnyTokenizer
     labels: LabelSet
     num_classes: int
-    source_train: EncodedCorpus
-    source_test: EncodedCorpus
+    sources: dict[str, SourceData]
     targets: dict[str, TargetData]
     mix: list[EncodedCorpus]  # extra labelled pretraining languages
     target_text: list[EncodedCorpus]  # targets' unlabelled pool text, masked-LM only
     languages: list[str]  # index -> name, as stored in each corpus's ``lang``
-    source_sentences: list[Sentence] = field(default_factory=list)  # what re-ordering augmentation draws from
     stats: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -62,59 +88,62 @@ def read_language(entry: Any, where: str, data_dir: str | Path | None, train: in
         raise PetraError(f"{where} ({entry.name}): {exc}") from None
 
 
-def _pool_and(entry: Any, where: str, data_dir, train: int | None, test: int | None, seed: int,
-              also: tuple[str, ...]) -> dict[str, list[Sentence]]:
-    """The splits ``also`` and the fine-tuning pool (train, else dev), reading no other file."""
-    splits = read_language(entry, where, data_dir, train, test, seed, ("train", *also))
-    if not splits.get("train"):
-        splits.update(read_language(entry, where, data_dir, train, test, seed, ("dev",)))
-    return splits
-
-
 @dataclass(frozen=True)
 class Sentences:
     """Every language of a config, read and capped, before tokenization."""
 
-    source_train: list[Sentence]
-    source_test: list[Sentence]
-    source_all: list[Sentence]  # the source's train and test splits, for label sets
+    source_train: dict[str, list[Sentence]]  # per source
+    source_test: dict[str, list[Sentence]]
     extra: dict[str, list[Sentence]]  # extra pretraining languages
-    targets: dict[str, dict[str, list[Sentence]]]  # name -> every split
+    targets: dict[str, dict[str, list[Sentence]]]  # name -> every split (test capped)
+    pools: dict[str, Pool]  # per target: where its k-shot sentences come from
     text: dict[str, list[Sentence]]  # per target: the pool sentences the tokenizer may see
+    label_text: list[Sentence]  # every sentence read, uncapped: the label set covers them all
 
     def tokenizer_text(self) -> list[Sentence]:
-        return [*self.source_train, *(s for v in self.extra.values() for s in v), *(s for v in self.text.values() for s in v)]
+        parts = [*self.source_train.values(), *self.extra.values(), *self.text.values()]
+        return [s for part in parts for s in part]
+
+
+def _where_source(config: Config, i: int) -> str:
+    return f"data.source[{i}]" if isinstance(config.data.source, list) else "data.source"
 
 
 def read_languages(config: Config, data_dir: str | Path | None = None) -> Sentences:
     """Read every language of ``config`` once; errors name the config entry, before any training."""
-    d, mix = config.data, config.pretrain.mix
-    pool_size = max([*config.finetune.shots, mix.target_text])  # what a generated target's train split holds
-    src = read_language(d.source, "data.source", data_dir, d.source_train, d.test, stage_seed(d.seed, d.source.name),
-                        ("train", "test"))
-    if not src.get("train") or not src.get("test"):
-        raise PetraError(f"data.source ({d.source.name}) needs train and test splits (has: {', '.join(src) or 'none'})")
+    d, mix, f = config.data, config.pretrain.mix, config.finetune
+    pool_size = max(f.largest_k, mix.target_text)  # what a generated target's train split holds
+    source_train, source_test, label_text = {}, {}, []
+    for i, entry in enumerate(d.sources):
+        where = _where_source(config, i)
+        src = read_language(entry, where, data_dir, d.source_train, d.test, stage_seed(d.seed, entry.name), ("train", "test"))
+        if not src.get("train") or not src.get("test"):
+            raise PetraError(f"{where} ({entry.name}) needs train and test splits (has: {', '.join(src) or 'none'})")
+        source_train[entry.name] = capped(src["train"], d.source_train, stage_seed(d.seed, entry.name, "train"))
+        source_test[entry.name] = capped(src["test"], d.test, stage_seed(d.seed, entry.name, "test"))
+        label_text += [s for split in src.values() for s in split]
     extra = {}
     for i, (entry, n) in enumerate(zip(mix.languages, mix.sentences)):
-        splits = _pool_and(entry, f"pretrain.mix.languages[{i}]", data_dir, n, 0, stage_seed(d.seed, entry.name), ())
-        pool = fine_tuning_pool(splits)[0]
-        if not pool:
-            raise PetraError(f"pretrain.mix.languages[{i}] ({entry.name}) has no train or dev split to pretrain on")
-        extra[entry.name] = capped(pool, n, stage_seed(d.seed, entry.name, "train"))
-    targets = {}
+        where = f"pretrain.mix.languages[{i}]"
+        splits = read_language(entry, where, data_dir, n, 0, stage_seed(d.seed, entry.name), ("train", "dev"))
+        text = splits.get("train") or splits.get("dev")
+        if not text:
+            raise PetraError(f"{where} ({entry.name}) has no train or dev split to pretrain on")
+        extra[entry.name] = capped(text, n, stage_seed(d.seed, entry.name, "train"))
+        label_text += extra[entry.name]
+    targets, pools, text = {}, {}, {}
     for i, entry in enumerate(d.targets):
-        splits = _pool_and(entry, f"data.targets[{i}]", data_dir, pool_size, d.test, stage_seed(d.seed, entry.name),
-                           ("test",))
+        name = entry.name
+        splits = read_language(entry, f"data.targets[{i}]", data_dir, pool_size, d.test, stage_seed(d.seed, name))
         if not splits.get("test"):
-            raise PetraError(f"data.targets[{i}] ({entry.name}) has no test split to score on")
-        targets[entry.name] = splits
-    text = {name: capped(fine_tuning_pool(splits)[0], pool_size, stage_seed(d.seed, name, "text"))
-            for name, splits in targets.items()}
-    return Sentences(
-        capped(src["train"], d.source_train, stage_seed(d.seed, d.source.name, "train")),
-        capped(src["test"], d.test, stage_seed(d.seed, d.source.name, "test")),
-        [s for split in src.values() for s in split], extra, targets, text,
-    )
+            raise PetraError(f"data.targets[{i}] ({name}) has no test split to score on")
+        label_text += [s for split in splits.values() for s in split]
+        splits["test"] = capped(splits["test"], d.test, stage_seed(d.seed, name, "test"))
+        targets[name] = splits
+        pools[name] = choose_pool(f.pool, splits, splits["test"], f.largest_k, f.folds, stage_seed(d.seed, name, "folds"))
+        readable = pools[name].sentences if pools[name].split != TEST_FOLDS else []
+        text[name] = capped(readable, pool_size, stage_seed(d.seed, name, "text"))
+    return Sentences(source_train, source_test, extra, targets, pools, text, label_text)
 
 
 def tokenizer_key(config: Config) -> str:
@@ -123,8 +152,9 @@ def tokenizer_key(config: Config) -> str:
     from petra.results.store import unit_key
 
     c = config_to_dict(config)
+    f = c["finetune"]
     return unit_key({"tokenizer": c["tokenizer"], "data": c["data"], "mix": c["pretrain"]["mix"],
-                     "shots": c["finetune"]["shots"]})
+                     "shots": f["shots"], "pool": f["pool"], "folds": f["folds"]})
 
 
 def _tokenizer(config: Config, read: Sentences, kept: Path | None) -> AnyTokenizer:
@@ -147,43 +177,45 @@ def _tokenizer(config: Config, read: Sentences, kept: Path | None) -> AnyTokeniz
 
 def prepare_data(config: Config, data_dir: str | Path | None = None, kept_tokenizer: Path | None = None) -> TransferData:
     """Read every language, fit (or reuse) the tokenizer, encode the splits (same config -> same data)."""
-    d, mix, max_len, labels_of = config.data, config.pretrain.mix, config.model.max_len, config.task.labels
+    mix, max_len, labels_of = config.pretrain.mix, config.model.max_len, config.task.labels
     read = read_languages(config, data_dir)
-    source_train, source_test, extra, targets, text = read.source_train, read.source_test, read.extra, read.targets, read.text
-    languages = [d.source.name, *extra, *targets]
+    languages = [*read.source_train, *read.extra, *read.targets]
     index = {name: i for i, name in enumerate(languages)}
-    pools = {name: fine_tuning_pool(splits) for name, splits in targets.items()}
     tokenizer = _tokenizer(config, read, kept_tokenizer)
-    every = [*read.source_all, *(s for v in extra.values() for s in v),
-             *(s for v in targets.values() for split in v.values() for s in split)]
-    labels = LabelSet.build(t for s in every for t in s.token_labels(labels_of))
-    num_classes = len(labels) if config.task.type == "token" else 1 + max(s.label for s in read.source_all)
+    labels = LabelSet.build(t for s in read.label_text for t in s.token_labels(labels_of))
+    every_source = [s for part in read.source_train.values() for s in part]
+    num_classes = len(labels) if config.task.type == "token" else 1 + max(s.label for s in every_source)
 
     def encode(sentences: list[Sentence], name: str):
         return encode_sentences(sentences, tokenizer, labels, labels_of, max_len, index[name])
 
-    (train_corpus, train_cut), (test_corpus, test_cut) = encode(source_train, d.source.name), encode(source_test, d.source.name)
+    sources = {}
+    for name, train in read.source_train.items():
+        (train_corpus, train_cut), (test_corpus, test_cut) = encode(train, name), encode(read.source_test[name], name)
+        reorder = [s for s in train if is_valid_tree(s)] if config.finetune.augment.reorder else []
+        sources[name] = SourceData(name, index[name], train_corpus, test_corpus, reorder,
+                                   {"train": train_cut.words, "test": test_cut.words})
     target_data = {}
-    for name, splits in targets.items():
-        test, cut = encode(capped(splits["test"], d.test, stage_seed(d.seed, name, "test")), name)
-        pool, split = pools[name]
-        target_data[name] = TargetData(name, index[name], test, pool, split, dominant_order(pool), cut.words)
-    target_text = [raw_corpus(capped(text[name], mix.target_text, stage_seed(d.seed, name, "text")), tokenizer, max_len,
-                              index[name]) for name in targets if mix.target_text and text[name]]
+    for name, splits in read.targets.items():
+        test, cut = encode(splits["test"], name)
+        pool = read.pools[name]
+        target_data[name] = TargetData(name, index[name], test, pool, dominant_order(pool.sentences), cut.words)
+    target_text = [raw_corpus(capped(read.text[name], mix.target_text, stage_seed(config.data.seed, name, "text")),
+                              tokenizer, max_len, index[name]) for name in read.targets if mix.target_text and read.text[name]]
     stats = {
         "tokenizer_kind": config.tokenizer.kind, "tokenizer_vocab": len(tokenizer),
-        "source_train_sentences": len(source_train), "source_test_sentences": len(source_test),
-        "source_train_truncated_words": train_cut.words, "source_test_truncated_words": test_cut.words,
+        "sources": {name: {"train_sentences": len(s.train), "test_sentences": len(s.test),
+                           "train_truncated_words": s.truncated_words["train"],
+                           "test_truncated_words": s.truncated_words["test"]} for name, s in sources.items()},
         "target_text_sentences": sum(len(c) for c in target_text),
     }
-    return TransferData(
-        tokenizer, labels, num_classes, train_corpus, test_corpus, target_data,
-        [encode(s, name)[0] for name, s in extra.items()], target_text, languages,
-        [s for s in source_train if is_valid_tree(s)] if config.finetune.augment.reorder else [], stats,
-    )
+    return TransferData(tokenizer, labels, num_classes, sources, target_data,
+                        [encode(s, name)[0] for name, s in read.extra.items()], target_text, languages, stats)
 
 
 def missing_cells(config: Config, data: TransferData) -> list[str]:
-    """The (target, k > 0) cells no unit trains: the target's pool holds fewer than k sentences."""
-    return [f"{t.name} k={k}: its {t.pool_split or 'train/dev'} pool has {len(t.pool)} sentences"
-            for t in data.targets.values() for k in config.finetune.shots if k > len(t.pool)]
+    """The (target, k > 0) cells no unit trains: the target's pool holds fewer than k sentences
+    (or none, for 'all')."""
+    return [f"{t.name} k={k}: its {t.pool.split or 'train/dev/test'} pool holds {t.pool.size} sentences"
+            for t in data.targets.values() for k in config.finetune.shots
+            if k not in t.shots(config.finetune.shots) and not (k == "all" and t.pool.size)]

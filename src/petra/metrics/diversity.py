@@ -116,15 +116,15 @@ def diversity(mix: Sequence[StructureProfile]) -> MixDiversity:
 # --- building a mix from a config file ----------------------------------------------------------
 
 def _config_mix(path: Path, data_dir: str | None) -> list[StructureProfile]:
-    """A transfer config's pretraining text, read exactly as the run reads it: the source's
+    """A transfer config's pretraining text, read exactly as the run reads it: each source's
     training sentences, the extra pretraining languages, and each target's pool text."""
     from petra.config import load_config
     from petra.experiments.transfer_data import read_languages
 
     config = load_config(path)
     read = read_languages(config, data_dir)
-    parts = {**read.extra, **{name: text for name, text in read.text.items() if text}}
-    return [profile(read.source_train, config.data.source.name), *(profile(v, name) for name, v in parts.items())]
+    parts = {**read.source_train, **read.extra, **{name: text for name, text in read.text.items() if text}}
+    return [profile(v, name) for name, v in parts.items()]
 
 
 def _treebank_entry(entry: Any, where: str) -> tuple[str, list[str] | None, int | None]:

@@ -2,10 +2,11 @@
 from pretraining, vary more across seeds, and score lower zero-shot?
 
 Input is a results folder of a transfer run (``runs.csv`` + the resolved ``config.yaml``): one row
-per encoding, seed, target, recipe and ``shots`` k (k = 0: zero-shot), for languages of any source
-(synthetic ones are regenerated from their spec, treebanks and files are read again).
+per source, encoding, seed, target, recipe and ``shots`` k (k = 0: zero-shot), for languages of any
+kind (synthetic ones are regenerated from their spec, treebanks and files are read again). A run
+with several sources gives one point per (source, target) pair: which source transfers best?
 
-Per target language, three outcomes:
+Per (source, target) pair, three outcomes:
 
 * **gain** (fine-tuned − scratch accuracy, at one k > 0, by default the smallest) averaged
   over the selected encodings and recipes within each seed, then over seeds (error bar: std
@@ -16,9 +17,9 @@ Per target language, three outcomes:
   averaged like the gain — defined for test-only targets too, which have no gain.
 
 Each source→target distance is correlated with each outcome by Spearman's ρ (Spearman 1904) with
-a 95% percentile bootstrap CI over languages (Efron & Tibshirani 1993): languages are resampled
-with replacement, and resamples in which either variable is constant (ρ undefined) are dropped
-and counted. Languages missing an outcome are left out of that correlation only.
+a 95% percentile bootstrap CI over pairs (Efron & Tibshirani 1993): pairs are resampled with
+replacement, and resamples in which either variable is constant (ρ undefined) are dropped and
+counted. Pairs missing an outcome are left out of that correlation only.
 """
 
 from __future__ import annotations
@@ -104,31 +105,33 @@ def _split_outcomes(runs: pd.DataFrame, shots: int | None) -> tuple[pd.DataFrame
         shots = available[0]
     if shots is not None and shots not in available:
         raise PetraError(f"no {shots}-shot runs in runs.csv (k-shot runs present: {available or 'none'})")
-    zero = runs.drop_duplicates(["target", "seed", "encoding"]) if "zero_shot_accuracy" in runs else runs.iloc[:0]
+    zero = runs.drop_duplicates(["source", "target", "seed", "encoding"]) if "zero_shot_accuracy" in runs else runs.iloc[:0]
     return runs[runs["shots"] == shots], zero, zero.get("zero_shot_accuracy", pd.Series(dtype=float))
 
 
-def per_language(runs: pd.DataFrame, shots: int | None = None) -> pd.DataFrame:
-    """One row per target: gain mean and std across seeds, seeds, seed variance of the fine-tuned
-    accuracy, and zero-shot accuracy (NaN where a target lacks that outcome)."""
+def per_pair(runs: pd.DataFrame, shots: int | None = None) -> pd.DataFrame:
+    """One row per (source, target): gain mean and std across seeds, seeds, seed variance of the
+    fine-tuned accuracy, and zero-shot accuracy (NaN where a pair lacks that outcome)."""
+    if "source" not in runs.columns:
+        runs = runs.assign(source="")
     tuned, zero, zero_accuracy = _split_outcomes(runs, shots)
     tuned = tuned[tuned["gain"].notna()]
-    groups = [c for c in ("encoding", "recipe") if c in tuned.columns]
-    per_seed = tuned.groupby(["target", "seed"])["gain"].mean().groupby("target")
-    variance = tuned.groupby(["target", *groups])["accuracy"].var(ddof=1).groupby("target").mean()
-    zero_per_seed = zero.assign(zero_shot=zero_accuracy).groupby(["target", "seed"])["zero_shot"].mean()
+    pair, groups = ["source", "target"], [c for c in ("encoding", "recipe") if c in tuned.columns]
+    per_seed = tuned.groupby([*pair, "seed"])["gain"].mean().groupby(pair)
+    variance = tuned.groupby([*pair, *groups])["accuracy"].var(ddof=1).groupby(pair).mean()
+    zero_per_seed = zero.assign(zero_shot=zero_accuracy).groupby([*pair, "seed"])["zero_shot"].mean()
     frame = pd.DataFrame({
         "seeds": per_seed.size(),
         "gain_mean": per_seed.mean(),
         "gain_std": per_seed.std(ddof=1),
         "seed_variance": variance,
-        "zero_shot_mean": zero_per_seed.groupby("target").mean(),
+        "zero_shot_mean": zero_per_seed.groupby(pair).mean(),
     })
-    targets = list(dict.fromkeys(runs["target"]))  # first-seen order, every target kept
-    frame = frame.reindex(targets)
+    pairs = list(dict.fromkeys(zip(runs["source"], runs["target"])))  # first-seen order, every pair kept
+    frame = frame.reindex(pd.MultiIndex.from_tuples(pairs, names=pair))
     frame["seeds"] = frame["seeds"].fillna(0).astype(int)
     frame["gain_std"] = frame["gain_std"].where(frame["seeds"] != 1, 0.0)
-    return frame.rename_axis("target").reset_index()
+    return frame.reset_index()
 
 
 def _read_config(results: Path) -> dict[str, Any]:
@@ -143,7 +146,7 @@ def _read_config(results: Path) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Languages:
-    source: StructureProfile
+    sources: dict[str, StructureProfile]
     targets: dict[str, StructureProfile]
     real: bool  # every language is a real one (URIEL applies)
 
@@ -156,34 +159,49 @@ def _profile(entry: Any, data_dir: str | None, seed: int) -> StructureProfile:
     return profile([s for split in splits.values() for s in split], entry.name)
 
 
-def resolve_languages(results: Path, targets: list[str], data_dir: str | None, source: str | None) -> Languages:
+def resolve_languages(results: Path, pairs: pd.DataFrame, data_dir: str | None, source: str | None) -> Languages:
+    """Profiles of the runs' sources and targets, read as the config names them; ``source``
+    (a treebank name) replaces the source of a one-source run."""
     from petra.config import parse_config
     from petra.experiments.seeding import stage_seed
 
     data = parse_config(_read_config(results), str(results / "config.yaml")).data
     entries = {t.name: t for t in data.targets}
-    unknown = sorted(set(targets) - set(entries))
+    unknown = sorted(set(pairs["target"]) - set(entries))
     if unknown:
         raise PetraError(f"{results / 'runs.csv'}: target(s) {unknown} are not languages of config.yaml")
-    src = treebank_profile(source, data_dir) if source else _profile(data.source, data_dir, stage_seed(data.seed, data.source.name))
-    real = all(entries[t].kind != "synthetic" for t in targets) and (source is not None or data.source.kind != "synthetic")
-    return Languages(src, {t: _profile(entries[t], data_dir, stage_seed(data.seed, t)) for t in targets}, real)
+    sources = {s.name: s for s in data.sources}
+    if source is not None:
+        if len(sources) > 1:
+            raise PetraError(f"--source replaces the source of a one-source run; this one has {list(sources)}")
+        profiles = {source: treebank_profile(source, data_dir)}
+        real = True
+    else:
+        unknown = sorted(set(pairs["source"]) - set(sources))
+        if unknown:
+            raise PetraError(f"{results / 'runs.csv'}: source(s) {unknown} are not languages of config.yaml")
+        profiles = {n: _profile(e, data_dir, stage_seed(data.seed, n)) for n, e in sources.items()}
+        real = all(e.kind != "synthetic" for e in sources.values())
+    real = real and all(entries[t].kind != "synthetic" for t in set(pairs["target"]))
+    targets = {t: _profile(entries[t], data_dir, stage_seed(data.seed, t)) for t in dict.fromkeys(pairs["target"])}
+    return Languages(profiles, targets, real)
 
 
 # --- the link ------------------------------------------------------------------------------------
 
-def distances_to_targets(languages: Languages) -> pd.DataFrame:
-    """One row per target, one column per distance from the source (structure, and URIEL for UD)."""
+def distances(languages: Languages, pairs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (source, target) pair, one column per distance (structure, and URIEL for UD)."""
     rows = []
-    for name, target in languages.targets.items():
-        row: dict[str, Any] = {"target": name}
+    for source_name, name in zip(pairs["source"], pairs["target"]):
+        source, target = languages.sources[source_name], languages.targets[name]
+        row: dict[str, Any] = {"source": source_name, "target": name}
         for feature in FEATURES:
             for measure in MEASURES:
-                row[f"{feature}.{measure}"] = feature_distance(languages.source, target, feature, measure)
-        row[COMBINED] = combined_distance(languages.source, target)
+                row[f"{feature}.{measure}"] = feature_distance(source, target, feature, measure)
+        row[COMBINED] = combined_distance(source, target)
         if languages.real:
             for kind in URIEL_KINDS:
-                row[f"uriel.{kind}"] = _uriel_or_nan(languages.source.name, name, kind)
+                row[f"uriel.{kind}"] = _uriel_or_nan(source.name, name, kind)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -201,29 +219,37 @@ OUTCOMES = {"gain": "gain_mean", "seed_variance": "seed_variance", "zero_shot": 
 
 @dataclass(frozen=True)
 class TransferLink:
-    languages: pd.DataFrame  # per target: outcomes and every distance
-    correlations: pd.DataFrame  # per (distance, outcome): n, Spearman rho, bootstrap CI, p
-    source: str
+    languages: pd.DataFrame  # per (source, target) pair: outcomes and every distance
+    correlations: pd.DataFrame  # per (distance, outcome): n pairs, Spearman rho, bootstrap CI, p
+    source: str  # the source(s), for titles
 
 
 def link(results: Path, data_dir: str | None = None, source: str | None = None,
          encodings: list[str] | None = None, recipes: list[str] | None = None,
          shots: int | None = None) -> TransferLink:
-    outcomes = per_language(load_runs(results, encodings, recipes), shots)
-    languages = resolve_languages(results, list(outcomes["target"]), data_dir, source)
-    table = outcomes.merge(distances_to_targets(languages), on="target")
+    runs = load_runs(results, encodings, recipes)
+    if source is not None:
+        runs = runs.assign(source=source)
+    elif not runs["source"].astype(bool).all():  # written before runs named their source: the config's one
+        from petra.config import parse_config
+
+        data = parse_config(_read_config(results), str(results / "config.yaml")).data
+        runs = runs.assign(source=data.sources[0].name)
+    outcomes = per_pair(runs, shots)
+    languages = resolve_languages(results, outcomes, data_dir, source)
+    table = outcomes.merge(distances(languages, outcomes), on=["source", "target"])
     distance_columns = [c for c in table.columns if c not in outcomes.columns]
     rows = []
     for column in distance_columns:
         for outcome, values in OUTCOMES.items():
             r = spearman_ci(table[column], table[values])
-            rows.append({"distance": column, "outcome": outcome, "languages": r.n, "rho": r.rho,
+            rows.append({"distance": column, "outcome": outcome, "pairs": r.n, "rho": r.rho,
                          "ci_low": r.ci_low, "ci_high": r.ci_high, "p": r.p_value, "resamples": r.resamples_used})
-    return TransferLink(table, pd.DataFrame(rows), languages.source.name)
+    return TransferLink(table, pd.DataFrame(rows), ", ".join(languages.sources))
 
 
 def plot_distance_vs_gain(table: pd.DataFrame, distances: list[str], path: Path, source: str) -> Path:
-    """One panel per distance: one point per target language, error bars = std of gain across seeds."""
+    """One panel per distance: one point per (source, target) pair, error bars = std of gain across seeds."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -233,7 +259,10 @@ def plot_distance_vs_gain(table: pd.DataFrame, distances: list[str], path: Path,
     for ax, column in zip(axes[0], distances):
         ax.errorbar(table[column], table["gain_mean"], yerr=table["gain_std"], fmt="o", capsize=3)
         for _, row in table[table["gain_mean"].notna()].iterrows():
-            ax.annotate(str(row["target"]).removeprefix("UD_"), (row[column], row["gain_mean"]), fontsize=7,
+            label = str(row["target"]).removeprefix("UD_")
+            if table["source"].nunique() > 1:
+                label = f"{str(row['source']).removeprefix('UD_')}→{label}"
+            ax.annotate(label, (row[column], row["gain_mean"]), fontsize=7,
                         xytext=(3, 3), textcoords="offset points")
         ax.axhline(0.0, color="grey", lw=0.8, ls="--")
         ax.set_xlabel(f"{column} distance from {source}")

@@ -23,14 +23,14 @@ def _order(values: pd.Series) -> list:
     return list(dict.fromkeys(values))
 
 
-def _panels(runs: pd.DataFrame) -> list[tuple[str, int]]:
-    """(target, k) of every fine-tuned cell, in the runs' order; zero-shot rows have no bars."""
-    tuned = runs[runs["shots"] > 0] if "shots" in runs else runs.assign(shots=-1)
-    return list(dict.fromkeys(zip(tuned["target"], tuned["shots"])))
+def _panels(runs: pd.DataFrame) -> list[tuple[str, str, int]]:
+    """(source, target, k) of every fine-tuned cell, in the runs' order; zero-shot rows have no bars."""
+    tuned = runs[runs["shots"] != 0]
+    return list(dict.fromkeys(zip(tuned["source"], tuned["target"], tuned["shots"])))
 
 
-def _cell(frame: pd.DataFrame, target: str, k: int) -> pd.DataFrame:
-    return frame[(frame["target"] == target) & (frame["shots"] == k)] if k >= 0 else frame[frame["target"] == target]
+def _cell(frame: pd.DataFrame, source: str, target: str, k: int) -> pd.DataFrame:
+    return frame[(frame["source"] == source) & (frame["target"] == target) & (frame["shots"] == k)]
 
 
 def accuracy_with_ci(runs: pd.DataFrame, summary: pd.DataFrame) -> Figure:
@@ -42,8 +42,9 @@ def accuracy_with_ci(runs: pd.DataFrame, summary: pd.DataFrame) -> Figure:
     fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(4.8 * max(1, len(panels)), 3.8), sharey=True, squeeze=False)
     width = 0.8 / (len(recipes) + 1)
     x = np.arange(len(encodings))
-    for ax, (target, k) in zip(axes[0], panels):
-        cell, seeds_of = _cell(summary, target, k), _cell(runs, target, k)
+    sources = len({p[0] for p in panels})
+    for ax, (source, target, k) in zip(axes[0], panels):
+        cell, seeds_of = _cell(summary, source, target, k), _cell(runs, source, target, k)
         for i, recipe in enumerate(recipes):
             rows = cell[cell["recipe"] == recipe].set_index("encoding").reindex(encodings)
             pos = x + (i - len(recipes) / 2) * width
@@ -58,7 +59,7 @@ def accuracy_with_ci(runs: pd.DataFrame, summary: pd.DataFrame) -> Figure:
         scratch = seeds_of[seeds_of["recipe"] == recipes[0]] if recipes else seeds_of
         means = [scratch[scratch["encoding"] == e]["scratch_accuracy"].mean() for e in encodings]
         ax.bar(x + (len(recipes) / 2) * width, means, width, label="scratch", color="lightgray")
-        ax.set_title(f"target: {target}" + (f", k = {k}" if k >= 0 else ""))
+        ax.set_title(f"{source} → " * (sources > 1) + f"target: {target}" + (f", k = {k}" if k >= 0 else ""))
         ax.set_xticks(x, encodings, rotation=20)
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].set_ylabel("target test accuracy (95% CI)")
@@ -67,31 +68,59 @@ def accuracy_with_ci(runs: pd.DataFrame, summary: pd.DataFrame) -> Figure:
     return fig
 
 
-def accuracy_vs_shots(runs: pd.DataFrame, recipe: str) -> Figure:
-    """One panel per target: accuracy against k per PE (solid, mean ± std over seeds; k = 0 is
-    zero-shot) and the scratch model on the same k sentences (dashed)."""
-    targets, encodings = _order(runs["target"]), _order(runs["encoding"])
-    cols = min(len(targets), 5)
-    rows_n = -(-len(targets) // cols)
-    fig, axes = plt.subplots(rows_n, cols, figsize=(3.6 * cols, 3.0 * rows_n), sharey=True, squeeze=False)
-    for ax, target in zip(axes.flat, targets):
-        sub = runs[(runs["target"] == target) & runs["recipe"].isin([recipe, "zero_shot"])]
-        for i, encoding in enumerate(encodings):
-            stats = sub[sub["encoding"] == encoding].groupby("shots")[["accuracy", "scratch_accuracy"]].agg(["mean", "std"])
-            ks = [str(k) for k in stats.index]
-            ax.errorbar(ks, stats["accuracy"]["mean"], yerr=stats["accuracy"]["std"].fillna(0), color=f"C{i}",
-                        marker="o", ms=3, capsize=2, label=encoding)
-            # markers too: scratch has no k = 0 point, so with one k > 0 a bare line would not show
-            ax.plot(ks, stats["scratch_accuracy"]["mean"], color=f"C{i}", ls="--", lw=1, marker="x", ms=5)
-        ax.set_title(str(target), fontsize=9)
-        ax.grid(alpha=0.3)
-    for ax in axes.flat[len(targets):]:
-        ax.axis("off")
-    axes.flat[0].legend(fontsize=7, title="dashed / x: scratch", title_fontsize=7)
-    fig.supxlabel("k target training sentences")
+MAX_EFFICIENCY_ROWS = 12  # targets shown in the sample-efficiency grid (rows x PEs panels)
+
+
+def _spaced(ks: list[int]) -> list[int]:
+    """Tick values that do not overlap on a log axis (100 and an 'all' of 102: the larger one)."""
+    out: list[int] = []
+    for k in ks:
+        if out and out[-1] > 0 and k < 1.25 * out[-1]:
+            out[-1] = k
+        else:
+            out.append(k)
+    return out
+
+
+def sample_efficiency(summary: pd.DataFrame) -> tuple[Figure, int]:
+    """One panel per (target, PE): accuracy against k on a log axis (k = 0, zero-shot, sits at the
+    linear origin) with its 95% CI band per recipe and source; scratch dashed with its CI; a dotted
+    vertical line at each break-even k. Returns the figure and how many targets it shows."""
+    from petra.results.claims import break_even
+
+    targets, encodings = _order(summary["target"])[:MAX_EFFICIENCY_ROWS], _order(summary["encoding"])
+    lines = _order(zip(summary["source"], summary["recipe"]))
+    lines = [(s, r) for s, r in lines if r != "zero_shot"]
+    even = break_even(summary).set_index(["source", "target", "encoding", "recipe"])["break_even_k"]
+    smallest = float(summary.loc[summary["shots"] > 0, "shots"].min())  # linear below it, so k = 0 has a place
+    fig, axes = plt.subplots(len(targets), len(encodings), figsize=(3.2 * len(encodings), 2.6 * len(targets)),
+                             sharey="row", squeeze=False)
+    for row, target in enumerate(targets):
+        for col, encoding in enumerate(encodings):
+            ax, cell = axes[row][col], summary[(summary["target"] == target) & (summary["encoding"] == encoding)]
+            for i, (source, recipe) in enumerate(lines):
+                zero = cell[(cell["source"] == source) & (cell["recipe"] == "zero_shot")]
+                part = pd.concat([zero, cell[(cell["source"] == source) & (cell["recipe"] == recipe)]]).sort_values("shots")
+                label = f"{recipe}" + (f" ({source})" if len({s for s, _ in lines}) > 1 else "")
+                ax.plot(part["shots"], part["accuracy_mean"], marker="o", ms=3, color=f"C{i}", label=label)
+                ax.fill_between(part["shots"], part["accuracy_ci_low"], part["accuracy_ci_high"], color=f"C{i}", alpha=0.15)
+                k = even.get((source, target, encoding, recipe))
+                if k is not None and pd.notna(k):
+                    ax.axvline(k, color=f"C{i}", ls=":", lw=1)
+            scratch = cell[cell["scratch_mean"].notna()].drop_duplicates("shots").sort_values("shots")
+            ax.plot(scratch["shots"], scratch["scratch_mean"], color="gray", ls="--", marker="x", ms=4, label="scratch")
+            ax.fill_between(scratch["shots"], scratch["scratch_ci_low"], scratch["scratch_ci_high"], color="gray", alpha=0.12)
+            ax.set_xscale("symlog", linthresh=smallest, linscale=0.4)
+            ks = _spaced(sorted(int(k) for k in cell["shots"].unique()))  # this target's k ('all': its pool size)
+            ax.set_xticks(ks, [str(k) for k in ks], fontsize=7)
+            ax.minorticks_off()
+            ax.set_title(f"{target} · {encoding}", fontsize=8)
+            ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=6)
+    fig.supxlabel("k target training sentences (log)")
     fig.supylabel("target test accuracy")
     fig.tight_layout()
-    return fig
+    return fig, len(targets)
 
 
 def learning_curves(curves: pd.DataFrame, kind: str = "accuracy", phase: str | None = "full") -> Figure:
@@ -100,6 +129,8 @@ def learning_curves(curves: pd.DataFrame, kind: str = "accuracy", phase: str | N
     encodings = _order(curves["encoding"])  # same colour per PE in every panel and figure
     if phase is not None:
         rows = rows[rows["phase"] == phase]
+    if phase != "pretrain" and "source" in rows and len(rows):  # several sources: the first one's curves
+        rows = rows[rows["source"] == rows["source"].iloc[0]]
     if "shots" in rows and len(rows):  # one curve per target: its largest k
         rows = rows[rows["shots"] == rows.groupby("target")["shots"].transform("max")]
     if kind == "loss":  # per-step losses are noisy: show a running mean per seed

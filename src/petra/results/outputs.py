@@ -15,6 +15,7 @@ from petra.errors import PetraError
 from petra.experiments.transfer import TransferResults
 from petra.experiments.transfer_data import TransferData
 from petra.results.figures import accuracy_with_ci, save
+from petra.results.claims import claims, marks
 from petra.results.summary import summary_frame
 
 
@@ -64,22 +65,25 @@ def _in_config_order(runs: pd.DataFrame, config: Config) -> pd.DataFrame:
     from petra.experiments.records import ZERO_SHOT
 
     order = {
+        "source": {s.name: i for i, s in enumerate(config.data.sources)},
         "encoding": {e: i for i, e in enumerate(config.encodings)},
         "target": {t.name: i for i, t in enumerate(config.data.targets)},
-        "shots": {k: i for i, k in enumerate(config.finetune.shots)},
+        "shots": {k: i for i, k in enumerate(config.finetune.shots)},  # 'all' (its k varies) sorts last
         "recipe": {r: i for i, r in enumerate([ZERO_SHOT, *config.finetune.recipes])},
     }
     rank = {column: runs[column].map(ranks) for column, ranks in order.items()}
-    by = ["encoding", "seed", "target", "shots", "recipe"]
+    by = ["source", "encoding", "seed", "target", "shots", "recipe"]
+    rank["shots"] = rank["shots"].fillna(len(config.finetune.shots) + runs["shots"] / (1 + runs["shots"].max()))
     index = pd.DataFrame({**rank, "seed": runs["seed"]}).sort_values(by).index
     return runs.loc[index].reset_index(drop=True)
 
 
 def target_table(data: TransferData) -> pd.DataFrame:
-    """What each target offered: test size, k-shot pool, measured word order, truncated test words."""
+    """What each target offered: test size, k-shot pool (its largest k; under test folds, what the
+    other folds hold), measured word order, truncated test words."""
     return pd.DataFrame([
-        {"target": t.name, "test_sentences": len(t.test), "pool_split": t.pool_split or "-", "pool_sentences": len(t.pool),
-         "dominant_order": t.order or "-", "test_truncated_words": t.truncated_test_words}
+        {"target": t.name, "test_sentences": len(t.test), "pool_split": t.pool.split or "-", "pool_sentences": t.pool.size,
+         "folds": len(t.pool.folds), "dominant_order": t.order or "-", "test_truncated_words": t.truncated_test_words}
         for t in data.targets.values()
     ])
 
@@ -87,6 +91,7 @@ def target_table(data: TransferData) -> pd.DataFrame:
 def write_outputs(directory: Path, config: Config, results: TransferResults, seconds: float) -> RunOutputs:
     runs = _in_config_order(results.runs.drop(columns=["key"], errors="ignore"), config)
     summary = summary_frame(runs)
+    summary["claim"] = marks(summary, claims(summary, runs, results.scores))
     (directory / "config.yaml").write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
     metrics = {
         "name": config.name,
@@ -105,5 +110,6 @@ def write_outputs(directory: Path, config: Config, results: TransferResults, sec
     runs.to_csv(directory / "runs.csv", index=False)
     summary.to_csv(directory / "summary.csv", index=False)
     results.curves.drop(columns=["key"], errors="ignore").to_csv(directory / "curves.csv", index=False)
+    results.scores.drop(columns=["key"], errors="ignore").to_parquet(directory / "scores.parquet", index=False)
     save(accuracy_with_ci(runs, summary), directory / "accuracy.png")
     return RunOutputs(directory, runs, summary)

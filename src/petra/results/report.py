@@ -18,17 +18,19 @@ from matplotlib.figure import Figure
 
 from petra.errors import PetraError
 from petra.results import figures
+from petra.results.claims import FEW_TEST_SENTENCES, Claim, break_even, claim_text, claims, describe, marks
 from petra.results.summary import summary_frame
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;line-height:1.45}
 h1{margin-bottom:0}.sub{color:#666;margin-top:.2em}table{border-collapse:collapse;font-size:.9em;margin:1em 0}
 td,th{border-bottom:1px solid #ddd;padding:.3em .7em;text-align:right}td:nth-child(-n+3),th:nth-child(-n+3){text-align:left}
 tr.neg td{background:#fde2e2}.card{background:#f4f7fb;border-radius:8px;padding:.8em 1.2em;margin:1em 0}
-.alarm{color:#b00020;font-weight:600}img{max-width:100%}figcaption{color:#555;font-size:.9em}"""
+.alarm{color:#b00020;font-weight:600}img{max-width:100%}figcaption{color:#555;font-size:.9em}
+.wide{overflow-x:auto}"""
 
 
-REQUIRED_COLUMNS = ("encoding", "seed", "target", "recipe", "accuracy", "scratch_accuracy", "zero_shot_accuracy",
-                    "source_accuracy")
+REQUIRED_COLUMNS = ("encoding", "seed", "target", "recipe", "shots", "accuracy", "scratch_accuracy",
+                    "zero_shot_accuracy", "source_accuracy")
 
 
 @dataclass(frozen=True)
@@ -48,39 +50,63 @@ def read_runs(directory: Path) -> pd.DataFrame:
     if missing:
         raise PetraError(f"{runs_path} has no {', '.join(missing)} column(s): it was not written by `petra run` "
                          "(results of the old `petra udpos` pipeline: run the config again with this petra)")
+    if "source" not in runs:  # written before runs had several sources: one, named in config.yaml
+        runs["source"] = ""
+    runs["source"] = runs["source"].fillna("")
     return runs
 
 
-def load_run(directory: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+@dataclass(frozen=True)
+class Run:
+    """What a results folder holds, as the report reads it."""
+
+    metrics: dict
+    runs: pd.DataFrame
+    curves: pd.DataFrame
+    scores: pd.DataFrame | None  # per-sentence scores (None: results written before they were kept)
+
+
+def load_run(directory: Path) -> Run:
     runs = read_runs(directory)
     metrics = json.loads((directory / "metrics.json").read_text()) if (directory / "metrics.json").is_file() else {}
     curves = pd.read_csv(directory / "curves.csv") if (directory / "curves.csv").is_file() else pd.DataFrame()
-    return metrics, runs, curves
+    scores = pd.read_parquet(directory / "scores.parquet") if (directory / "scores.parquet").is_file() else None
+    return Run(metrics, runs, curves, scores)
 
 
-def headline(summary: pd.DataFrame) -> list[str]:
-    """One sentence per target and k: the best PE + recipe, and how sure we are it beats scratch."""
+def headline(found: list[Claim]) -> list[str]:
+    """One sentence per target and k: the best configuration against the runner-up (or the tie),
+    and how sure we are the best beats scratch."""
     lines = []
-    tuned = summary[summary["scratch_mean"].notna()]  # zero-shot rows have no scratch to beat
-    keys = ["target", "shots"] if "shots" in tuned else ["target"]
-    for key, rows in tuned.groupby(keys, sort=False):
-        best = rows.loc[rows["accuracy_mean"].idxmax()]
-        if best["seeds"] < 2:
-            sure = "with one seed (no interval) and apparently"
-        else:
-            sure = "reliably" if best["gain_ci_low"] > 0 else "not reliably"
-        k = f" at k = {int(best['shots'])}" if "shots" in best else ""
-        lines.append(
-            f"<b>{html.escape(str(best['target']))}</b>{k}: best is <b>{html.escape(best['encoding'])}</b> with "
-            f"<b>{html.escape(best['recipe'])}</b> — accuracy {best['accuracy_mean']:.3f} "
-            f"(95% CI {best['accuracy_ci_low']:.3f}–{best['accuracy_ci_high']:.3f}, {int(best['seeds'])} seeds), "
-            f"{sure} above scratch (gain {best['gain_mean']:+.3f}, CI {best['gain_ci_low']:+.3f}…{best['gain_ci_high']:+.3f})."
-        )
+    for claim in found:
+        row = claim.best
+        k = f" at k = {claim.shots}" if claim.shots >= 0 else ""
+        text = f"<b>{html.escape(claim.target)}</b>{k}: {html.escape(claim_text(claim))}"
+        text += f"; accuracy {row['accuracy_mean']:.3f} (95% CI {row['accuracy_ci_low']:.3f}–{row['accuracy_ci_high']:.3f}, "
+        text += f"{int(row['seeds'])} seeds)"
+        if pd.notna(row["scratch_mean"]):
+            if row["seeds"] < 2:
+                sure = "with one seed (no interval) and apparently"
+            else:
+                sure = "reliably" if row["gain_ci_low"] > 0 else "not reliably"
+            text += (f", {sure} above scratch (gain {row['gain_mean']:+.3f}, "
+                     f"CI {row['gain_ci_low']:+.3f}…{row['gain_ci_high']:+.3f})")
+        if pd.notna(row.get("test_sentences")) and row["test_sentences"] < FEW_TEST_SENTENCES:
+            text += f" — only {int(row['test_sentences'])} test sentences scored"
+        lines.append(text + ".")
     return lines
 
 
 def _sections(runs: pd.DataFrame, summary: pd.DataFrame, curves: pd.DataFrame) -> list[Section]:
-    sections = [Section("Accuracy per PE and recipe", "Bars: mean over seeds with 95% bootstrap CI; dots: seeds; "
+    sections = []
+    if runs["shots"].nunique() > 1:
+        figure, shown = figures.sample_efficiency(summary)
+        more = f" (the first {shown} targets)" if shown < summary["target"].nunique() else ""
+        sections.append(Section("Sample efficiency: accuracy against k", f"Per target{more} and PE: accuracy after "
+                                "fine-tuning on k target sentences (log axis; k = 0: zero-shot), mean over seeds with "
+                                "its 95% CI band, per recipe (and source); dashed gray: the same k sentences trained "
+                                "from scratch, with its CI; dotted line: the break-even k (below).", figure))
+    sections += [Section("Accuracy per PE and recipe", "Bars: mean over seeds with 95% bootstrap CI; dots: seeds; "
                         "gray: from-scratch baseline; red edge: negative-transfer alarm.",
                         figures.accuracy_with_ci(runs, summary))]
     if not curves.empty:
@@ -88,11 +114,6 @@ def _sections(runs: pd.DataFrame, summary: pd.DataFrame, curves: pd.DataFrame) -
                                 "line: mean over seeds, band: min–max.", figures.learning_curves(curves, "accuracy", "full")))
         sections.append(Section("Pretraining loss", "Pretraining loss per step (masked-LM and the task, jointly or one after the other).",
                                 figures.learning_curves(curves, "loss", "pretrain")))
-    if "shots" in runs and runs["shots"].nunique() > 1:
-        recipe = next(r for r in runs["recipe"] if r != "zero_shot")
-        sections.append(Section(f"Accuracy against k ({recipe})", "Per target: accuracy after fine-tuning on k target "
-                                "sentences (k = 0: zero-shot), mean ± std over seeds, per PE; dashed: the same k "
-                                "sentences trained from scratch.", figures.accuracy_vs_shots(runs, recipe)))
     drift = figures.pe_drift(runs)
     if drift is not None:
         sections.append(Section("Positional-encoding drift", "How far fine-tuning moved trainable PE parameters "
@@ -103,8 +124,8 @@ def _sections(runs: pd.DataFrame, summary: pd.DataFrame, curves: pd.DataFrame) -
 def _compute_seconds(runs: pd.DataFrame) -> float:
     """Training time summed over units (one pretraining each) and fine-tunings: unlike the wall
     time of the last invocation, it does not shrink when finished units are reused."""
-    pretrain = runs.drop_duplicates(["encoding", "seed"])["pretrain_seconds"].sum()
-    cells = [c for c in ("encoding", "seed", "target", "recipe", "shots") if c in runs]
+    pretrain = runs.drop_duplicates(["source", "encoding", "seed"])["pretrain_seconds"].sum()
+    cells = ["source", "encoding", "seed", "target", "recipe", "shots"]
     return float(pretrain + runs.drop_duplicates(cells)["finetune_seconds"].sum())
 
 
@@ -116,20 +137,23 @@ def _png(figure: Figure) -> bytes:
 
 
 TABLE_COLUMNS = {
-    "target": "target", "encoding": "PE", "recipe": "recipe", "shots": "k", "seeds": "seeds", "accuracy_mean": "accuracy",
+    "target": "target", "source": "source", "encoding": "PE", "recipe": "recipe", "shots": "k", "seeds": "seeds", "accuracy_mean": "accuracy",
     "accuracy_std": "std", "accuracy_worst": "worst seed", "scratch_mean": "scratch", "zero_shot_mean": "zero-shot",
     "gain_mean": "gain", "gain_ci_low": "gain CI low", "gain_ci_high": "gain CI high", "steps_to_95_mean": "steps to 95%",
-    "pe_drift_mean": "PE drift", "cka_mean": "CKA",
+    "pe_drift_mean": "PE drift", "cka_mean": "CKA", "test_sentences": "test sentences", "claim": "claim",
 }
 
 
-def _table(summary: pd.DataFrame) -> pd.DataFrame:
-    columns = [c for c in TABLE_COLUMNS if c in summary]
-    return summary[columns].rename(columns=TABLE_COLUMNS)
+def _table(summary: pd.DataFrame, with_source: bool) -> pd.DataFrame:
+    columns = [c for c in TABLE_COLUMNS if c in summary and (with_source or c != "source")]
+    table = summary[columns].copy()
+    if "steps_to_95_mean" in table:  # a step count (mean over seeds): no decimals
+        table["steps_to_95_mean"] = table["steps_to_95_mean"].map(lambda v: "–" if pd.isna(v) else f"{v:.0f}")
+    return table.rename(columns=TABLE_COLUMNS)
 
 
-def _html_table(summary: pd.DataFrame) -> str:
-    table = _table(summary)
+def _html_table(summary: pd.DataFrame, with_source: bool) -> str:
+    table = _table(summary, with_source)
     head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
     rows = []
     for flag, (_, row) in zip(summary["negative_transfer"], table.iterrows()):
@@ -144,40 +168,83 @@ def _fmt(value) -> str:
     return html.escape(str(value))
 
 
+def _sources(runs: pd.DataFrame, config: dict) -> list[str]:
+    named = [s for s in dict.fromkeys(runs["source"]) if s]
+    if named:
+        return named
+    source = config.get("data", {}).get("source", {})
+    return [str(e.get("name", "source")) for e in (source if isinstance(source, list) else [source])]
+
+
+def _few_test_sentences(summary: pd.DataFrame) -> str:
+    few = summary[summary["test_sentences"].notna() & (summary["test_sentences"] < FEW_TEST_SENTENCES)]
+    if few.empty:
+        return ""
+    counts = few.groupby("target", sort=False)["test_sentences"].min()
+    return ("<p class='alarm'>Fewer than 100 test sentences scored (intervals are wide, a difference of a few "
+            "sentences moves the accuracy): " + ", ".join(f"{html.escape(str(t))} ({int(n)})" for t, n in counts.items())
+            + "</p>")
+
+
+def _break_even_html(summary: pd.DataFrame) -> str:
+    """Configurations x targets: the break-even k, or '> largest k' when scratch never caught up."""
+    table = break_even(summary)
+    if table.empty or summary["shots"].nunique() < 2:  # one k: no curve to read it from
+        return ""
+    several = table["source"].nunique() > 1
+    table["configuration"] = [describe(r, several) for r in table.to_dict(orient="records")]
+    table["cell"] = [f"{int(r.break_even_k)}" if pd.notna(r.break_even_k) else f"> {r.largest_k} (not reached)"
+                     for r in table.itertuples()]
+    grid = table.pivot_table(index="configuration", columns="target", values="cell", aggfunc="first", sort=False)
+    targets = list(dict.fromkeys(table["target"]))
+    head = "".join(f"<th>{html.escape(str(t))}</th>" for t in targets)
+    rows = "".join(f"<tr><td>{html.escape(c)}</td>" + "".join(f"<td>{html.escape(str(grid.at[c, t]))}</td>"
+                                                              if pd.notna(grid.at[c, t]) else "<td>–</td>" for t in targets)
+                   + "</tr>" for c in grid.index)
+    return ("<h2>Break-even k</h2><p>The smallest k at which training from scratch catches up: its 95% CI reaches "
+            f"the transfer CI.</p><table><tr><th>configuration</th>{head}</tr>{rows}</table>")
+
+
 def write_report(directory: Path) -> tuple[Path, Path]:
     directory = Path(directory)
-    metrics, runs, curves = load_run(directory)
-    summary = summary_frame(runs)
-    name = metrics.get("name", directory.name)
+    run = load_run(directory)
+    runs, summary = run.runs, summary_frame(run.runs)
+    found = claims(summary, runs, run.scores)
+    summary["claim"] = marks(summary, found)
+    name = run.metrics.get("name", directory.name)
     config = yaml.safe_load((directory / "config.yaml").read_text()) if (directory / "config.yaml").is_file() else {}
-    ks = f" × k in {{{', '.join(map(str, sorted(runs['shots'].unique())))}}}" if "shots" in runs else ""
+    sources = _sources(runs, config)
+    ks = f" × k in {{{', '.join(map(str, sorted(runs['shots'].unique())))}}}"
     facts = (f"{runs['encoding'].nunique()} PEs × {runs['seed'].nunique()} seeds × {runs['target'].nunique()} targets × "
-             f"{runs.loc[runs['recipe'] != 'zero_shot', 'recipe'].nunique()} recipes{ks}: {len(runs)} rows; {_compute_seconds(runs):.0f} s of training")
+             f"{runs.loc[runs['recipe'] != 'zero_shot', 'recipe'].nunique()} recipes{ks}: {len(runs)} rows; "
+             f"{_compute_seconds(runs):.0f} s of training")
     alarms = summary[summary["negative_transfer"]]
     alarm_html = ("<p>No negative-transfer alarm: no gain CI lies wholly below zero.</p>" if alarms.empty else
                   "<p class='alarm'>Negative transfer (gain CI below zero): " + ", ".join(
-                      f"{r.encoding}/{r.recipe} on {r.target}{f' (k = {r.shots})' if 'shots' in summary else ''} "
-                      f"({r.gain_mean:+.3f})" for r in alarms.itertuples()) + "</p>")
+                      f"{html.escape(describe(r._asdict(), len(sources) > 1))} on {r.target} (k = {r.shots}) ({r.gain_mean:+.3f})"
+                      for r in alarms.itertuples()) + "</p>")
     files = directory / "report_files"
     files.mkdir(exist_ok=True)
     blocks, md_figs = [], []
-    for i, section in enumerate(_sections(runs, summary, curves)):
+    for i, section in enumerate(_sections(runs, summary, run.curves)):
         png = _png(section.figure)
         (files / f"figure{i}.png").write_bytes(png)
         blocks.append(f"<h2>{section.title}</h2><figure><img src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
                       f"<figcaption>{section.caption}</figcaption></figure>")
         md_figs.append(f"## {section.title}\n\n![{section.title}](report_files/figure{i}.png)\n\n{section.caption}\n")
-    source = config.get("data", {}).get("source", {}).get("name", "source")
+    # the first figure (the sample-efficiency curve when k varies) and its break-even table open the page
+    opening, rest = blocks[:1] + [_break_even_html(summary)], blocks[1:]
+    few, lines = _few_test_sentences(summary), headline(found)
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>petra report: {html.escape(name)}</title>"
             f"<style>{STYLE}</style></head><body><h1>petra report: {html.escape(name)}</h1>"
-            f"<p class='sub'>pretrained on <b>{html.escape(str(source))}</b>; {facts}</p>"
-            f"<div class='card'>{'<br>'.join(headline(summary))}</div>{alarm_html}"
-            f"<h2>Summary</h2>{_html_table(summary)}{''.join(blocks)}</body></html>")
+            f"<p class='sub'>pretrained on <b>{html.escape(', '.join(sources))}</b>; {facts}</p>"
+            f"<div class='card'>{'<br>'.join(lines)}</div>{alarm_html}{few}{''.join(opening)}"
+            f"<h2>Summary</h2><div class='wide'>{_html_table(summary, len(sources) > 1)}</div>{''.join(rest)}</body></html>")
     html_path, md_path = directory / "report.html", directory / "report.md"
     html_path.write_text(page)
-    md = [f"# petra report: {name}\n", f"Pretrained on **{source}**; {facts}.\n",
-          *[f"- {_strip_tags(line)}" for line in headline(summary)], "", _strip_tags(alarm_html), "",
-          "## Summary\n", _markdown_table(_table(summary)), "", *md_figs]
+    md = [f"# petra report: {name}\n", f"Pretrained on **{', '.join(sources)}**; {facts}.\n",
+          *[f"- {_strip_tags(line)}" for line in lines], "", _strip_tags(alarm_html), _strip_tags(few), "",
+          *md_figs[:1], "## Summary\n", _markdown_table(_table(summary, len(sources) > 1)), "", *md_figs[1:]]
     md_path.write_text("\n".join(md))
     return html_path, md_path
 

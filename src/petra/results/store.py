@@ -1,7 +1,8 @@
 """The results store: one immutable Parquet record per unit of work, keyed by a hash of the
 resolved config and seed, plus its learning curves and (while it runs) its checkpoints.
 
-Layout under ``root``: ``records/<key>.parquet``, ``curves/<key>.parquet``, ``work/<key>/``, and
+Layout under ``root``: ``records/<key>.parquet``, ``curves/<key>.parquet``, ``scores/<key>.parquet``
+(per record, the per-sentence test scores paired comparisons resample), ``work/<key>/``, and
 ``shared/<name>/`` for what every unit of a config uses (the fitted tokenizer).
 Files are written to a temporary name and renamed, so a crash never leaves half a record, and
 re-running a config skips every unit whose record exists.
@@ -35,7 +36,7 @@ def atomic_write_parquet(frame: pd.DataFrame, path: Path) -> None:
 class ResultStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        for sub in ("records", "curves", "work"):
+        for sub in ("records", "curves", "scores", "work"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
 
     def _record(self, key: str) -> Path:
@@ -44,11 +45,12 @@ class ResultStore:
     def has(self, key: str) -> bool:
         return self._record(key).is_file()
 
-    def put(self, key: str, records: pd.DataFrame, curves: pd.DataFrame) -> None:
+    def put(self, key: str, records: pd.DataFrame, curves: pd.DataFrame, scores: pd.DataFrame) -> None:
         """Store a finished unit once; its work folder (checkpoints) is then removed."""
         if self.has(key):
             raise FileExistsError(f"record {key} already stored; records are immutable")
         atomic_write_parquet(curves.assign(key=key), self.root / "curves" / f"{key}.parquet")
+        atomic_write_parquet(scores.assign(key=key), self.root / "scores" / f"{key}.parquet")
         atomic_write_parquet(records.assign(key=key), self._record(key))  # last: marks the unit done
         shutil.rmtree(self.work_dir(key), ignore_errors=True)
 
@@ -64,6 +66,9 @@ class ResultStore:
 
     def curves(self, keys: Iterable[str]) -> pd.DataFrame:
         return _concat(self.root / "curves" / f"{k}.parquet" for k in keys)
+
+    def scores(self, keys: Iterable[str]) -> pd.DataFrame:
+        return _concat(self.root / "scores" / f"{k}.parquet" for k in keys)
 
 
 def _concat(paths: Iterable[Path]) -> pd.DataFrame:

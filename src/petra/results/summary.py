@@ -7,16 +7,16 @@ import pandas as pd
 
 from petra.metrics.stability import GainStats, SeedStats
 
-GROUP = ["target", "encoding", "recipe", "shots"]
+GROUP = ["source", "target", "encoding", "recipe", "shots"]
 
 
 def summary_frame(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (target, encoding, recipe, k) over seeds (zero-shot rows have no scratch and no gain).
+    """One row per (source, target, encoding, recipe, k) over seeds (zero-shot rows have no scratch and no gain).
 
     ``negative_transfer`` is raised when the 95% bootstrap CI of the seed-paired gain lies wholly
     below zero: pretraining reliably made the target worse than scratch on the same data and budget.
     """
-    group = [c for c in GROUP if c in runs.columns]  # results written before k-shot runs have no 'shots'
+    group = [c for c in GROUP if c in runs.columns]  # older results have no 'shots' or 'source'
     rows = [_summarise(dict(zip(group, key)), part) for key, part in runs.groupby(group, sort=False)]
     targets = list(dict.fromkeys(runs["target"]))  # keep the runs' order (the config's)
     frame = pd.DataFrame(rows)
@@ -27,12 +27,16 @@ def _summarise(key: dict, group: pd.DataFrame) -> dict:
     group = group.sort_values("seed")
     acc = SeedStats.of(group["accuracy"])
     gain = GainStats.of(group["accuracy"], group["scratch_accuracy"])
+    scratch = SeedStats.of(group["scratch_accuracy"]) if group["scratch_accuracy"].notna().all() else None
     return {
         **key,
         "seeds": acc.n,
         "accuracy_mean": acc.mean, "accuracy_std": acc.std, "accuracy_ci_low": acc.ci_low,
         "accuracy_ci_high": acc.ci_high, "accuracy_cv": acc.cv, "accuracy_worst": acc.worst,
         "scratch_mean": group["scratch_accuracy"].mean(),
+        "scratch_ci_low": scratch.ci_low if scratch else float("nan"),
+        "scratch_ci_high": scratch.ci_high if scratch else float("nan"),
+        "test_sentences": int(group["test_sentences"].min()) if "test_sentences" in group else None,
         "zero_shot_mean": group["zero_shot_accuracy"].mean(),
         "gain_mean": gain.stats.mean, "gain_std": gain.stats.std,
         "gain_ci_low": gain.stats.ci_low, "gain_ci_high": gain.stats.ci_high,

@@ -25,7 +25,7 @@ from petra.config import Config
 from petra.data.batches import batches
 from petra.experiments.phases import seeded_accuracy
 from petra.experiments.seeding import seed_everything, stage_seed
-from petra.experiments.transfer import _new_model
+from petra.experiments.pretraining import new_model
 from petra.experiments.transfer_data import prepare_data
 from petra.training.loop import train
 from petra.training.objectives import JointObjective, MLMObjective
@@ -59,13 +59,14 @@ def pretrain_accelerated(config: Config, encoding: str, seed: int, out: Path, da
     rank, world = accelerator.process_index, accelerator.num_processes
     torch.set_num_threads(1)
     p, data = config.pretrain, prepare_data(config, data_dir)
-    model = _new_model(config, data, encoding, stage_seed(seed, encoding, "init"))  # same init on every rank
+    model = new_model(config, data, encoding, stage_seed(seed, encoding, "init"))  # same init on every rank
     mlm = None
     if "mlm" in p.objectives:  # each rank masks its own batches: its own generator
         generator = torch.Generator().manual_seed(stage_seed(seed, encoding, "mask", str(rank)))
         mlm = MLMObjective(len(data.tokenizer), data.tokenizer.mask_id, p.mask_prob, generator)
     objective = JointObjective(config.task.type, p.task_weight if "task" in p.objectives else 0.0, mlm, p.mlm_weight)
-    pad, corpus = data.pad_id, data.source_train
+    source = data.sources[config.data.sources[0].name]  # `petra pretrain` trains on the first source
+    pad, corpus = data.pad_id, source.train
     per_epoch = -(-len(corpus) // p.batch_size) // world  # every rank takes the same number of steps
 
     def shard(epoch: int):
@@ -79,7 +80,7 @@ def pretrain_accelerated(config: Config, encoding: str, seed: int, out: Path, da
         "encoding": encoding, "seed": seed, "processes": world, "rank": rank, "steps_per_process": result.steps,
         "first_loss": result.losses[0], "last_loss": result.losses[-1], "seconds": result.seconds,
         "replicas_identical": len(set(digests)) == 1, "parameter_digests": digests,
-        "source_accuracy": seeded_accuracy(model, data.source_test, config.task.type, pad, seed),
+        "source_accuracy": seeded_accuracy(model, source.test, config.task.type, pad, seed),
     }
     if accelerator.is_main_process:
         out.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from petra.data.batches import IGNORE, EncodedCorpus, batches
@@ -19,17 +20,28 @@ def predict_probs(model: PetraModel, ids: torch.Tensor, mask: torch.Tensor) -> t
 
 
 @torch.no_grad()
-def accuracy(model: PetraModel, corpus: EncodedCorpus, task_type: str, pad_id: int, batch_size: int = 256) -> float:
+def sentence_scores(model: PetraModel, corpus: EncodedCorpus, task_type: str, pad_id: int,
+                    batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Per sentence of ``corpus`` (in its order): labels predicted right, and labels scored (1 per
+    sentence for the sequence task, its labelled tokens for the token task). Paired comparisons
+    of two models resample these sentences (petra.metrics.compare)."""
     model.eval()
-    correct = total = 0
+    correct, total = np.zeros(len(corpus), dtype=np.int64), np.zeros(len(corpus), dtype=np.int64)
+    start = 0
     for batch in batches(corpus, batch_size, pad_id):
         set_language(model, batch.lang)
         predicted = predict_probs(model, batch.ids, batch.mask).argmax(-1)
+        rows = slice(start, start + len(batch.ids))
         if task_type == "sequence":
-            correct += int((predicted == batch.labels).sum())
-            total += len(batch.labels)
+            correct[rows], total[rows] = (predicted == batch.labels).numpy(), 1
         else:
             labelled = batch.tags != IGNORE
-            correct += int((predicted[labelled] == batch.tags[labelled]).sum())
-            total += int(labelled.sum())
-    return correct / max(total, 1)
+            correct[rows] = ((predicted == batch.tags) & labelled).sum(-1).numpy()
+            total[rows] = labelled.sum(-1).numpy()
+        start += len(batch.ids)
+    return correct, total
+
+
+def accuracy(model: PetraModel, corpus: EncodedCorpus, task_type: str, pad_id: int, batch_size: int = 256) -> float:
+    correct, total = sentence_scores(model, corpus, task_type, pad_id, batch_size)
+    return int(correct.sum()) / max(int(total.sum()), 1)
