@@ -147,14 +147,18 @@ def test_the_command_writes_results_tokenizer_and_report(tmp_path, banks):
     result = CliRunner().invoke(app, ["udpos", str(path), "-o", str(out)])  # the old name of `petra run`
     assert result.exit_code == 0, result.output
     for name in ("config.yaml", "metrics.json", "runs.csv", "summary.csv", "targets.csv", "curves.csv",
-                 "accuracy.png", "tokenizer/tokenizer.json", "report.html", "report.md"):
+                 "scores.parquet", "accuracy.png", "sample_efficiency.png", "tokenizer/tokenizer.json", "report.html",
+                 "report.md", "transfer_link_languages.csv", "distance_vs_gain.png"):
         assert (out / name).is_file(), name
     runs = pd.read_csv(out / "runs.csv")
     assert len(runs) == 2 * 4  # 2 seeds x (sov 0, sov 10, vso 0, vso 10 on test folds)
     for column in ("encoding", "seed", "target", "recipe", "shots", "accuracy", "scratch_accuracy",
                    "zero_shot_accuracy", "source_accuracy"):
         assert column in runs.columns
-    assert "Sample efficiency" in (out / "report.html").read_text()
+    page = (out / "report.html").read_text()
+    assert "Sample efficiency" in page and "Break-even k" in page and "Distance and gain per (source, target) pair" in page
+    claims = pd.read_csv(out / "summary.csv", keep_default_na=False)["claim"]
+    assert set(claims) == {""}  # one PE and one recipe per (target, k): nothing to compare, no claim
     targets = pd.read_csv(out / "targets.csv").set_index("target")
     assert targets.loc["sov", "pool_sentences"] == 60 and targets.loc["vso", "pool_split"] == "test-folds"
 

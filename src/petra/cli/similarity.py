@@ -15,7 +15,6 @@ from rich.table import Table
 from petra.cli.app import app, console
 
 DEFAULT_PRINTED = ("word_order.wasserstein", "head_direction.js", "dependency_length.wasserstein", "upos_bigram.js")
-PLOTTED_LINKS = ("combined", "word_order.wasserstein", "head_direction.wasserstein", "uriel.syntactic")
 
 
 def _fmt(value: float, digits: int = 3) -> str:
@@ -202,16 +201,13 @@ def transfer_link(
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="default: the results folder"),
 ) -> None:
     """Spearman ρ (bootstrap CI) of each source→target distance with gain, seed variance, zero-shot accuracy."""
-    from petra.metrics.transfer_link import link, plot_distance_vs_gain
+    from petra.metrics.transfer_link import PLOTTED, write_link
     from petra.results.outputs import prepare_output_dir
 
-    with console.status("profiling languages and correlating"):
-        result = link(results, str(data_dir) if data_dir else None, source, encoding, recipe, shots)
     out = prepare_output_dir(output_dir or results)
-    result.languages.to_csv(out / "transfer_link_languages.csv", index=False)
-    result.correlations.to_csv(out / "transfer_link.csv", index=False)
-    plotted = [c for c in PLOTTED_LINKS if c in result.languages.columns]
-    plot_distance_vs_gain(result.languages, plotted, out / "distance_vs_gain.png", result.source)
+    with console.status("profiling languages and correlating"):
+        result = write_link(results, out, str(data_dir) if data_dir else None, source, encoding, recipe, shots)
+    plotted = [c for c in PLOTTED if c in result.languages.columns]
     console.print(_languages_table(result.languages, plotted, result.source))
     console.print(_correlation_table(result.correlations))
     console.print(f"tables and distance_vs_gain.png in [bold]{out}[/bold]")

@@ -60,6 +60,7 @@ def run_transfer(config: Config, executor=None, data_dir: Path | None = None) ->
     if results.runs.empty:
         raise PetraError(f"no unit finished: {'; '.join(results.failures)}")
     outputs = write_outputs(out, config, results, time.perf_counter() - start)
+    _link_distances(out, data_dir)
     report, _ = write_report(out)
     console.print(_source_table(outputs.runs))
     console.print(_summary_table(outputs.summary))
@@ -77,6 +78,19 @@ def run_transfer(config: Config, executor=None, data_dir: Path | None = None) ->
             console.print(f"[red]failed after retries:[/red] {failure}")
         console.print("finished units are stored; run the same command again to retry the failed ones")
         raise typer.Exit(1)
+
+
+def _link_distances(out: Path, data_dir: Path | None) -> None:
+    """Distance of each (source, target) pair and its gain (what `petra transfer-link` writes), for
+    the report; the results are already written, so a language that cannot be profiled only costs
+    this section."""
+    from petra.metrics.transfer_link import write_link
+
+    try:
+        with console.status("profiling languages: distance vs gain per (source, target) pair"):
+            write_link(out, out, str(data_dir) if data_dir else None)
+    except PetraError as exc:
+        console.print(f"[yellow]distance vs gain not computed:[/yellow] {exc}")
 
 
 def _source_table(runs) -> Table:

@@ -248,27 +248,18 @@ def link(results: Path, data_dir: str | None = None, source: str | None = None,
     return TransferLink(table, pd.DataFrame(rows), ", ".join(languages.sources))
 
 
-def plot_distance_vs_gain(table: pd.DataFrame, distances: list[str], path: Path, source: str) -> Path:
-    """One panel per distance: one point per (source, target) pair, error bars = std of gain across seeds."""
-    import matplotlib
+PLOTTED = ("combined", "word_order.wasserstein", "head_direction.wasserstein", "uriel.syntactic")
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(distances), figsize=(4.2 * len(distances), 3.6), squeeze=False)
-    for ax, column in zip(axes[0], distances):
-        ax.errorbar(table[column], table["gain_mean"], yerr=table["gain_std"], fmt="o", capsize=3)
-        for _, row in table[table["gain_mean"].notna()].iterrows():
-            label = str(row["target"]).removeprefix("UD_")
-            if table["source"].nunique() > 1:
-                label = f"{str(row['source']).removeprefix('UD_')}→{label}"
-            ax.annotate(label, (row[column], row["gain_mean"]), fontsize=7,
-                        xytext=(3, 3), textcoords="offset points")
-        ax.axhline(0.0, color="grey", lw=0.8, ls="--")
-        ax.set_xlabel(f"{column} distance from {source}")
-        ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("transfer gain (fine-tuned − scratch)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+def write_link(results: Path, out: Path, data_dir: str | None = None, source: str | None = None,
+               encodings: list[str] | None = None, recipes: list[str] | None = None,
+               shots: int | None = None) -> TransferLink:
+    """:func:`link`, written into ``out``: the pair and correlation tables and distance_vs_gain.png."""
+    from petra.results.figures import distance_vs_gain, save
+
+    result = link(results, data_dir, source, encodings, recipes, shots)
+    result.languages.to_csv(out / "transfer_link_languages.csv", index=False)
+    result.correlations.to_csv(out / "transfer_link.csv", index=False)
+    plotted = [c for c in PLOTTED if c in result.languages.columns]
+    save(distance_vs_gain(result.languages, plotted, result.source), out / "distance_vs_gain.png")
+    return result

@@ -12,7 +12,6 @@ import pandas as pd
 
 from petra.metrics.compare import PairedDifference, SeedScores, paired_difference, seed_paired_difference
 
-CANDIDATE = ["source", "encoding", "recipe"]  # what a claim names; a cell is (target, k)
 FEW_TEST_SENTENCES = 100  # below this many scored test sentences, a target's numbers are flagged
 
 

@@ -1,4 +1,5 @@
-"""Report figures: accuracy with CIs and seeds, learning curves, PE drift. Each returns a Figure."""
+"""Report figures: accuracy with CIs and seeds, sample efficiency, learning curves, PE drift,
+distance vs gain. Each returns a Figure."""
 
 from __future__ import annotations
 
@@ -169,5 +170,24 @@ def pe_drift(runs: pd.DataFrame) -> Figure | None:
     ax.set_xticks(range(len(labels)), labels, fontsize=7, rotation=90)
     ax.set_ylabel("‖P_ft − P_pre‖ / ‖P_pre‖")
     ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def distance_vs_gain(table: pd.DataFrame, distances: list[str], source: str) -> Figure:
+    """One panel per distance: one point per (source, target) pair, error bars = std of gain across seeds."""
+    fig, axes = plt.subplots(1, len(distances), figsize=(4.2 * len(distances), 3.6), squeeze=False)
+    several = table["source"].nunique() > 1
+    for ax, column in zip(axes[0], distances):
+        ax.errorbar(table[column], table["gain_mean"], yerr=table["gain_std"], fmt="o", capsize=3)
+        for _, row in table[table["gain_mean"].notna()].iterrows():
+            label = str(row["target"]).removeprefix("UD_")
+            if several:
+                label = f"{str(row['source']).removeprefix('UD_')}→{label}"
+            ax.annotate(label, (row[column], row["gain_mean"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.axhline(0.0, color="grey", lw=0.8, ls="--")
+        ax.set_xlabel(f"{column} distance, source → target" if several else f"{column} distance from {source}")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("transfer gain (fine-tuned − scratch)")
     fig.tight_layout()
     return fig

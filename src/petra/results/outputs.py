@@ -14,7 +14,7 @@ from petra.config import Config, config_to_dict
 from petra.errors import PetraError
 from petra.experiments.transfer import TransferResults
 from petra.experiments.transfer_data import TransferData
-from petra.results.figures import accuracy_with_ci, save
+from petra.results.figures import accuracy_with_ci, sample_efficiency, save
 from petra.results.claims import claims, marks
 from petra.results.summary import summary_frame
 
@@ -112,4 +112,6 @@ def write_outputs(directory: Path, config: Config, results: TransferResults, sec
     results.curves.drop(columns=["key"], errors="ignore").to_csv(directory / "curves.csv", index=False)
     results.scores.drop(columns=["key"], errors="ignore").to_parquet(directory / "scores.parquet", index=False)
     save(accuracy_with_ci(runs, summary), directory / "accuracy.png")
+    if runs["shots"].nunique() > 1:
+        save(sample_efficiency(summary)[0], directory / "sample_efficiency.png")
     return RunOutputs(directory, runs, summary)

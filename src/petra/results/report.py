@@ -64,6 +64,7 @@ class Run:
     runs: pd.DataFrame
     curves: pd.DataFrame
     scores: pd.DataFrame | None  # per-sentence scores (None: results written before they were kept)
+    links: pd.DataFrame | None  # per (source, target) pair: distances and gain (transfer_link_languages.csv)
 
 
 def load_run(directory: Path) -> Run:
@@ -71,7 +72,9 @@ def load_run(directory: Path) -> Run:
     metrics = json.loads((directory / "metrics.json").read_text()) if (directory / "metrics.json").is_file() else {}
     curves = pd.read_csv(directory / "curves.csv") if (directory / "curves.csv").is_file() else pd.DataFrame()
     scores = pd.read_parquet(directory / "scores.parquet") if (directory / "scores.parquet").is_file() else None
-    return Run(metrics, runs, curves, scores)
+    links_path = directory / "transfer_link_languages.csv"
+    links = pd.read_csv(links_path) if links_path.is_file() else None
+    return Run(metrics, runs, curves, scores, links)
 
 
 def headline(found: list[Claim]) -> list[str]:
@@ -97,7 +100,7 @@ def headline(found: list[Claim]) -> list[str]:
     return lines
 
 
-def _sections(runs: pd.DataFrame, summary: pd.DataFrame, curves: pd.DataFrame) -> list[Section]:
+def _sections(runs: pd.DataFrame, summary: pd.DataFrame, curves: pd.DataFrame, links: pd.DataFrame | None) -> list[Section]:
     sections = []
     if runs["shots"].nunique() > 1:
         figure, shown = figures.sample_efficiency(summary)
@@ -109,11 +112,24 @@ def _sections(runs: pd.DataFrame, summary: pd.DataFrame, curves: pd.DataFrame) -
     sections += [Section("Accuracy per PE and recipe", "Bars: mean over seeds with 95% bootstrap CI; dots: seeds; "
                         "gray: from-scratch baseline; red edge: negative-transfer alarm.",
                         figures.accuracy_with_ci(runs, summary))]
-    if not curves.empty:
+    def has(kind: str, phase: str) -> bool:
+        return not curves.empty and ((curves["kind"] == kind) & (curves["phase"] == phase)).any()
+
+    if has("accuracy", "full"):  # none with finetune.curve_points: 0
         sections.append(Section("Fine-tuning learning curves", "Target test accuracy during full fine-tuning; "
                                 "line: mean over seeds, band: min–max.", figures.learning_curves(curves, "accuracy", "full")))
+    if has("loss", "pretrain"):
         sections.append(Section("Pretraining loss", "Pretraining loss per step (masked-LM and the task, jointly or one after the other).",
                                 figures.learning_curves(curves, "loss", "pretrain")))
+    if links is not None and len(links) > 1:
+        distances = [c for c in ("combined", "uriel.syntactic") if c in links and links[c].notna().any()]
+        if distances:
+            sources = ", ".join(dict.fromkeys(links["source"]))
+            sections.append(Section("Distance and gain per (source, target) pair", "One point per pair: its structural "
+                                    "distance (and URIEL's, for real languages) against the transfer gain at the "
+                                    "smallest k > 0, mean over PEs and recipes; bars: std across seeds "
+                                    "(`petra transfer-link` for the correlations).",
+                                    figures.distance_vs_gain(links, distances, sources)))
     drift = figures.pe_drift(runs)
     if drift is not None:
         sections.append(Section("Positional-encoding drift", "How far fine-tuning moved trainable PE parameters "
@@ -226,7 +242,7 @@ def write_report(directory: Path) -> tuple[Path, Path]:
     files = directory / "report_files"
     files.mkdir(exist_ok=True)
     blocks, md_figs = [], []
-    for i, section in enumerate(_sections(runs, summary, run.curves)):
+    for i, section in enumerate(_sections(runs, summary, run.curves, run.links)):
         png = _png(section.figure)
         (files / f"figure{i}.png").write_bytes(png)
         blocks.append(f"<h2>{section.title}</h2><figure><img src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
