@@ -241,13 +241,15 @@ def _without_source_tags(loc: tuple) -> list[str]:
     wrote no such key, so drop the tag that follows a language's position."""
     from petra.data.sources import KINDS
 
-    parts = [str(p) for p in loc]
+    parts = [str(p) for p in loc if "[" not in str(p)]  # 'tagged-union[...]', 'list[...]': union members, not keys
     return [p for i, p in enumerate(parts)
             if not (p in KINDS and i > 0 and (parts[i - 1].isdigit() or parts[i - 1] == "source"))]
 
 
 def _format_validation_error(exc: ValidationError, source: str) -> str:
-    first = exc.errors()[0]
+    # the deepest error is the one about what the user wrote: a value that may be one language or a
+    # list of them gets one error per union member, and the shallow one only says "not this shape"
+    first = max(exc.errors(), key=lambda e: len(e["loc"]))
     field = ".".join(_without_source_tags(first["loc"])) or "(top level)"
     message = first["msg"].removeprefix("Value error, ")
     more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""

@@ -99,6 +99,8 @@ def test_udpos_configs_name_real_treebanks():
         ({"tokenizer": {"kind": "sentencepiece"}}, "tokenizer.kind"),
         ({"data": {"targets": [{"treebank": "Wolof-WTB", "split": "x"}]}}, "data.targets.0.split"),
         ({"data": {"target_train": 100}}, "data"),
+        ({"data": {"source": [{"treebank": "Wolof-WTB"}, {"treebank": "Irish-IDT", "split": "x"}]}}, "data.source.1.split"),
+        ({"data": {"source": {"treebank": "Wolof-WTB", "split": "x"}}}, "data.source.split"),
         ({"data": {"targets": [{"treebank": "Wolof-WTB"}]}, "task": {"type": "sequence"}}, "(top level)"),
     ],
 )
