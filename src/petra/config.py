@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from petra.data.augmenters import AugmentConfig
 from petra.data.sources import Language, LanguageSpec
@@ -169,6 +169,16 @@ class RunConfig(Section):
     output_dir: Path = Path("runs/latest")
     checkpoint_every: int = Field(100, ge=0, description="training steps between checkpoints (0 = phase ends only)")
     threads: int = Field(1, gt=0, description="torch threads per unit; more than one helps only on idle cores")
+    device: str = Field("auto", description="auto (CUDA when available, else CPU), cpu, cuda or cuda:N")
+    gpus_per_trial: float = Field(1.0, ge=0, description="Ray sweeps on a GPU machine: GPUs each trial asks for "
+                                  "(fractions share a GPU)")
+
+    @field_validator("device")
+    @classmethod
+    def _device_exists(cls, value: str) -> str:
+        from petra.device import check_device
+
+        return check_device(value)
 
 
 def check_encodings_fit(encodings: list[str], architecture: str) -> None:

@@ -10,8 +10,7 @@ from typing import Optional
 import typer
 
 from petra.cli.app import app, console
-from petra.cli.transfer import DATA_DIR_HELP
-from petra.config import load_config
+from petra.cli.transfer import DATA_DIR_HELP, DEVICE_HELP, load_run_config
 from petra.errors import PetraError
 
 
@@ -22,11 +21,12 @@ def pretrain(
     seed: Optional[int] = typer.Option(None, "--seed", help="seed (default: the config's first)"),
     output_dir: Path = typer.Option(Path("runs/pretrain"), "--output-dir", "-o"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
+    device: Optional[str] = typer.Option(None, "--device", help=DEVICE_HELP),
 ) -> None:
     """Pretrain on the source language and save model.pt + pretrain.json."""
     from petra.training.distributed import pretrain_accelerated
 
-    cfg = load_config(config)
+    cfg = load_run_config(config, None, device)
     name = encoding or cfg.encodings[0]
     if name not in cfg.encodings:
         raise PetraError(f"--encoding {name!r} is not in the config's encodings {cfg.encodings}")

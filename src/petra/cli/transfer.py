@@ -24,6 +24,7 @@ QUICK_OVERRIDES: dict[str, Any] = {
     "finetune": {"epochs": 10, "shots": [60]},
 }
 DATA_DIR_HELP = "folder holding ud/ (or the UD_* folders) for {treebank: NAME} languages; default $PETRA_DATA"
+DEVICE_HELP = "auto (CUDA when available, else CPU), cpu, cuda or cuda:N; overrides run.device"
 
 
 def demo_config_path() -> Path:
@@ -138,16 +139,21 @@ def _summary_table(summary) -> Table:
 def demo(
     quick: bool = typer.Option(False, "--quick", help="tiny version (1 seed, small data) for smoke tests"),
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="results folder"),
+    device: Optional[str] = typer.Option(None, "--device", help=DEVICE_HELP),
 ) -> None:
     """Embedded default: SVO source -> SOV and VSO targets, four PEs, three seeds, no download."""
-    overrides = dict(QUICK_OVERRIDES) if quick else {}
-    if output_dir is not None:
-        overrides["run"] = {"output_dir": str(output_dir)}
+    overrides = {**(QUICK_OVERRIDES if quick else {}), "run": _run_overrides(output_dir, device)}
     run_transfer(load_config(demo_config_path(), overrides))
 
 
-def load_run_config(config: Path, output_dir: Optional[Path]) -> Config:
-    return load_config(config, {"run": {"output_dir": str(output_dir)}} if output_dir is not None else {})
+def load_run_config(config: Path, output_dir: Optional[Path], device: Optional[str] = None) -> Config:
+    return load_config(config, {"run": _run_overrides(output_dir, device)})
+
+
+def _run_overrides(output_dir: Optional[Path], device: Optional[str]) -> dict[str, str]:
+    """The `run` fields the command line sets (--output-dir, --device)."""
+    run = {"output_dir": str(output_dir)} if output_dir is not None else {}
+    return {**run, "device": device} if device is not None else run
 
 
 @app.command("run")
@@ -155,9 +161,10 @@ def run_config(
     config: Path = typer.Argument(..., help="YAML experiment config (see configs/)"),
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="overrides run.output_dir"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
+    device: Optional[str] = typer.Option(None, "--device", help=DEVICE_HELP),
 ) -> None:
     """Run (or resume) the transfer experiment a config describes, on any language sources."""
-    run_transfer(load_run_config(config, output_dir), data_dir=data_dir)
+    run_transfer(load_run_config(config, output_dir, device), data_dir=data_dir)
 
 
 # The old name of `petra run`: UD-POS configs are transfer configs whose languages are treebanks.

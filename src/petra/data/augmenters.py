@@ -101,7 +101,7 @@ class Augmenters:
                 out.lexicon = SynonymLexicon.from_vectors_file(s.vectors, s.k, s.min_similarity)
             else:
                 words, rows = tokenizer.whole_words()
-                table = model.encoder.embed.weight.detach().numpy()[rows]
+                table = model.encoder.embed.weight.detach().cpu().numpy()[rows]
                 out.lexicon = SynonymLexicon.from_embeddings(words, table, s.k, s.min_similarity)
         if cfg.back_translation is not None:
             b = cfg.back_translation

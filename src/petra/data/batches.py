@@ -33,6 +33,13 @@ class Batch:
     labels: torch.Tensor  # (B,) sentence labels
     lang: int = 0  # every batch holds one language (see petra.models.language)
 
+    def to(self, device: torch.device) -> Batch:
+        """The batch on ``device`` (itself when it is there already); copies overlap compute on CUDA."""
+        if self.ids.device == device:
+            return self
+        move = lambda t: t.to(device, non_blocking=True)  # noqa: E731
+        return Batch(move(self.ids), move(self.mask), move(self.tags), move(self.labels), self.lang)
+
 
 def subset(corpus: EncodedCorpus, rows: Sequence[int]) -> EncodedCorpus:
     """The sentences ``rows`` of ``corpus``, in that order."""
@@ -86,10 +93,12 @@ def mask_for_mlm(
     """BERT masking (Devlin et al. 2019): pick ``prob`` of real tokens; of those 80% -> [MASK],
     10% -> random token, 10% unchanged. Returns (inputs, targets with IGNORE where not picked)."""
     ids = batch.ids
-    picked = (torch.rand(ids.shape, generator=generator) < prob) & batch.mask
+    # drawn from ``generator`` (CPU) and moved: the same masks on every device, for the same seed
+    draw = lambda t: t.to(ids.device, non_blocking=True)  # noqa: E731
+    picked = (draw(torch.rand(ids.shape, generator=generator)) < prob) & batch.mask
     targets = torch.where(picked, ids, torch.full_like(ids, IGNORE))
-    roll = torch.rand(ids.shape, generator=generator)
+    roll = draw(torch.rand(ids.shape, generator=generator))
     inputs = torch.where(picked & (roll < 0.8), torch.full_like(ids, mask_id), ids)
-    random_ids = torch.randint(first_regular_id, vocab_size, ids.shape, generator=generator)
+    random_ids = draw(torch.randint(first_regular_id, vocab_size, ids.shape, generator=generator))
     inputs = torch.where(picked & (roll >= 0.8) & (roll < 0.9), random_ids, inputs)
     return inputs, targets

@@ -62,10 +62,11 @@ class LocalExecutor:
 
 class RayExecutor:
     """One Ray task per unit (Ray retries failed tasks itself). ``address`` None starts a local
-    Ray instance sized to ``workers`` CPUs; otherwise it joins that cluster."""
+    Ray instance sized to ``workers`` CPUs; otherwise it joins that cluster. ``gpus``: the GPUs
+    each task asks Ray for (fractions share a GPU; Ray then sets the task's CUDA_VISIBLE_DEVICES)."""
 
-    def __init__(self, workers: int, retries: int = 1, address: str | None = None) -> None:
-        self.workers, self.retries, self.address = workers, retries, address
+    def __init__(self, workers: int, retries: int = 1, address: str | None = None, gpus: float = 0.0) -> None:
+        self.workers, self.retries, self.address, self.gpus = workers, retries, address, gpus
 
     def map(self, fn: Callable, jobs: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
         import ray
@@ -75,7 +76,7 @@ class RayExecutor:
             options = {"address": self.address} if self.address else {"num_cpus": self.workers}
             ray.init(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False, **options)
         try:
-            task = ray.remote(num_cpus=1, max_retries=self.retries, retry_exceptions=True)(fn)
+            task = ray.remote(num_cpus=1, num_gpus=self.gpus, max_retries=self.retries, retry_exceptions=True)(fn)
             pending = {task.remote(*job): i for i, job in enumerate(jobs)}
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1)
@@ -99,9 +100,9 @@ def _settle(get: Callable[[], Any], job: int) -> Any:
         return Failure(job, f"{type(cause).__name__}: {cause}")
 
 
-def make_executor(kind: str, workers: int, retries: int = 1, address: str | None = None):
+def make_executor(kind: str, workers: int, retries: int = 1, address: str | None = None, gpus: float = 0.0):
     if kind == "local":
         return LocalExecutor(workers, retries)
     if kind == "ray":
-        return RayExecutor(workers, retries, address)
+        return RayExecutor(workers, retries, address, gpus)
     raise PetraError(f"unknown executor {kind!r}; use 'local' or 'ray'")

@@ -20,18 +20,21 @@ from petra.training.adversarial import AdversarialObjective, LanguageDiscriminat
 from petra.training.objectives import JointObjective, MLMObjective, TokenDropout
 
 
-def new_model(config: Config, data: TransferData, encoding: str, seed: int) -> PetraModel:
+def new_model(config: Config, data: TransferData, encoding: str, seed: int,
+              device: torch.device | str = "cpu") -> PetraModel:
+    """A fresh model, initialised on the CPU from ``seed`` (the same weights whatever the device), then moved."""
     heads = {"task": HeadSpec(config.task.type, data.num_classes)}
     if "mlm" in config.pretrain.objectives:
         heads["mlm"] = HeadSpec("token", len(data.tokenizer))
     seed_everything(seed)
-    return build_model(config.model, encoding, len(data.tokenizer), heads)
+    return build_model(config.model, encoding, len(data.tokenizer), heads).to(device)
 
 
 def with_adversary(model: PetraModel, objective, config: Config, data: TransferData, adversary: AdversaryConfig,
                    total_steps: int, task_languages=None) -> AdversarialObjective:
     """Attach a language discriminator to ``model`` and wrap ``objective`` with its loss."""
-    model.discriminator = LanguageDiscriminator(config.model.dim, len(data.languages), adversary.hidden)
+    device = next(model.parameters()).device
+    model.discriminator = LanguageDiscriminator(config.model.dim, len(data.languages), adversary.hidden).to(device)
     return AdversarialObjective(objective, model.discriminator, adversary.weight, total_steps,
                                 adversary.schedule, task_languages)
 
@@ -56,13 +59,14 @@ def pretrain_objective(config: Config, data: TransferData, source: SourceData, m
 
 
 def pretrain(config: Config, data: TransferData, source: SourceData, encoding: str, seed_of: Callable[..., int],
-             log: PhaseLog) -> tuple[PetraModel, float, list[float]]:
+             log: PhaseLog, device: torch.device | str = "cpu") -> tuple[PetraModel, float, list[float]]:
     """(model, seconds, losses) of pretraining on ``source``; resumes from ``log``'s checkpoints
     (a finished pretraining replays nothing: its final checkpoint is restored)."""
     p = config.pretrain
-    model = new_model(config, data, encoding, seed_of("init"))
+    model = new_model(config, data, encoding, seed_of("init"), device)
     if p.mix.language_embeddings:
         add_language_embeddings(model, len(data.languages))
+        model.to(device)
     corpora = [source.train, *data.mix, *data.target_text]
     stages = [("pretrain", p, pretrain_objective(config, data, source, True, True, seed_of), corpora)]
     if p.task_epochs is not None:  # masked-LM on all the text, then the task on the labelled languages

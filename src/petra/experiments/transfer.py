@@ -27,6 +27,7 @@ from petra.config import Config, config_to_dict
 from petra.data.augmenters import Augmenters
 from petra.data.batches import EncodedCorpus, collate
 from petra.data.tokenize import encode_sentences
+from petra.device import resolve_device
 from petra.experiments.executors import Failure, LocalExecutor
 from petra.experiments.records import ZERO_SHOT, RunRecord, UnitResult, pool_folds
 from petra.experiments.transfer_data import (
@@ -48,8 +49,9 @@ class UnitRunner:
     """Runs the phases of one (encoding, seed) unit - one pretraining per source - skipping those a
     previous attempt finished."""
 
-    def __init__(self, config: Config, data: TransferData, encoding: str, seed: int, work: Path | None) -> None:
-        self.config, self.data, self.encoding, self.seed = config, data, encoding, seed
+    def __init__(self, config: Config, data: TransferData, encoding: str, seed: int, work: Path | None,
+                 device: torch.device | str = "cpu") -> None:
+        self.config, self.data, self.encoding, self.seed, self.device = config, data, encoding, seed, torch.device(device)
         self.log = PhaseLog(work, config.run.checkpoint_every)
         self.out = UnitResult()
         self._pretrained: dict[str, PetraModel] = {}
@@ -61,7 +63,8 @@ class UnitRunner:
     def pretrained(self, source: SourceData) -> PetraModel:
         """The model pretrained on ``source``: trained now, or restored from the finished phase's checkpoints."""
         if source.name not in self._pretrained:
-            model, seconds, losses = pretrain(self.config, self.data, source, self.encoding, self._seed, self.log)
+            model, seconds, losses = pretrain(self.config, self.data, source, self.encoding, self._seed, self.log,
+                                              self.device)
             self._pretrained[source.name] = model
             if f"pretrain/{source.name}" not in self.log.done:
                 self.log.record(f"pretrain/{source.name}", {"seconds": seconds, "losses": losses})
@@ -169,10 +172,11 @@ class UnitRunner:
         model pretrained on ``source``; scored on ``test_set``. ``label`` names its checkpoint."""
         f, task, pad, name = self.config.finetune, self.config.task.type, self.data.pad_id, target.name
         if source is None:
-            model = new_model(self.config, self.data, self.encoding, self._seed(name, "scratch-init"))
+            model = new_model(self.config, self.data, self.encoding, self._seed(name, "scratch-init"), self.device)
         else:
             model = copy.deepcopy(self.pretrained(source))
             apply_recipe(model, phase, len(self.data.languages), f.adaptive_hidden, f.adapter_bottleneck)
+            model.to(self.device)  # the modules a recipe adds are made on the CPU
         per_epoch = -(-len(train_set) // f.batch_size)
         epochs = f.epochs if f.max_steps is None else min(f.epochs, -(-f.max_steps // per_epoch))
         objective, corpora, probabilities = JointObjective(task), [train_set], [1.0]
@@ -224,6 +228,7 @@ class UnitRunner:
         set_language(model, chunks[0].lang)
         with torch.no_grad(), torch.random.fork_rng():
             torch.manual_seed(self._seed("cka"))
+            chunks = [b.to(self.device) for b in chunks]
             return torch.cat([model.eval().encoder(b.ids, b.mask)[b.mask] for b in chunks])
 
     def _curves(self, target: str, phase: str, k: int, result: dict, source: str) -> None:
@@ -239,8 +244,9 @@ class UnitRunner:
 
 def run_unit(config: Config, data: TransferData, encoding: str, seed: int, work: Path | None = None) -> UnitResult:
     torch.set_num_threads(config.run.threads)  # units run in parallel processes; one thread each wastes nothing
+    device = resolve_device(config.run.device)  # before the first CUDA call: it sets cuBLAS up for determinism
     torch.use_deterministic_algorithms(True, warn_only=True)  # same seed -> same numbers
-    return UnitRunner(config, data, encoding, seed, work).run()
+    return UnitRunner(config, data, encoding, seed, work, device).run()
 
 
 def unit_keys(config: Config) -> dict[tuple[str, int], str]:

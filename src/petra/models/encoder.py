@@ -34,10 +34,11 @@ class SelfAttention(nn.Module):
             q, k = apply_rotary(q, k, *rotary)
         if rows is not None:
             q, bias = _take_rows(q, rows), _bias_rows(bias, rows)
-        if self.training and self.dropout > 0:
-            y = _attention_with_dropout(q, k, v, bias, self.dropout)
-        else:
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+        dropout = self.dropout if self.training else 0.0
+        if dropout > 0 and q.device.type == "cpu":  # measured faster written out on the CPU
+            y = _attention_with_dropout(q, k, v, bias, dropout)
+        else:  # CUDA: SDPA picks a fused kernel (flash / memory-efficient), dropout included
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=dropout)
         return self.out(y.transpose(1, 2).reshape(batch, q.shape[2], dim))
 
 

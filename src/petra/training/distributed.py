@@ -5,7 +5,8 @@ each backward pass (an all-reduce through ``Accelerator.reduce``), so all replic
 optimizer step. Averaging gradients explicitly, instead of wrapping the model in DDP, keeps
 objectives that run the encoder more than once per step (masked-LM + task) correct.
 With one process (plain ``petra pretrain``) every collective is a no-op. Launch on k processes with
-``accelerate launch --multi_gpu --num_processes k -m petra pretrain CONFIG``: on a machine without
+``accelerate launch --multi_gpu --num_processes k -m petra pretrain CONFIG``: with GPUs (and
+``run.device`` auto or cuda) each process trains on its own GPU over NCCL; on a machine without
 GPUs that starts k CPU processes (torch.distributed.run), which talk over gloo; ``--cpu`` alone
 would start one process (Accelerate's simple launcher).
 """
@@ -23,6 +24,7 @@ from accelerate import Accelerator
 
 from petra.config import Config
 from petra.data.batches import batches
+from petra.device import uses_cuda
 from petra.experiments.phases import seeded_accuracy
 from petra.experiments.seeding import seed_everything, stage_seed
 from petra.experiments.pretraining import new_model
@@ -55,11 +57,12 @@ def parameter_digest(model: torch.nn.Module) -> str:
 def pretrain_accelerated(config: Config, encoding: str, seed: int, out: Path, data_dir: Path | None = None) -> dict:
     """Pretrain (masked-LM and/or task) on the source language; the main process writes
     ``model.pt`` and ``pretrain.json`` into ``out``; returns the metrics."""
-    accelerator = Accelerator(cpu=True)
+    # on a GPU machine each process takes its GPU (Accelerate sets the device per rank), else the CPU
+    accelerator = Accelerator(cpu=not uses_cuda(config.run.device))
     rank, world = accelerator.process_index, accelerator.num_processes
     torch.set_num_threads(1)
     p, data = config.pretrain, prepare_data(config, data_dir)
-    model = new_model(config, data, encoding, stage_seed(seed, encoding, "init"))  # same init on every rank
+    model = new_model(config, data, encoding, stage_seed(seed, encoding, "init"), accelerator.device)  # same init on every rank
     mlm = None
     if "mlm" in p.objectives:  # each rank masks its own batches: its own generator
         generator = torch.Generator().manual_seed(stage_seed(seed, encoding, "mask", str(rank)))

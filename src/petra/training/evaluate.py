@@ -27,10 +27,10 @@ def sentence_scores(model: PetraModel, corpus: EncodedCorpus, task_type: str, pa
     of two models resample these sentences (petra.metrics.compare)."""
     model.eval()
     correct, total = np.zeros(len(corpus), dtype=np.int64), np.zeros(len(corpus), dtype=np.int64)
-    start = 0
+    start, device = 0, next(model.parameters()).device
     for batch in batches(corpus, batch_size, pad_id):
         set_language(model, batch.lang)
-        predicted = predict_probs(model, batch.ids, batch.mask).argmax(-1)
+        predicted = predict_probs(model, batch.ids.to(device), batch.mask.to(device)).argmax(-1).cpu()
         rows = slice(start, start + len(batch.ids))
         if task_type == "sequence":
             correct[rows], total[rows] = (predicted == batch.labels).numpy(), 1

@@ -2,9 +2,10 @@
 gradient clipping, a guard that stops on a non-finite loss instead of training on NaNs, periodic
 evaluation for learning curves, and checkpoints that resume to the identical result.
 
-Resuming is exact on CPU because everything random is restored: model, optimizer and schedule
-state, torch's global RNG (dropout, random PEs), the objective's own generator (MLM masks), and
-the batch order, which ``epoch_batches(epoch)`` must derive from the epoch number alone.
+Resuming is exact because everything random is restored: model, optimizer and schedule state,
+torch's global RNGs (CPU, and CUDA when used: dropout, random PEs), the objective's own generator
+(MLM masks), and the batch order, which ``epoch_batches(epoch)`` must derive from the epoch
+number alone. Batches move to the model's device here, one place for every experiment.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ class _State:
         return {
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state_dict(), "torch_rng": torch.get_rng_state(),
+            # dropout and random PEs draw from the CUDA generator when the model is there
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
             "objective": objective_state() if objective_state else None,
             "losses": list(self.result.losses), "evals": list(self.result.evals),
             "seconds": self.result.seconds,
@@ -83,6 +86,8 @@ class _State:
         self.optimizer.load_state_dict(saved["optimizer"])
         self.schedule.load_state_dict(saved["schedule"])
         torch.set_rng_state(saved["torch_rng"])
+        if saved.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state_all(saved["cuda_rng"])
         if saved["objective"] is not None:
             self.objective.load_state_dict(saved["objective"])
         self.result.losses, self.result.evals = list(saved["losses"]), [tuple(e) for e in saved["evals"]]
@@ -117,52 +122,113 @@ def train(
     if saved is not None:
         state.restore(saved)
     result, start = state.result, time.perf_counter() - state.result.seconds
+    guard = _Guard(result, model, steps_per_epoch)
     model.train()
     try:
         for epoch in range(result.steps // steps_per_epoch, cfg.epochs):
             for index, batch in enumerate(epoch_batches(epoch)):
                 if epoch * steps_per_epoch + index < result.steps:
                     continue  # done before the checkpoint we resumed from
-                _step(state, batch, params, cfg, epoch, sync_gradients)
+                _step(state, batch, params, cfg, guard, sync_gradients)
+                steps = guard.steps
                 if on_step is not None:
-                    on_step(result.steps, result.losses[-1])
-                if evaluate is not None and (result.steps == total or (eval_every and result.steps % eval_every == 0)):
-                    result.evals.append((result.steps, _measure(model, evaluate)))
-                last = result.steps == total
-                if checkpointer is not None and (checkpointer.due(result.steps) or (last and checkpointer.at_end)):
+                    guard.flush()
+                    on_step(steps, result.losses[-1])
+                if evaluate is not None and (steps == total or (eval_every and steps % eval_every == 0)):
+                    guard.flush()
+                    result.evals.append((steps, _measure(model, evaluate)))
+                last = steps == total
+                if checkpointer is not None and (checkpointer.due(steps) or (last and checkpointer.at_end)):
+                    guard.flush()  # a checkpoint is only ever written from a state the guard has checked
                     result.seconds = time.perf_counter() - start
                     checkpointer.save(state.snapshot())
+            guard.flush()
     except KeyboardInterrupt:
         if checkpointer is not None:  # Ctrl-C: keep what was done, then stop
+            guard.flush()
             result.seconds = time.perf_counter() - start
             checkpointer.save(state.snapshot())
         raise
+    guard.flush()
     result.seconds = time.perf_counter() - start
     model.eval()
     return result
 
 
-def _step(state: _State, batch: Batch, params: list, cfg: OptimConfig, epoch: int, sync_gradients=None) -> None:
-    set_language(state.model, batch.lang)
-    device = next(state.model.parameters()).device.type
-    with torch.autocast(device, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
-        loss = state.objective(state.model, batch)
-    value = loss.item()
-    step = state.result.steps
-    if not math.isfinite(value):
-        raise PetraError(f"training stopped: loss is {value} at step {step} (epoch {epoch}); "
+GUARD_EVERY = 50  # CUDA: steps between the host syncs that read losses and check them
+
+
+class _Guard:
+    """Stops training on a non-finite loss or gradient. On the CPU each step is checked at once
+    (before the update, so the model stays good); on CUDA reading a value is a host sync that
+    stalls the GPU, so losses and gradient flags stay on the device and are read every
+    GUARD_EVERY steps, at each epoch's end and before any evaluation or checkpoint - a checkpoint
+    is therefore always of a checked, finite state, and the error names the first bad step."""
+
+    def __init__(self, result: TrainResult, model: PetraModel, steps_per_epoch: int) -> None:
+        self.result, self.model, self.per_epoch = result, model, steps_per_epoch
+        self.deferred = next(model.parameters()).device.type != "cpu"
+        self.losses: list[torch.Tensor] = []
+        self.finite: list[torch.Tensor] = []
+
+    @property
+    def steps(self) -> int:
+        return self.result.steps + len(self.losses)
+
+    def loss(self, loss: torch.Tensor) -> None:
+        if self.deferred:
+            self.losses.append(loss.detach().float())
+            return
+        value = loss.item()
+        if not math.isfinite(value):
+            self._stop_loss(value, self.result.steps)
+        self.result.losses.append(value)
+
+    def gradients(self, norm: torch.Tensor) -> None:
+        if self.deferred:
+            self.finite.append(torch.isfinite(norm))
+            if len(self.losses) >= GUARD_EVERY:
+                self.flush()
+        elif not torch.isfinite(norm):
+            self.result.losses.pop()  # the step did not happen
+            self._stop_gradients(self.result.steps, _nonfinite_groups(self.model))
+
+    def flush(self) -> None:
+        if not self.losses:
+            return
+        values, finite = torch.stack(self.losses).tolist(), torch.stack(self.finite).tolist()
+        self.losses, self.finite = [], []
+        for value, ok in zip(values, finite):
+            if not math.isfinite(value):
+                self._stop_loss(value, self.result.steps)
+            if not ok:
+                self._stop_gradients(self.result.steps, ["(read after the step: see the loss curve)"])
+            self.result.losses.append(value)
+
+    def _stop_loss(self, value: float, step: int) -> None:
+        raise PetraError(f"training stopped: loss is {value} at step {step} (epoch {step // self.per_epoch}); "
                          "the last checkpoint holds the last good state")
+
+    def _stop_gradients(self, step: int, groups: list[str]) -> None:
+        raise PetraError(f"training stopped: non-finite gradients at step {step} (epoch {step // self.per_epoch}) in "
+                         f"{', '.join(groups)}; the last checkpoint holds the last good state")
+
+
+def _step(state: _State, batch: Batch, params: list, cfg: OptimConfig, guard: _Guard, sync_gradients=None) -> None:
+    set_language(state.model, batch.lang)
+    device = next(state.model.parameters()).device
+    batch = batch.to(device)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+        loss = state.objective(state.model, batch)
+    guard.loss(loss)
     state.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if sync_gradients is not None:
         sync_gradients(params)
     norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-    if not torch.isfinite(norm):
-        raise PetraError(f"training stopped: non-finite gradients at step {step} (epoch {epoch}) in "
-                         f"{', '.join(_nonfinite_groups(state.model))}; the last checkpoint holds the last good state")
+    guard.gradients(norm)
     state.optimizer.step()
     state.schedule.step()
-    state.result.losses.append(value)
 
 
 def _nonfinite_groups(model: PetraModel) -> list[str]:

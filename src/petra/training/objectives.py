@@ -61,7 +61,7 @@ class TokenDropout:
     generator: torch.Generator
 
     def __call__(self, batch: Batch) -> Batch:
-        hide = (torch.rand(batch.ids.shape, generator=self.generator) < self.prob) & batch.mask
+        hide = (torch.rand(batch.ids.shape, generator=self.generator).to(batch.ids.device) < self.prob) & batch.mask
         return replace(batch, ids=batch.ids.masked_fill(hide, self.mask_id))
 
 
