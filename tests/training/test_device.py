@@ -105,3 +105,29 @@ def test_cuda_and_cpu_agree_closely(tmp_path):
     cuda, cpu = _runs("cuda", tmp_path, "gpu"), _runs("cpu", tmp_path, "cpu")
     # different kernels (TF32, fused attention) and RNG streams (dropout): close, not equal
     assert (cuda["accuracy"] - cpu["accuracy"]).abs().max() < 0.25
+
+
+def _petra(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from petra.cli import entry; entry()", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+@no_cuda
+def test_bench_on_cuda_without_cuda_exits_2():
+    result = _petra("bench", "--device", "cuda")
+    assert result.returncode == 2 and "--device: 'cuda' asked for" in result.stderr
+
+
+def test_bench_preset_is_checked():
+    result = _petra("bench", "--preset", "bert-huge")
+    assert result.returncode == 2 and "--preset must be one of ['bert-base']" in result.stderr
+
+
+@needs_cuda
+def test_bench_on_cuda_measures_both_models():
+    from petra.perf.bench import BenchConfig, run_bench
+    from petra.perf.flops import ModelShape
+
+    result = run_bench(BenchConfig(shape=ModelShape(1000, 64, 2, 2, 128, 64, 8), rounds=1, steps=2, device="cuda"))
+    for precision in result.results:
+        assert precision.ratios[0] > 0 and precision.petra.peak_step_bytes > 0

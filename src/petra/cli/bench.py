@@ -16,6 +16,7 @@ from petra.cli.app import app, console
 from petra.errors import PetraError
 
 MIB = 2**20
+PRESETS = {"bert-base": (30522, 768, 12, 12, 3072, 512, 32)}  # vocab, hidden, layers, heads, FFN, seq, batch
 
 
 def _fmt(values: list[float], scale: float = 1.0, spec: str = ",.0f", suffix: str = "") -> str:
@@ -56,7 +57,7 @@ def _report(bench, show_profile: bool) -> None:
         f"sizes: vocab {shape.vocab}, hidden {shape.dim}, layers {shape.layers}, heads {shape.heads}, "
         f"FFN {shape.ffn_dim}, seq {shape.seq_len}, batch {shape.batch}; dropout {bench.config.dropout}; "
         f"petra PE {bench.config.encoding}{' (ablation: last layer and head at every position)' if bench.config.full_head else ''}; "
-        f"AdamW {'fused' if bench.config.fused_adamw else 'foreach'}; {bench.threads} threads"
+        f"AdamW {'fused' if bench.config.fused_adamw else 'foreach'}; {bench.threads} threads; device {bench.config.device}"
     )
     for result in bench.results:
         console.print(_table(result))
@@ -119,11 +120,15 @@ def bench(
     profile: bool = typer.Option(False, "--profile", help="print where each model's step time goes (torch.profiler)"),
     profile_rows: int = typer.Option(15, "--profile-rows", help="operators shown by --profile"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="also write the measurements as JSON"),
+    device: str = typer.Option("auto", "--device", help="auto (CUDA when available, else CPU), cpu, cuda or cuda:N"),
+    preset: Optional[str] = typer.Option(None, "--preset", help="bert-base: vocab 30522, hidden 768, 12 layers, "
+                                         "12 heads, FFN 3072, seq 512, batch 32 (replaces the size options)"),
 ) -> None:
     """Train petra's encoder and transformers' BertForMaskedLM at the same sizes, alternating; print
     tokens/s, their ratio, MFU against a measured matmul peak, and peak memory."""
     import torch
 
+    from petra.device import check_device
     from petra.encodings import get_spec
     from petra.perf.bench import BenchConfig, run_bench
     from petra.perf.flops import ModelShape
@@ -137,6 +142,14 @@ def bench(
     if not 0.0 <= dropout < 1.0:
         raise PetraError(f"--dropout must be in [0, 1), got {dropout}")
     get_spec(encoding)  # unknown encodings fail here with the zoo's one-line error
+    try:
+        check_device(device)
+    except ValueError as exc:
+        raise PetraError(f"--device: {exc}") from None
+    if preset is not None:
+        if preset not in PRESETS:
+            raise PetraError(f"--preset must be one of {sorted(PRESETS)}, got {preset!r}")
+        vocab, hidden, layers, heads, ffn, seq_len, batch = PRESETS[preset]
     if json_out is not None and not json_out.parent.is_dir():
         raise PetraError(f"--json: folder {json_out.parent} does not exist")
     shape = ModelShape(vocab, hidden, layers, heads, ffn, seq_len, batch)
@@ -150,7 +163,7 @@ def bench(
         torch.set_num_threads(threads)
     config = BenchConfig(
         shape=shape, precisions=precisions, rounds=rounds, steps=steps, warmup=warmup, dropout=dropout,
-        encoding=encoding, fused_adamw=not foreach, full_head=full_head,
+        encoding=encoding, fused_adamw=not foreach, full_head=full_head, device=device,
     )
     result = run_bench(config, profile_rows, on_round=lambda line: console.print(line, highlight=False))
     _report(result, profile)

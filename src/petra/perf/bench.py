@@ -25,7 +25,7 @@ import torch
 
 from petra.perf.flops import ModelShape, gemm_shapes, model_work, train_step_flops
 from petra.perf.memory import StepProfile, profile_step, resident_bytes
-from petra.perf.peak import measure_peak
+from petra.perf.peak import measure_peak, synchronize
 from petra.perf.trainees import MLMBatch, Trainee, hf_trainee, petra_trainee, random_batches, train_step
 
 Precision = Literal["fp32", "bf16"]
@@ -45,6 +45,7 @@ class BenchConfig:
     full_head: bool = False  # ablation: petra runs its last layer and head at every position, as HF does
     seed: int = 0
     distinct_batches: int = 4
+    device: str = "cpu"  # what petra.device.resolve_device takes: cpu, cuda, cuda:N
 
 
 @dataclass
@@ -115,9 +116,12 @@ class Chunk:
 
 
 def timed_steps(trainee: Trainee, batches: list[MLMBatch], shape: ModelShape, precision: str) -> Chunk:
+    device = next(trainee.model.parameters()).device
+    synchronize(device)
     begin, begin_cpu = time.perf_counter(), time.process_time()
     for batch in batches:
         train_step(trainee, batch, precision)
+    synchronize(device)  # CUDA queues work: time it done, not launched
     seconds, cpu_seconds = time.perf_counter() - begin, time.process_time() - begin_cpu
     return Chunk(
         seconds, cpu_seconds, sum(b.tokens for b in batches),
@@ -137,12 +141,13 @@ def bench_precision(
     shape = config.shape
     masked = round(statistics.mean(b.masked for b in batches))
     result = PrecisionResult(precision, _side(petra), _side(hf))
+    device = next(petra.model.parameters()).device
     sides = {petra.name: (petra, result.petra), hf.name: (hf, result.hf)}
     for trainee, _ in sides.values():
         for i in range(config.warmup):
             train_step(trainee, batches[i % len(batches)], precision)
     for index in range(config.rounds):
-        peak = measure_peak(gemm_shapes(shape, masked), precision)
+        peak = measure_peak(gemm_shapes(shape, masked), precision, device=device)
         result.peak_flops.append(peak.flops_per_second)
         result.best_gemm = peak.best_shape
         chosen = [batches[(index * config.steps + i) % len(batches)] for i in range(config.steps)]
@@ -159,7 +164,7 @@ def bench_precision(
             on_round(f"{precision} round {index + 1}/{config.rounds}: petra {result.petra.tokens_per_s[-1]:,.0f} tok/s, "
                      f"transformers {result.hf.tokens_per_s[-1]:,.0f} tok/s")
     for trainee, stats in sides.values():
-        profiled: StepProfile = profile_step(lambda t=trainee: train_step(t, batches[0], precision), profile_rows)
+        profiled: StepProfile = profile_step(lambda t=trainee: train_step(t, batches[0], precision), profile_rows, device)
         stats.resident_bytes = resident_bytes(trainee.model, trainee.optimizer)
         stats.peak_step_bytes, stats.profile = profiled.peak_step_bytes, profiled.table
     return result
@@ -171,15 +176,18 @@ def run_bench(
     """Build both models once per precision (fresh weights and optimizer state) and alternate."""
     import resource
 
+    from petra.device import resolve_device
+
     config.shape.validate()
+    device = resolve_device(config.device)
     start = time.perf_counter()
-    batches = random_batches(config.shape, config.distinct_batches, config.mask_prob, config.seed)
+    batches = [b.to(device) for b in random_batches(config.shape, config.distinct_batches, config.mask_prob, config.seed)]
     results = []
     for precision in config.precisions:
         torch.manual_seed(config.seed)
-        petra = petra_trainee(config.shape, config.dropout, config.encoding, config.fused_adamw, config.full_head)
+        petra = petra_trainee(config.shape, config.dropout, config.encoding, config.fused_adamw, config.full_head, device)
         torch.manual_seed(config.seed)
-        hf = hf_trainee(config.shape, config.dropout, config.fused_adamw)
+        hf = hf_trainee(config.shape, config.dropout, config.fused_adamw, device)
         petra.model.train()
         hf.model.train()
         results.append(bench_precision(config, precision, petra, hf, batches, profile_rows, on_round))

@@ -33,8 +33,19 @@ def resident_bytes(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> 
     return sum(tensors.values())
 
 
-def profile_step(step: Callable[[], object], row_limit: int = 15) -> StepProfile:
-    """Run ``step`` once under the profiler; return its peak new tensor memory and the op table."""
+def profile_step(step: Callable[[], object], row_limit: int = 15, device: torch.device = torch.device("cpu")) -> StepProfile:
+    """Run ``step`` once under the profiler; return its peak new tensor memory and the op table.
+    On CUDA the allocator keeps statistics: the peak is ``torch.cuda.max_memory_allocated`` over the
+    step, less what was allocated when it began."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
+        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+            step()
+            torch.cuda.synchronize(device)
+        table = prof.key_averages().table(sort_by="self_cuda_time_total", row_limit=row_limit, max_name_column_width=48)
+        return StepProfile(max(torch.cuda.max_memory_allocated(device) - before, 0), table)
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         step()
     # Memory records are "[memory]" events with a signed byte count (+alloc, -free).

@@ -30,21 +30,33 @@ class Peak:
         return max(self.per_shape, key=self.per_shape.__getitem__)
 
 
-def gemm_flops_per_second(m: int, k: int, n: int, dtype: torch.dtype, repeats: int = 3) -> float:
-    """Best of ``repeats`` timed ``(m, k) @ (k, n)`` products (after one untimed warm-up)."""
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work (CUDA runs asynchronously; the CPU has nothing to wait for)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def gemm_flops_per_second(m: int, k: int, n: int, dtype: torch.dtype, repeats: int = 3,
+                          device: torch.device = torch.device("cpu")) -> float:
+    """Best of ``repeats`` timed ``(m, k) @ (k, n)`` products (after one untimed warm-up); fp32 on
+    CUDA runs as the model's fp32 does, with TF32 when petra.device enabled it."""
     generator = torch.Generator().manual_seed(0)
-    a = torch.randn(m, k, generator=generator).to(dtype)
-    b = torch.randn(k, n, generator=generator).to(dtype)
-    out = torch.empty(m, n, dtype=dtype)
+    a = torch.randn(m, k, generator=generator).to(device, dtype)
+    b = torch.randn(k, n, generator=generator).to(device, dtype)
+    out = torch.empty(m, n, dtype=dtype, device=device)
     torch.mm(a, b, out=out)
     best = float("inf")
     for _ in range(repeats):
+        synchronize(device)
         start = time.perf_counter()
         torch.mm(a, b, out=out)
+        synchronize(device)
         best = min(best, time.perf_counter() - start)
     return 2 * m * k * n / max(best, 1e-9)
 
 
-def measure_peak(shapes: list[tuple[int, int, int]], precision: str, repeats: int = 3) -> Peak:
+def measure_peak(shapes: list[tuple[int, int, int]], precision: str, repeats: int = 3,
+                 device: torch.device = torch.device("cpu")) -> Peak:
     dtype = DTYPES[precision]
-    return Peak(precision, {shape: gemm_flops_per_second(*shape, dtype, repeats) for shape in dict.fromkeys(shapes)})
+    return Peak(precision, {shape: gemm_flops_per_second(*shape, dtype, repeats, device)
+                            for shape in dict.fromkeys(shapes)})

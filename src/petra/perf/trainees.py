@@ -27,6 +27,9 @@ class MLMBatch:
     attention_mask: torch.Tensor  # the same as int64, the form transformers expects
     targets: torch.Tensor  # (B, T) original ids at masked positions, IGNORE elsewhere
 
+    def to(self, device: torch.device | str) -> MLMBatch:
+        return MLMBatch(*(t.to(device) for t in (self.inputs, self.mask, self.attention_mask, self.targets)))
+
     @property
     def tokens(self) -> int:
         return self.inputs.numel()
@@ -81,7 +84,8 @@ def make_adamw(model: nn.Module, fused: bool, lr: float = 1e-4, weight_decay: fl
     return torch.optim.AdamW(groups, lr=lr, fused=fused, foreach=None if fused else True)
 
 
-def petra_trainee(shape: ModelShape, dropout: float, encoding: str, fused: bool, full_head: bool) -> Trainee:
+def petra_trainee(shape: ModelShape, dropout: float, encoding: str, fused: bool, full_head: bool,
+                  device: torch.device | str = "cpu") -> Trainee:
     """petra's encoder + MLM head, trained through ``petra.training.objectives.mlm_loss`` (or, with
     ``full_head``, through the full logits: last layer and vocabulary projection at every position,
     as BERT does)."""
@@ -93,7 +97,7 @@ def petra_trainee(shape: ModelShape, dropout: float, encoding: str, fused: bool,
         dim=shape.dim, layers=shape.layers, heads=shape.heads, ffn_dim=shape.ffn_dim, dropout=dropout,
         max_len=shape.seq_len,
     )
-    model = build_model(config, encoding, shape.vocab, {"mlm": HeadSpec("token", shape.vocab)})
+    model = build_model(config, encoding, shape.vocab, {"mlm": HeadSpec("token", shape.vocab)}).to(device)
 
     def loss(batch: MLMBatch) -> torch.Tensor:
         if full_head:
@@ -108,7 +112,7 @@ def petra_trainee(shape: ModelShape, dropout: float, encoding: str, fused: bool,
     return Trainee("petra", model, loss, make_adamw(model, fused), work, False)
 
 
-def hf_trainee(shape: ModelShape, dropout: float, fused: bool) -> Trainee:
+def hf_trainee(shape: ModelShape, dropout: float, fused: bool, device: torch.device | str = "cpu") -> Trainee:
     """``transformers.BertForMaskedLM`` with SDPA attention at the same sizes (built from a config:
     nothing is downloaded)."""
     from transformers import BertConfig, BertForMaskedLM
@@ -119,7 +123,7 @@ def hf_trainee(shape: ModelShape, dropout: float, fused: bool) -> Trainee:
         hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout, pad_token_id=0,
         attn_implementation="sdpa",
     )
-    model = BertForMaskedLM(config)
+    model = BertForMaskedLM(config).to(device)
 
     def loss(batch: MLMBatch) -> torch.Tensor:
         return model(input_ids=batch.inputs, attention_mask=batch.attention_mask, labels=batch.targets).loss
@@ -127,18 +131,21 @@ def hf_trainee(shape: ModelShape, dropout: float, fused: bool) -> Trainee:
     return Trainee("transformers", model, loss, make_adamw(model, fused), lambda _: dense_work(shape, True), True)
 
 
-def autocast(precision: str) -> contextlib.AbstractContextManager:
-    """bf16: ``torch.autocast`` (matmuls in bf16, fp32 master weights); fp32: nothing."""
+def autocast(precision: str, device_type: str = "cpu") -> contextlib.AbstractContextManager:
+    """bf16: ``torch.autocast`` (matmuls in bf16, fp32 master weights); fp32: nothing (TF32 on CUDA)."""
     if precision == "bf16":
-        return torch.autocast("cpu", dtype=torch.bfloat16)
+        return torch.autocast(device_type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
 def train_step(trainee: Trainee, batch: MLMBatch, precision: str, grad_clip: float = 1.0) -> float:
     """One optimisation step, doing the work ``petra.training.loop`` does per step."""
-    with autocast(precision):
+    device = next(trainee.model.parameters()).device
+    with autocast(precision, device.type):
         loss = trainee.loss(batch)
-    value = loss.item()  # the loop reads the loss every step (non-finite guard, curves)
+    # the loop reads the loss every step on the CPU (non-finite guard, curves); on CUDA it reads
+    # them every petra.training.loop.GUARD_EVERY steps, so no host sync here either
+    value = loss.item() if device.type == "cpu" else float("nan")
     loss.backward()
     torch.nn.utils.clip_grad_norm_(trainee.model.parameters(), grad_clip)
     trainee.optimizer.step()
