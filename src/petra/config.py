@@ -164,14 +164,10 @@ class FinetuneConfig(OptimConfig):
         return max([k for k in self.shots if k != "all"], default=0)
 
 
-class RunConfig(Section):
-    workers: int = Field(0, ge=0, description="parallel processes; 0 = one per CPU core")
-    output_dir: Path = Path("runs/latest")
-    checkpoint_every: int = Field(100, ge=0, description="training steps between checkpoints (0 = phase ends only)")
-    threads: int = Field(1, gt=0, description="torch threads per unit; more than one helps only on idle cores")
+class DeviceSection(Section):
+    """The ``run`` fields every experiment shares for where it trains (petra.device)."""
+
     device: str = Field("auto", description="auto (CUDA when available, else CPU), cpu, cuda or cuda:N")
-    gpus_per_trial: float = Field(1.0, ge=0, description="Ray sweeps on a GPU machine: GPUs each trial asks for "
-                                  "(fractions share a GPU)")
 
     @field_validator("device")
     @classmethod
@@ -179,6 +175,15 @@ class RunConfig(Section):
         from petra.device import check_device
 
         return check_device(value)
+
+
+class RunConfig(DeviceSection):
+    workers: int = Field(0, ge=0, description="parallel processes; 0 = one per CPU core")
+    output_dir: Path = Path("runs/latest")
+    checkpoint_every: int = Field(100, ge=0, description="training steps between checkpoints (0 = phase ends only)")
+    threads: int = Field(1, gt=0, description="torch threads per unit; more than one helps only on idle cores")
+    gpus_per_trial: float = Field(1.0, ge=0, description="Ray sweeps on a GPU machine: GPUs each trial asks for "
+                                  "(fractions share a GPU)")
 
 
 def check_encodings_fit(encodings: list[str], architecture: str) -> None:

@@ -21,9 +21,12 @@ def main(debug: bool = typer.Option(False, "--debug", help="show full tracebacks
     state["debug"] = debug
 
 
-def experiment_config(config, schema, quick_overrides: dict, quick: bool, output_dir):
+DEVICE_HELP = "auto (CUDA when available, else CPU), cpu, cuda or cuda:N; overrides run.device"
+
+
+def experiment_config(config, schema, quick_overrides: dict, quick: bool, output_dir, device: str | None = None):
     """An experiment's config: the YAML file (or the schema's defaults when none is given), with
-    the ``--quick`` overrides and ``--output-dir`` applied on top."""
+    the ``--quick`` overrides, ``--output-dir`` and ``--device`` applied on top."""
     import copy
 
     from petra.config import load_config, parse_config
@@ -31,6 +34,8 @@ def experiment_config(config, schema, quick_overrides: dict, quick: bool, output
     overrides = copy.deepcopy(quick_overrides) if quick else {}
     if output_dir is not None:
         overrides.setdefault("run", {})["output_dir"] = str(output_dir)
+    if device is not None:
+        overrides.setdefault("run", {})["device"] = device
     if config is None:
         return parse_config(overrides, "defaults", schema)
     return load_config(config, overrides, schema)

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from petra.cli.app import app, console, experiment_config
+from petra.cli.app import DEVICE_HELP, app, console, experiment_config
 
 # `petra lengthgen --quick`: every PE once on tiny lengths, well under a minute (used by tests).
 QUICK_OVERRIDES: dict[str, Any] = {
@@ -28,12 +28,13 @@ def lengthgen(
     config: Optional[Path] = typer.Argument(None, help="YAML config (default: the built-in default, as configs/lengthgen.yaml)"),
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="results folder (overrides run.output_dir)"),
     quick: bool = typer.Option(False, "--quick", help="tiny version (1 seed, lengths 4 -> 8, 40 steps) for smoke tests"),
+    device: Optional[str] = typer.Option(None, "--device", help=DEVICE_HELP),
 ) -> None:
     """Train on input lengths <= N, test on every length up to M, for each PE and seed."""
     from petra.experiments.lengthgen import LengthgenConfig, run, write_outputs
     from petra.results.outputs import prepare_output_dir
 
-    cfg = experiment_config(config, LengthgenConfig, QUICK_OVERRIDES, quick, output_dir)
+    cfg = experiment_config(config, LengthgenConfig, QUICK_OVERRIDES, quick, output_dir, device)
     out = prepare_output_dir(cfg.run.output_dir)
     start = time.perf_counter()
     units = len(cfg.tasks) * len(cfg.encodings) * len(cfg.seeds)

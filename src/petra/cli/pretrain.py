@@ -9,8 +9,8 @@ from typing import Optional
 
 import typer
 
-from petra.cli.app import app, console
-from petra.cli.transfer import DATA_DIR_HELP, DEVICE_HELP, load_run_config
+from petra.cli.app import DEVICE_HELP, app, console
+from petra.cli.transfer import DATA_DIR_HELP, load_run_config
 from petra.errors import PetraError
 
 

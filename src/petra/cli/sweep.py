@@ -8,8 +8,8 @@ from typing import Optional
 
 import typer
 
-from petra.cli.app import app
-from petra.cli.transfer import DATA_DIR_HELP, DEVICE_HELP, load_run_config, run_transfer
+from petra.cli.app import DEVICE_HELP, app
+from petra.cli.transfer import DATA_DIR_HELP, load_run_config, run_transfer
 
 
 @app.command()

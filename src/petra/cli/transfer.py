@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from petra.cli.app import app, console
+from petra.cli.app import DEVICE_HELP, app, console
 from petra.config import Config, load_config
 from petra.errors import PetraError
 
@@ -24,7 +24,6 @@ QUICK_OVERRIDES: dict[str, Any] = {
     "finetune": {"epochs": 10, "shots": [60]},
 }
 DATA_DIR_HELP = "folder holding ud/ (or the UD_* folders) for {treebank: NAME} languages; default $PETRA_DATA"
-DEVICE_HELP = "auto (CUDA when available, else CPU), cpu, cuda or cuda:N; overrides run.device"
 
 
 def demo_config_path() -> Path:

@@ -41,7 +41,8 @@ import torch.nn.functional as F
 import yaml
 from pydantic import Field, model_validator
 
-from petra.config import ModelConfig, OptimConfig, Section, TaskConfig, check_encodings_fit
+from petra.config import DeviceSection, ModelConfig, OptimConfig, Section, TaskConfig, check_encodings_fit
+from petra.device import resolve_device
 from petra.data.batches import IGNORE, EncodedCorpus, batches, collate, encode
 from petra.data.synthetic import LanguageSpec, generate
 from petra.data.vocab import LabelSet, Vocab
@@ -80,7 +81,7 @@ class GapAnalysis(Section):
         return 1.0 if self.loss == "zero_one" else self.loss_bound
 
 
-class GapRun(Section):
+class GapRun(DeviceSection):
     workers: int = Field(0, ge=0, description="parallel processes; 0 = one per CPU core")
     output_dir: Path = Path("runs/bound")
 
@@ -148,9 +149,10 @@ class GaussianDraw(PositionalEncoding):
         return torch.arange(length, device=device).expand(batch, length)
 
     def forward(self, positions: torch.Tensor) -> torch.Tensor:
+        # drawn on the CPU generator and moved: the same draws on every device
         if self.table is not None:
-            return self.scale * self.table[positions.long()]
-        return self.scale * torch.randn(*positions.shape, self.dim, generator=self.generator)
+            return self.scale * self.table[positions.long().cpu()].to(positions.device)
+        return self.scale * torch.randn(*positions.shape, self.dim, generator=self.generator).to(positions.device)
 
 
 def prepare_data(config: BoundConfig) -> GapDataset:
@@ -167,6 +169,7 @@ def prepare_data(config: BoundConfig) -> GapDataset:
 def train_model(config: BoundConfig, data: GapDataset, encoding: str, seed: int) -> tuple[PetraModel, float]:
     seed_everything(stage_seed(seed, encoding, "init"))
     model = build_model(config.model, encoding, len(data.vocab), {"task": HeadSpec(config.task.type, data.num_classes)})
+    model.to(resolve_device(config.run.device))
     rng = np.random.default_rng(stage_seed(seed, encoding, "batches"))
     cfg, pad = config.train, data.vocab.pad_id
     steps = -(-len(data.train) // cfg.batch_size)
@@ -181,7 +184,7 @@ def split_loss(model: PetraModel, corpus: EncodedCorpus, config: BoundConfig, pa
     order = np.argsort([len(x) for x in corpus.ids], kind="stable")  # little padding per batch
     loss_sum = correct = count = 0.0
     for start in range(0, len(order), 256):
-        batch = collate(corpus, order[start : start + 256].tolist(), pad_id)
+        batch = collate(corpus, order[start : start + 256].tolist(), pad_id).to(next(model.parameters()).device)
         logits = model(batch.ids, batch.mask, head="task")
         targets = batch.labels if config.task.type == "sequence" else batch.tags
         keep = targets != IGNORE

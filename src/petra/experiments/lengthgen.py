@@ -35,7 +35,8 @@ import torch
 import yaml
 from pydantic import Field, model_validator
 
-from petra.config import ModelConfig, OptimConfig, Section
+from petra.config import DeviceSection, ModelConfig, OptimConfig, Section
+from petra.device import resolve_device
 from petra.data.algorithmic import PAD_ID, TASKS, AlgorithmicTask, build_task
 from petra.encodings import get_spec
 from petra.experiments.seeding import seed_everything, stage_seed
@@ -59,7 +60,7 @@ class LengthgenTrain(OptimConfig):
     weight_decay: float = Field(0.0, ge=0)
 
 
-class LengthgenRun(Section):
+class LengthgenRun(DeviceSection):
     workers: int = Field(0, ge=0, description="parallel processes; 0 = one per CPU core")
     output_dir: Path = Path("runs/lengthgen")
 
@@ -141,7 +142,8 @@ def run_unit(config: LengthgenConfig, task_name: str, encoding: str, seed: int) 
     torch.set_num_threads(1)  # units run in parallel processes
     task, N, t = config.task(task_name), config.train_max_length, config.train
     seed_everything(stage_seed(seed, task_name, encoding, "init"))
-    model = build_model(config.model, encoding, task.vocab_size, {"task": HeadSpec("token", task.output_size)})
+    device = resolve_device(config.run.device)
+    model = build_model(config.model, encoding, task.vocab_size, {"task": HeadSpec("token", task.output_size)}).to(device)
     rng = np.random.default_rng(stage_seed(seed, task_name, "data"))  # same stream for every PE
 
     def stream(_epoch: int):
