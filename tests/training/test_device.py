@@ -51,11 +51,13 @@ def test_a_device_that_is_no_device_is_named():
 
 
 @no_cuda
-def test_cli_device_cuda_exits_2_before_any_work(tmp_path):
+@pytest.mark.parametrize(("command", "field"), [("demo", "run.device"), ("lengthgen", "run.device"),
+                                                ("bound", "run.device"), ("align", "device")])
+def test_cli_device_cuda_exits_2_before_any_work(tmp_path, command, field):
     out = tmp_path / "out"
-    result = subprocess.run([sys.executable, "-c", "from petra.cli import entry; entry()", "demo", "--quick",
+    result = subprocess.run([sys.executable, "-c", "from petra.cli import entry; entry()", command, "--quick",
                              "--device", "cuda", "-o", str(out)], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2 and "invalid config field 'run.device'" in result.stderr
+    assert result.returncode == 2 and f"invalid config field '{field}': 'cuda' asked for" in result.stderr
     assert not out.exists()  # nothing started, nothing written
 
 

@@ -32,7 +32,8 @@ from petra.align.procrustes import RefineConfig, procrustes, refine
 from petra.align.references import frequency_rank_precision
 from petra.align.retrieval import RETRIEVALS, Retrieval, normalize_embeddings, precision_at_k, translate
 from petra.align.vectors import WordVectors, contextual_vectors, corpus_counts, input_embeddings
-from petra.config import ModelConfig, PretrainConfig, Section
+from petra.config import DeviceSection, ModelConfig, PretrainConfig, Section
+from petra.device import resolve_device
 from petra.data.batches import EncodedCorpus, encode
 from petra.data.grammar import NUM_AGENT_CLASSES
 from petra.data.synthetic import LanguageSpec, generate
@@ -79,7 +80,7 @@ class AlignPretrain(PretrainConfig):
     warmup_steps: int = Field(100, ge=0)
 
 
-class AlignConfig(Section):
+class AlignConfig(DeviceSection):  # `device`: where the two language models train (petra.device)
     name: str = "align"
     encoding: str = "sinusoidal"
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
@@ -134,6 +135,7 @@ def train_language_model(cfg: AlignConfig, lang: Language, seed: int) -> tuple[P
         # Rare words get few updates: with N(0, 1) rows their vectors stay mostly initial noise,
         # which no map can align; a small init leaves what training wrote (Devlin et al. 2019).
         torch.nn.init.normal_(model.encoder.embed.weight, std=cfg.embedding_init_std)
+    model.to(resolve_device(cfg.device))
     generator = torch.Generator().manual_seed(stage_seed(seed, lang.spec.name, "mask"))
     mlm = MLMObjective(len(lang.vocab), lang.vocab.mask_id, p.mask_prob, generator) if "mlm" in p.objectives else None
     objective = JointObjective("sequence", p.task_weight if "task" in p.objectives else 0.0, mlm, p.mlm_weight)

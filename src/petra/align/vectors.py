@@ -81,8 +81,9 @@ def contextual_vectors(
     counts = torch.zeros(len(vocab), dtype=torch.float64)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
+        device = next(model.parameters()).device
         for batch in batches(corpus, batch_size, vocab.pad_id):
-            hidden = model.encoder(batch.ids, batch.mask)
+            hidden = model.encoder(batch.ids.to(device), batch.mask.to(device)).cpu()
             real = batch.mask
             sums.index_add_(0, batch.ids[real], hidden[real].double())
             counts += torch.bincount(batch.ids[real], minlength=len(vocab)).double()

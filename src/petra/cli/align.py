@@ -9,7 +9,7 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from petra.cli.app import app, console
+from petra.cli.app import DEVICE_HELP, app, console
 
 # `petra align --quick`: tiny languages and models, one short adversarial game (smoke tests).
 QUICK_OVERRIDES: dict[str, Any] = {
@@ -42,6 +42,7 @@ def align(
     seeds: Optional[list[int]] = typer.Option(None, "--seed", help="model seeds (repeatable; default 0)"),
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="results folder (default runs/align)"),
     quick: bool = typer.Option(False, "--quick", help="tiny version for smoke tests (seconds)"),
+    device: Optional[str] = typer.Option(None, "--device", help=DEVICE_HELP.replace("run.device", "device")),
 ) -> None:
     """Train one MLM model per synthetic language (disjoint vocabularies), align their word vectors
     with Procrustes (seed dictionary) and adversarially (none), and score BLI P@1/P@5 on
@@ -72,6 +73,8 @@ def align(
             cli["align"][key] = value
     if seeds:
         cli["seeds"] = seeds
+    if device is not None:
+        cli["device"] = device
     if output_dir is not None:
         cli["output_dir"] = str(output_dir)
     cfg = parse_config(_merge(data, cli), str(config or "options"), AlignConfig)

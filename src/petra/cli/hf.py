@@ -13,7 +13,7 @@ import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from petra.cli.app import app, console
+from petra.cli.app import DEVICE_HELP, app, console
 from petra.errors import PetraError
 
 
@@ -64,6 +64,7 @@ def hf_finetune(
     lr: float = typer.Option(5e-5, "--lr"),
     output_dir: Path = typer.Option(Path("runs/hf-finetune"), "--output-dir", "-o"),
     save_models: bool = typer.Option(False, "--save-models", help="keep each fine-tuned model under -o/models/"),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
 ) -> None:
     """Fine-tune a local HF model per PE (keep = its own; else surgery) with petra's loop."""
     from pydantic import ValidationError
@@ -78,7 +79,7 @@ def hf_finetune(
             model_dir=model_dir, task=task, encodings=encodings, seeds=seed or [0], treebank=treebank,
             data_dir=data_dir, train_sentences=train_sentences, test_sentences=test_sentences,
             encoding_options={e: _options(option) for e in encodings if e != KEEP and option},
-            optim=OptimConfig(epochs=epochs, batch_size=batch_size, lr=lr, warmup_steps=20),
+            optim=OptimConfig(epochs=epochs, batch_size=batch_size, lr=lr, warmup_steps=20), run={"device": device},
         )
     except ValidationError as exc:
         first = exc.errors()[0]

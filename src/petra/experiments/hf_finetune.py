@@ -25,7 +25,8 @@ from pydantic import Field, model_validator
 from torch import nn
 from transformers import AutoConfig, AutoTokenizer, PreTrainedModel
 
-from petra.config import OptimConfig, Section
+from petra.config import DeviceSection, OptimConfig, Section
+from petra.device import resolve_device
 from petra.data.batches import IGNORE, EncodedCorpus, batches
 from petra.data.sentence import Sentence
 from petra.data.synthetic import LanguageSpec, generate
@@ -58,6 +59,7 @@ class HFFinetuneConfig(Section):
     max_subwords: int = Field(128, gt=2, description="longer sentences are truncated (their tail is not scored)")
     data_seed: int = 1234
     optim: OptimConfig = OptimConfig(epochs=2, batch_size=16, lr=5e-5, warmup_steps=20)
+    run: DeviceSection = DeviceSection()
 
     @model_validator(mode="after")
     def _known_encodings(self) -> HFFinetuneConfig:
@@ -196,7 +198,7 @@ def run_one(config: HFFinetuneConfig, data: TaskData, encoding: str, seed: int, 
     # Seeds do not depend on the PE: every PE of a seed gets the same head init, batch order and
     # dropout stream, so PEs are compared paired (only the PE differs).
     seed_everything(stage_seed(seed, "init"))
-    model = HFTaskModel(build_model(config, data, encoding))
+    model = HFTaskModel(build_model(config, data, encoding)).to(resolve_device(config.run.device))
     initial = accuracy(model, data.test, data.task_type, data.pad_id)
     rng = np.random.default_rng(stage_seed(seed, "batches"))
     cfg = config.optim
