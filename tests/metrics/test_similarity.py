@@ -105,10 +105,33 @@ def test_matrices_are_square_and_js_is_symmetric_while_kl_is_not():
 
 def test_iso_codes_and_their_errors():
     assert sim.iso_code("English-EWT") == "eng" and sim.iso_code("UD_Irish-IDT") == "gle"
+    assert sim.iso_code("Kazakh-KTB") == "kaz" and sim.iso_code("Old_French-SRCMF") == "fro"
     with pytest.raises(PetraError, match="synthetic language"):
         sim.iso_code("synthetic:SOV")
-    with pytest.raises(PetraError, match="no ISO 639-3 code known for language 'Klingon'"):
-        sim.iso_code("Klingon-KDT")
+    with pytest.raises(PetraError, match="no ISO 639-3 code found for language 'Qwertyish'"):
+        sim.iso_code("Qwertyish-KDT")
+
+
+def _bank(root, folder: str, file: str, source) -> None:
+    """A treebank folder under ``root/ud`` holding a copy of ``source`` as its test split."""
+    (root / "ud" / folder).mkdir(parents=True)
+    (root / "ud" / folder / file).write_text(source.read_text())
+
+
+@needs_ud
+def test_a_treebank_outside_every_table_gets_its_code_from_its_file_names(tmp_path):
+    """UD names files by language code: kk_x-ud-test.conllu -> kk -> kaz, whatever the folder's
+    language name; URIEL then knows Kazakh."""
+    turkish = SHARED / "ud" / "UD_Turkish-IMST" / "tr_imst-ud-test.conllu"
+    _bank(tmp_path, "UD_Kazakh-X", "kk_x-ud-test.conllu", turkish)
+    _bank(tmp_path, "UD_Turkish-IMST", "tr_imst-ud-test.conllu", turkish)
+    _bank(tmp_path, "UD_Notalanguage-Y", "kk_y-ud-test.conllu", turkish)  # the name says nothing: the file does
+    assert sim.iso_codes("Notalanguage-Y", tmp_path) == ["kaz"]
+    assert sim.uriel_distance("Kazakh-X", "Turkish-IMST", "syntactic", tmp_path) == pytest.approx(0.588, abs=0.01)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["similarity", "Kazakh-X", "Turkish-IMST", "--data-dir", str(tmp_path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "uriel.syntactic" in result.output and "0.588" in result.output
 
 
 def test_uriel_syntactic_english_german_closer_than_english_japanese():
@@ -116,10 +139,12 @@ def test_uriel_syntactic_english_german_closer_than_english_japanese():
     assert sim.uriel_distance("German-GSD", "German-PUD") == 0.0
 
 
-def test_uriel_reports_missing_languages_and_undefined_pairs(monkeypatch, caplog):
-    monkeypatch.setitem(sim.ISO_639_3, "Placeholder", "qqq")  # a code reserved for local use
+@needs_ud
+def test_uriel_reports_missing_languages_and_undefined_pairs(tmp_path, caplog):
+    _bank(tmp_path, "UD_Placeholder-X", "qqq_x-ud-test.conllu",  # qqq: an ISO code reserved for local use
+          SHARED / "ud" / "UD_Wolof-WTB" / "wo_wtb-ud-test.conllu")
     with pytest.raises(PetraError, match="'Placeholder-X' .*'qqq'.* missing from URIEL"):
-        sim.uriel_distance("English", "Placeholder-X")
+        sim.uriel_distance("English", "Placeholder-X", data_dir=tmp_path)
     assert np.isnan(sim.uriel_distance("Welsh", "English", "phonological"))
     assert "phonological distance Welsh–English undefined" in caplog.text
 
@@ -147,3 +172,11 @@ def test_measured_syntax_english_german_closer_than_english_japanese():
         to_german = sim.feature_distance(english, german, feature, measure)
         assert to_german < sim.feature_distance(english, japanese, feature, measure)
     assert sim.combined_distance(english, german) < sim.combined_distance(english, japanese)
+
+
+@needs_ud
+def test_the_code_ud_wrote_comes_before_its_normalised_form():
+    """tl_trg-ud-test.conllu: tl is Tagalog (tgl); langcodes normalises it to Filipino (fil), for
+    which URIEL has no syntactic features."""
+    assert sim.iso_codes("Tagalog-TRG", SHARED) == ["tgl", "fil"]
+    assert sim.uriel_distance("English-EWT", "Tagalog-TRG", "syntactic", SHARED) == pytest.approx(0.616, abs=0.01)

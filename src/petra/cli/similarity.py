@@ -86,7 +86,7 @@ def similarity(
         ]
     _print_profiles(profiles)
     matrices = distance_matrices(profiles)
-    uriel_matrices = _uriel_matrices(languages) if kinds else {}
+    uriel_matrices = _uriel_matrices(languages, data_dir) if kinds else {}
     for name in (COMBINED, *show):
         console.print(_matrix_table(f"{name} (row = P, column = Q)", matrices[name]))
     for kind in kinds if uriel_matrices else []:
@@ -113,7 +113,7 @@ def _check_similarity_options(languages: list[str], show: list[str], uriel: list
     return kinds
 
 
-def _uriel_matrices(languages: list[str]) -> dict[str, pd.DataFrame]:
+def _uriel_matrices(languages: list[str], data_dir: Path | None) -> dict[str, pd.DataFrame]:
     """Every URIEL kind between the real languages (synthetic ones have no URIEL entry)."""
     from petra.errors import PetraError
     from petra.metrics.similarity import URIEL_KINDS, uriel_matrix
@@ -125,7 +125,7 @@ def _uriel_matrices(languages: list[str]) -> dict[str, pd.DataFrame]:
     if len(real) < 2:
         return {}
     try:
-        return {f"uriel.{k}": uriel_matrix(real, k) for k in URIEL_KINDS}
+        return {f"uriel.{k}": uriel_matrix(real, k, data_dir) for k in URIEL_KINDS}
     except PetraError as exc:
         raise PetraError(f"{exc} (or pass --uriel none)") from None
 

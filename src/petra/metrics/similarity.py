@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from itertools import permutations
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -170,34 +171,48 @@ def distance_matrices(profiles: Sequence[StructureProfile]) -> dict[str, pd.Data
 
 URIEL_KINDS: tuple[str, ...] = ("syntactic", "geographic", "genetic", "phonological", "inventory", "featural")
 
-# UD language name -> ISO 639-3 code as URIEL lists it. Macrolanguage codes (ara, zho, fas)
-# where URIEL has more features for them than for the individual language.
-ISO_639_3: dict[str, str] = {
-    "Arabic": "ara", "Basque": "eus", "Bulgarian": "bul", "Catalan": "cat", "Chinese": "zho",
-    "Croatian": "hrv", "Czech": "ces", "Danish": "dan", "Dutch": "nld", "English": "eng",
-    "Estonian": "est", "Finnish": "fin", "French": "fra", "German": "deu", "Greek": "ell",
-    "Hebrew": "heb", "Hindi": "hin", "Hungarian": "hun", "Icelandic": "isl", "Indonesian": "ind",
-    "Irish": "gle", "Italian": "ita", "Japanese": "jpn", "Korean": "kor", "Latvian": "lav",
-    "Lithuanian": "lit", "Marathi": "mar", "Norwegian": "nob", "Persian": "fas", "Polish": "pol",
-    "Portuguese": "por", "Romanian": "ron", "Russian": "rus", "Serbian": "srp", "Slovak": "slk",
-    "Slovenian": "slv", "Spanish": "spa", "Swedish": "swe", "Tagalog": "tgl", "Tamil": "tam",
-    "Telugu": "tel", "Thai": "tha", "Turkish": "tur", "Ukrainian": "ukr", "Urdu": "urd",
-    "Uyghur": "uig", "Vietnamese": "vie", "Welsh": "cym", "Wolof": "wol", "Yoruba": "yor",
-}
+def iso_codes(language: str, data_dir: str | Path | None = None) -> list[str]:
+    """ISO 639-3 candidates of a UD language or treebank name (``Kazakh``, ``Kazakh-KTB``,
+    ``UD_Kazakh-KTB``), best first: from the treebank's file names when it is found under
+    ``data_dir`` / PETRA_DATA (UD names every file by its language code: ``kk_ktb-ud-test.conllu``
+    -> kk -> kaz), then from the language name (``langcodes``, with the ``language-data`` names)."""
+    import langcodes
 
-
-def iso_code(language: str) -> str:
-    """ISO 639-3 code of a UD language or treebank name (``English``, ``English-EWT``, ``UD_English-EWT``)."""
     if language.startswith("synthetic:"):
         raise PetraError(f"{language!r} is a synthetic language: URIEL distances exist for real languages only")
-    name = language.removeprefix("UD_").split("-")[0]
-    for known, code in ISO_639_3.items():
-        if known.lower() == name.lower():
-            return code
-    raise PetraError(
-        f"no ISO 639-3 code known for language {name!r} (from {language!r}); "
-        "add it to petra.metrics.similarity.ISO_639_3"
-    )
+    codes = []
+    prefix = _file_code(language, data_dir)
+    if prefix is not None:
+        try:  # the code as UD wrote it (tl -> tgl), then as langcodes normalises it (tl -> fil)
+            codes += [langcodes.get(prefix, normalize=False).to_alpha3(), langcodes.get(prefix).to_alpha3()]
+        except (LookupError, ValueError):
+            pass
+    name = language.removeprefix("UD_").split("-")[0].replace("_", " ")
+    try:
+        codes.append(langcodes.find(name).to_alpha3())
+    except LookupError:
+        pass
+    if not codes:
+        raise PetraError(f"no ISO 639-3 code found for language {name!r} (from {language!r}): its treebank's file "
+                         "names give no language code and langcodes knows no language of that name")
+    return list(dict.fromkeys(codes))
+
+
+def _file_code(language: str, data_dir: str | Path | None) -> str | None:
+    """The language code UD puts before the first '_' of a treebank's file names, when found."""
+    from petra.data.ud import find_treebank
+
+    try:
+        bank = find_treebank(language, data_dir)
+    except PetraError:  # no data folder, or not a treebank of it: the name alone decides
+        return None
+    files = [path.name for path in bank.splits.values()]
+    return files[0].split("_")[0] if files and "_" in files[0] else None
+
+
+def iso_code(language: str, data_dir: str | Path | None = None) -> str:
+    """The best ISO 639-3 candidate (:func:`iso_codes`)."""
+    return iso_codes(language, data_dir)[0]
 
 
 @contextmanager
@@ -222,18 +237,25 @@ def _uriel() -> Any:
         return urielplus.URIELPlus()
 
 
-def uriel_distance(a: str, b: str, kind: str = "syntactic") -> float:
+def uriel_code(language: str, data_dir: str | Path | None = None) -> str:
+    """The first ISO 639-3 candidate of ``language`` that URIEL knows (a candidate can be a
+    macrolanguage or a code URIEL does not list)."""
+    candidates, known = iso_codes(language, data_dir), _uriel().langs[0]
+    code = next((c for c in candidates if c in known), None)
+    if code is None:
+        raise PetraError(f"language {language!r} (ISO 639-3 {' / '.join(repr(c) for c in candidates)}) is missing from URIEL")
+    return code
+
+
+def uriel_distance(a: str, b: str, kind: str = "syntactic", data_dir: str | Path | None = None) -> float:
     """URIEL angular distance of ``kind`` between two languages (UD names); NaN when URIEL has
     no feature of that kind known for both (e.g. phonology of Welsh)."""
     if kind not in URIEL_KINDS:
         raise PetraError(f"unknown URIEL distance {kind!r}; expected one of {', '.join(URIEL_KINDS)}")
-    codes = [iso_code(a), iso_code(b)]
+    codes = [uriel_code(a, data_dir), uriel_code(b, data_dir)]
     if codes[0] == codes[1]:
         return 0.0
     uriel = _uriel()
-    for language, code in zip((a, b), codes):
-        if code not in uriel.langs[0]:
-            raise PetraError(f"language {language!r} (ISO 639-3 {code!r}) is missing from URIEL")
     with _quiet_urielplus():
         try:
             return float(uriel.new_distance(kind, codes))
@@ -242,14 +264,15 @@ def uriel_distance(a: str, b: str, kind: str = "syntactic") -> float:
             return float("nan")
 
 
-def uriel_matrix(languages: Sequence[str], kind: str = "syntactic") -> pd.DataFrame:
+def uriel_matrix(languages: Sequence[str], kind: str = "syntactic", data_dir: str | Path | None = None) -> pd.DataFrame:
     """Symmetric matrix of URIEL ``kind`` distances between UD languages or treebank names."""
     cache: dict[frozenset[str], float] = {}
+    codes = {language: uriel_code(language, data_dir) for language in languages}
 
     def value(i: int, j: int) -> float:
-        key = frozenset((iso_code(languages[i]), iso_code(languages[j])))
+        key = frozenset((codes[languages[i]], codes[languages[j]]))
         if key not in cache:
-            cache[key] = uriel_distance(languages[i], languages[j], kind)
+            cache[key] = uriel_distance(languages[i], languages[j], kind, data_dir)
         return cache[key]
 
     return _matrix(languages, value)

@@ -24,6 +24,7 @@ counted. Pairs missing an outcome are left out of that correlation only.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,10 +36,11 @@ from scipy.stats import rankdata, spearmanr
 
 from petra.errors import PetraError
 from petra.metrics.similarity import (
-    COMBINED, MEASURES, URIEL_KINDS, combined_distance, feature_distance, iso_code, uriel_distance,
+    COMBINED, MEASURES, URIEL_KINDS, combined_distance, feature_distance, uriel_distance,
 )
 from petra.metrics.structure import FEATURES, StructureProfile, profile, treebank_profile
 
+log = logging.getLogger(__name__)
 PROFILE_SENTENCES = 2000  # synthetic languages: sentences generated to measure a profile
 BOOTSTRAP_RESAMPLES = 2000
 
@@ -189,7 +191,7 @@ def resolve_languages(results: Path, pairs: pd.DataFrame, data_dir: str | None, 
 
 # --- the link ------------------------------------------------------------------------------------
 
-def distances(languages: Languages, pairs: pd.DataFrame) -> pd.DataFrame:
+def distances(languages: Languages, pairs: pd.DataFrame, data_dir: str | None = None) -> pd.DataFrame:
     """One row per (source, target) pair, one column per distance (structure, and URIEL for UD)."""
     rows = []
     for source_name, name in zip(pairs["source"], pairs["target"]):
@@ -201,17 +203,17 @@ def distances(languages: Languages, pairs: pd.DataFrame) -> pd.DataFrame:
         row[COMBINED] = combined_distance(source, target)
         if languages.real:
             for kind in URIEL_KINDS:
-                row[f"uriel.{kind}"] = _uriel_or_nan(source.name, name, kind)
+                row[f"uriel.{kind}"] = _uriel_or_nan(source.name, name, kind, data_dir)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _uriel_or_nan(source: str, target: str, kind: str) -> float:
+def _uriel_or_nan(source: str, target: str, kind: str, data_dir: str | None) -> float:
     try:
-        iso_code(source), iso_code(target)
-    except PetraError:
-        return float("nan")  # a language outside the ISO table: no URIEL column value
-    return uriel_distance(source, target, kind)
+        return uriel_distance(source, target, kind, data_dir)
+    except PetraError as exc:  # no ISO code, or a language URIEL lacks: no value in that column
+        log.warning("no URIEL %s distance %s–%s: %s", kind, source, target, exc)
+        return float("nan")
 
 
 OUTCOMES = {"gain": "gain_mean", "seed_variance": "seed_variance", "zero_shot": "zero_shot_mean"}
@@ -237,7 +239,7 @@ def link(results: Path, data_dir: str | None = None, source: str | None = None,
         runs = runs.assign(source=data.sources[0].name)
     outcomes = per_pair(runs, shots)
     languages = resolve_languages(results, outcomes, data_dir, source)
-    table = outcomes.merge(distances(languages, outcomes), on=["source", "target"])
+    table = outcomes.merge(distances(languages, outcomes, data_dir), on=["source", "target"])
     distance_columns = [c for c in table.columns if c not in outcomes.columns]
     rows = []
     for column in distance_columns:
