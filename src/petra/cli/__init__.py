@@ -11,7 +11,7 @@ import sys
 
 from rich.console import Console
 
-from petra.cli.app import app, state
+from petra.cli.app import app, order_commands, state
 from petra.errors import PetraError
 
 __all__ = ["app", "entry"]
@@ -21,6 +21,7 @@ __all__ = ["app", "entry"]
 for _module in pkgutil.iter_modules(__path__):
     if _module.name != "app":
         importlib.import_module(f"{__name__}.{_module.name}")
+order_commands()
 
 
 def entry() -> None:

@@ -9,7 +9,7 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from petra.cli.app import DEVICE_HELP, app, console
+from petra.cli.app import DEVICE_HELP, MODELS, app, console
 
 # `petra align --quick`: tiny languages and models, one short adversarial game (smoke tests).
 QUICK_OVERRIDES: dict[str, Any] = {
@@ -33,7 +33,7 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@app.command()
+@app.command(rich_help_panel=MODELS)
 def align(
     config: Optional[Path] = typer.Argument(None, help="YAML config (default: the built-in AlignConfig defaults)"),
     seed_pairs: Optional[int] = typer.Option(None, "--seed-pairs", help="gold pairs given to Procrustes (default 200)"),
@@ -46,7 +46,10 @@ def align(
 ) -> None:
     """Train one MLM model per synthetic language (disjoint vocabularies), align their word vectors
     with Procrustes (seed dictionary) and adversarially (none), and score BLI P@1/P@5 on
-    held-out gold pairs with nearest-neighbour and CSLS retrieval."""
+    held-out gold pairs with nearest-neighbour and CSLS retrieval.
+
+    Example: petra align --quick
+    """
     import yaml
 
     from petra.align.experiment import AlignConfig, run

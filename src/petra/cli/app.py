@@ -15,6 +15,24 @@ app = typer.Typer(
 console = Console() if sys.stdout.isatty() else Console(width=160)
 state = {"debug": False}
 
+# `petra --help` groups commands in the order a researcher works: run experiments, analyse
+# languages and results, work with models, measure speed. Within a panel: WORKFLOW's order.
+EXPERIMENTS, ANALYSIS, MODELS, SPEED = "Experiments", "Analysis", "Models", "Speed"
+WORKFLOW = ["demo", "run", "sweep", "report", "similarity", "diversity", "transfer-link", "bound", "lengthgen",
+            "encodings", "pretrain", "hf-tiny", "hf-surgery", "hf-finetune", "align", "ud-export", "bench"]
+
+
+def order_commands() -> None:
+    """Sort the registered commands by panel, then by WORKFLOW (a command not listed comes last)."""
+    panels = [EXPERIMENTS, ANALYSIS, MODELS, SPEED]
+
+    def rank(command) -> tuple[int, int]:
+        name = command.name or command.callback.__name__.replace("_", "-")
+        panel = panels.index(command.rich_help_panel) if command.rich_help_panel in panels else len(panels)
+        return panel, WORKFLOW.index(name) if name in WORKFLOW else len(WORKFLOW)
+
+    app.registered_commands.sort(key=rank)
+
 
 @app.callback()
 def main(debug: bool = typer.Option(False, "--debug", help="show full tracebacks on errors")) -> None:

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from petra.cli.app import app, console
+from petra.cli.app import SPEED, app, console
 from petra.errors import PetraError
 
 MIB = 2**20
@@ -97,7 +97,7 @@ def _write_json(bench, path: Path) -> None:
         raise PetraError(f"cannot write {path}: {exc.strerror}") from None
 
 
-@app.command()
+@app.command(rich_help_panel=SPEED)
 def bench(
     vocab: int = typer.Option(8000, help="vocabulary size"),
     hidden: int = typer.Option(256, help="hidden size"),
@@ -125,7 +125,10 @@ def bench(
                                          "12 heads, FFN 3072, seq 512, batch 32 (replaces the size options)"),
 ) -> None:
     """Train petra's encoder and transformers' BertForMaskedLM at the same sizes, alternating; print
-    tokens/s, their ratio, MFU against a measured matmul peak, and peak memory."""
+    tokens/s, their ratio, MFU against a measured matmul peak, and peak memory.
+
+    Example: petra bench --precision both
+    """
     import torch
 
     from petra.device import check_device

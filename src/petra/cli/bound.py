@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from petra.cli.app import DEVICE_HELP, app, console, experiment_config
+from petra.cli.app import ANALYSIS, DEVICE_HELP, app, console, experiment_config
 
 # `petra bound --quick`: the same pipeline shrunk to run in well under a minute (used by tests).
 QUICK_OVERRIDES: dict[str, Any] = {
@@ -22,7 +22,7 @@ QUICK_OVERRIDES: dict[str, Any] = {
 }
 
 
-@app.command()
+@app.command(rich_help_panel=ANALYSIS)
 def bound(
     config: Optional[Path] = typer.Argument(None, help="YAML config (default: the built-in default, as configs/bound.yaml)"),
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="results folder (overrides run.output_dir)"),
@@ -30,7 +30,10 @@ def bound(
     device: Optional[str] = typer.Option(None, "--device", help=DEVICE_HELP),
 ) -> None:
     """Train random_gaussian / sinusoidal / learned models, evaluate the gap under K PE draws, and
-    judge the seed's bound exp(-ε²/2σ²) and a textbook bound against the empirical tail."""
+    judge the seed's bound exp(-ε²/2σ²) and a textbook bound against the empirical tail.
+
+    Example: petra bound --quick
+    """
     from petra.experiments.bound import BoundConfig, run, write_outputs
     from petra.results.outputs import prepare_output_dir
 

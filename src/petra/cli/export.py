@@ -8,17 +8,20 @@ from typing import Optional
 
 import typer
 
-from petra.cli.app import app, console
+from petra.cli.app import MODELS, app, console
 from petra.cli.transfer import DATA_DIR_HELP
 
 
-@app.command("ud-export")
+@app.command("ud-export", rich_help_panel=MODELS)
 def ud_export(
     treebank: str = typer.Argument(..., help="UD treebank name, e.g. English-EWT"),
     output_dir: Path = typer.Argument(..., help="folder to write (datasets.load_from_disk reads it)"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
 ) -> None:
-    """Export a treebank's splits as a Hugging Face `datasets` folder."""
+    """Export a treebank's splits as a Hugging Face `datasets` folder.
+
+    Example: petra ud-export English-EWT my_ewt/ --data-dir ../shared/data
+    """
     from petra.data.hf_datasets import export_splits
     from petra.data.ud import find_treebank
 

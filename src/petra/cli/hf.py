@@ -13,7 +13,7 @@ import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from petra.cli.app import DEVICE_HELP, app, console
+from petra.cli.app import DEVICE_HELP, MODELS, app, console
 from petra.errors import PetraError
 
 
@@ -48,7 +48,7 @@ def _output_dir(path: Path) -> Path:
     return path
 
 
-@app.command("hf-finetune")
+@app.command("hf-finetune", rich_help_panel=MODELS)
 def hf_finetune(
     model_dir: Path = typer.Argument(..., help="local Hugging Face model folder (save_pretrained output)"),
     task: str = typer.Option("pos", "--task", help="pos (UD tagging) or agent (synthetic sentence task)"),
@@ -66,7 +66,10 @@ def hf_finetune(
     save_models: bool = typer.Option(False, "--save-models", help="keep each fine-tuned model under -o/models/"),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
 ) -> None:
-    """Fine-tune a local HF model per PE (keep = its own; else surgery) with petra's loop."""
+    """Fine-tune a local HF model per PE (keep = its own; else surgery) with petra's loop.
+
+    Example: petra hf-finetune runs/tiny-bert --pe keep --pe rope --data-dir ../shared/data
+    """
     from pydantic import ValidationError
 
     from petra.config import OptimConfig
@@ -122,7 +125,7 @@ def _table(rows: list[dict[str, Any]], title: str) -> Table:
     return table
 
 
-@app.command("hf-surgery")
+@app.command("hf-surgery", rich_help_panel=MODELS)
 def hf_surgery(
     model_dir: Path = typer.Argument(..., help="local BERT / RoBERTa / XLM-R / DistilBERT folder"),
     pe: str = typer.Option(..., "--pe", help="petra PE to put in (see `petra encodings`)"),
@@ -130,7 +133,10 @@ def hf_surgery(
     option: Optional[List[str]] = typer.Option(None, "--option", help="PE option KEY=VALUE"),
     task: str = typer.Option("auto", "--task", help="head to load: auto (as saved), base, mlm, token, sequence"),
 ) -> None:
-    """Swap a pretrained model's position embeddings for a petra PE and save it."""
+    """Swap a pretrained model's position embeddings for a petra PE and save it.
+
+    Example: petra hf-surgery runs/tiny-bert --pe rope -o runs/tiny-bert-rope
+    """
     import torch
 
     from petra.hf.surgery import AUTO_CLASSES, load_model, position_parameter_names, replace_position_encoding
@@ -176,7 +182,7 @@ def _copy_tokenizer(source: Path, target: Path) -> None:
         console.print(f"[yellow]no tokenizer in {source}; saved the model only[/yellow]")
 
 
-@app.command("hf-tiny")
+@app.command("hf-tiny", rich_help_panel=MODELS)
 def hf_tiny(
     output_dir: Path = typer.Argument(..., help="folder for the model and its tokenizer"),
     arch: str = typer.Option("bert", "--arch", help="bert, roberta, xlm-roberta, distilbert or petra"),
@@ -191,7 +197,10 @@ def hf_tiny(
     mlm_steps: int = typer.Option(0, "--mlm-steps", help="masked-LM pretraining steps with the HF Trainer"),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
-    """Build a tiny model + tokenizer from treebank text, optionally MLM-pretrain it, save it."""
+    """Build a tiny model + tokenizer from treebank text, optionally MLM-pretrain it, save it.
+
+    Example: petra hf-tiny runs/tiny-bert --arch bert --data-dir ../shared/data
+    """
     from petra.data.ud import find_treebank
     from petra.hf.tiny import ARCHS, build_tiny_model, pretrain_mlm
 

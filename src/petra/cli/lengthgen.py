@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from petra.cli.app import DEVICE_HELP, app, console, experiment_config
+from petra.cli.app import ANALYSIS, DEVICE_HELP, app, console, experiment_config
 
 # `petra lengthgen --quick`: every PE once on tiny lengths, well under a minute (used by tests).
 QUICK_OVERRIDES: dict[str, Any] = {
@@ -23,14 +23,17 @@ QUICK_OVERRIDES: dict[str, Any] = {
 }
 
 
-@app.command()
+@app.command(rich_help_panel=ANALYSIS)
 def lengthgen(
     config: Optional[Path] = typer.Argument(None, help="YAML config (default: the built-in default, as configs/lengthgen.yaml)"),
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="results folder (overrides run.output_dir)"),
     quick: bool = typer.Option(False, "--quick", help="tiny version (1 seed, lengths 4 -> 8, 40 steps) for smoke tests"),
     device: Optional[str] = typer.Option(None, "--device", help=DEVICE_HELP),
 ) -> None:
-    """Train on input lengths <= N, test on every length up to M, for each PE and seed."""
+    """Train on input lengths <= N, test on every length up to M, for each PE and seed.
+
+    Example: petra lengthgen configs/lengthgen.yaml
+    """
     from petra.experiments.lengthgen import LengthgenConfig, run, write_outputs
     from petra.results.outputs import prepare_output_dir
 

@@ -9,12 +9,12 @@ from typing import Optional
 
 import typer
 
-from petra.cli.app import DEVICE_HELP, app, console
+from petra.cli.app import DEVICE_HELP, MODELS, app, console
 from petra.cli.transfer import DATA_DIR_HELP, load_run_config
 from petra.errors import PetraError
 
 
-@app.command()
+@app.command(rich_help_panel=MODELS)
 def pretrain(
     config: Path = typer.Argument(..., help="YAML experiment config (its model, data.source and pretrain sections)"),
     encoding: Optional[str] = typer.Option(None, "--encoding", help="PE to use (default: the config's first)"),
@@ -23,7 +23,10 @@ def pretrain(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
     device: Optional[str] = typer.Option(None, "--device", help=DEVICE_HELP),
 ) -> None:
-    """Pretrain on the source language and save model.pt + pretrain.json."""
+    """Pretrain on the source language and save model.pt + pretrain.json.
+
+    Example: accelerate launch --multi_gpu --num_processes 2 -m petra pretrain configs/recipes.yaml
+    """
     from petra.training.distributed import pretrain_accelerated
 
     cfg = load_run_config(config, None, device)

@@ -12,7 +12,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from petra.cli.app import app, console
+from petra.cli.app import ANALYSIS, app, console
 
 DEFAULT_PRINTED = ("word_order.wasserstein", "head_direction.js", "dependency_length.wasserstein", "upos_bigram.js")
 
@@ -62,7 +62,7 @@ def _heatmaps(matrices: dict[str, pd.DataFrame], path: Path, title: str) -> Path
     return path
 
 
-@app.command()
+@app.command(rich_help_panel=ANALYSIS)
 def similarity(
     languages: list[str] = typer.Argument(..., help="UD treebank names (English-EWT) or synthetic:ORDER[,key=value...]"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="folder holding ud/ (default: $PETRA_DATA)"),
@@ -73,7 +73,10 @@ def similarity(
     sentences: int = typer.Option(2000, "--sentences", min=1, help="sentences generated per synthetic language"),
     uriel: list[str] = typer.Option(["syntactic"], "--uriel", help="URIEL distance kinds to print; 'none' to skip"),
 ) -> None:
-    """Distance matrices between languages: structure profiles (KL, JS, Wasserstein, combined) and URIEL."""
+    """Distance matrices between languages: structure profiles (KL, JS, Wasserstein, combined) and URIEL.
+
+    Example: petra similarity English-EWT Turkish-IMST synthetic:SOV --data-dir ../shared/data
+    """
     from petra.metrics.similarity import COMBINED, distance_matrices
     from petra.metrics.structure import language_profile
     from petra.results.outputs import prepare_output_dir
@@ -155,12 +158,15 @@ def _print_profiles(profiles) -> None:
     console.print(table)
 
 
-@app.command()
+@app.command(rich_help_panel=ANALYSIS)
 def diversity(
     config: Path = typer.Argument(..., help="transfer config YAML (source + targets) or a list of UD treebanks"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="folder holding ud/ (default: $PETRA_DATA)"),
 ) -> None:
-    """Diversity of a training mix: language entropy, effective number of languages, MI, coverage."""
+    """Diversity of a training mix: language entropy, effective number of languages, MI, coverage.
+
+    Example: petra diversity configs/multilingual.yaml
+    """
     from petra.metrics.diversity import diversity as measure
     from petra.metrics.diversity import load_mix
 
@@ -189,7 +195,7 @@ def diversity(
     console.print(table)
 
 
-@app.command("transfer-link")
+@app.command("transfer-link", rich_help_panel=ANALYSIS)
 def transfer_link(
     results: Path = typer.Argument(..., help="results folder with runs.csv and config.yaml"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="folder holding ud/ (UD results)"),
@@ -200,7 +206,10 @@ def transfer_link(
         None, "--shots", help="UD-POS results: the k whose gain is used (default: smallest k > 0)"),
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="default: the results folder"),
 ) -> None:
-    """Spearman ρ (bootstrap CI) of each source→target distance with gain, seed variance, zero-shot accuracy."""
+    """Spearman ρ (bootstrap CI) of each source→target distance with gain, seed variance, zero-shot accuracy.
+
+    Example: petra transfer-link runs/ud_lowres --data-dir ../shared/data
+    """
     from petra.metrics.transfer_link import PLOTTED, write_link
     from petra.results.outputs import prepare_output_dir
 

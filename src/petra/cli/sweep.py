@@ -8,11 +8,11 @@ from typing import Optional
 
 import typer
 
-from petra.cli.app import DEVICE_HELP, app
+from petra.cli.app import DEVICE_HELP, EXPERIMENTS, app
 from petra.cli.transfer import DATA_DIR_HELP, load_run_config, run_transfer
 
 
-@app.command()
+@app.command(rich_help_panel=EXPERIMENTS)
 def sweep(
     config: Path = typer.Argument(..., help="YAML experiment config: its encodings × seeds × targets × recipes"),
     executor: str = typer.Option("local", "--executor", "-e", help="local (process pool) or ray"),
@@ -24,7 +24,10 @@ def sweep(
     device: Optional[str] = typer.Option(None, "--device", help=DEVICE_HELP),
 ) -> None:
     """One trial per (PE, seed) unit; finished trials land in the results store as they complete,
-    so an interrupted sweep resumes where it stopped, on any executor."""
+    so an interrupted sweep resumes where it stopped, on any executor.
+
+    Example: petra sweep configs/recipes.yaml --executor ray --workers 2
+    """
     from petra.device import uses_cuda
     from petra.experiments.executors import make_executor
 

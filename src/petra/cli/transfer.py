@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from petra.cli.app import DEVICE_HELP, app, console
+from petra.cli.app import DEVICE_HELP, EXPERIMENTS, app, console
 from petra.config import Config, load_config
 from petra.errors import PetraError
 
@@ -134,13 +134,16 @@ def _summary_table(summary) -> Table:
     return table
 
 
-@app.command()
+@app.command(rich_help_panel=EXPERIMENTS)
 def demo(
     quick: bool = typer.Option(False, "--quick", help="tiny version (1 seed, small data) for smoke tests"),
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="results folder"),
     device: Optional[str] = typer.Option(None, "--device", help=DEVICE_HELP),
 ) -> None:
-    """Embedded default: SVO source -> SOV and VSO targets, four PEs, three seeds, no download."""
+    """Embedded default: SVO source -> SOV and VSO targets, four PEs, three seeds, no download.
+
+    Example: petra demo -o runs/demo
+    """
     overrides = {**(QUICK_OVERRIDES if quick else {}), "run": _run_overrides(output_dir, device)}
     run_transfer(load_config(demo_config_path(), overrides))
 
@@ -155,14 +158,17 @@ def _run_overrides(output_dir: Optional[Path], device: Optional[str]) -> dict[st
     return {**run, "device": device} if device is not None else run
 
 
-@app.command("run")
+@app.command("run", rich_help_panel=EXPERIMENTS)
 def run_config(
     config: Path = typer.Argument(..., help="YAML experiment config (see configs/)"),
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="overrides run.output_dir"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
     device: Optional[str] = typer.Option(None, "--device", help=DEVICE_HELP),
 ) -> None:
-    """Run (or resume) the transfer experiment a config describes, on any language sources."""
+    """Run (or resume) the transfer experiment a config describes, on any language sources.
+
+    Example: petra run configs/ud_lowres.yaml --data-dir ../shared/data
+    """
     run_transfer(load_run_config(config, output_dir, device), data_dir=data_dir)
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from petra.cli.app import app, console
+from petra.cli.app import MODELS, app, console
 
 
-@app.command()
+@app.command(rich_help_panel=MODELS)
 def encodings() -> None:
-    """List the positional-encoding zoo."""
+    """List the positional-encoding zoo.
+
+    Example: petra encodings
+    """
     from petra.encodings import available
 
     table = Table(title="positional encodings")
