@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Any, Optional
 
@@ -14,7 +13,6 @@ from rich.table import Table
 
 from petra.cli.app import DEVICE_HELP, EXPERIMENTS, app, console
 from petra.config import Config, load_config
-from petra.errors import PetraError
 
 # `petra demo --quick`: the same experiment, shrunk to run in well under a minute (used by tests).
 QUICK_OVERRIDES: dict[str, Any] = {
@@ -26,19 +24,12 @@ QUICK_OVERRIDES: dict[str, Any] = {
 DATA_DIR_HELP = "folder holding ud/ (or the UD_* folders) for {treebank: NAME} languages; default $PETRA_DATA"
 
 
-def demo_config_path() -> Path:
-    return Path(str(resources.files("petra") / "configs" / "demo.yaml"))
-
-
 def run_transfer(config: Config, executor=None, data_dir: Path | None = None) -> None:
-    """Run (or resume) a transfer config, store each unit, print the table, write the outputs and the report."""
-    from petra.experiments.transfer import run
-    from petra.results.outputs import prepare_output_dir, write_outputs
-    from petra.results.report import write_report
-    from petra.results.store import ResultStore
+    """Run (or resume) a transfer config through :func:`petra.api.run` with a progress bar, then
+    print the tables (every file is written by then)."""
+    from petra.api import run
+    from petra.results.claims import FEW_TEST_SENTENCES
 
-    out = prepare_output_dir(config.run.output_dir)
-    store = ResultStore(out / "store")
     units = len(config.encodings) * len(config.seeds)
     start = time.perf_counter()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -50,47 +41,30 @@ def run_transfer(config: Config, executor=None, data_dir: Path | None = None) ->
                 if not console.is_terminal:  # piped output (logs) shows no live bar: a line per unit
                     progress.console.print(f"unit done: {encoding} seed {seed} ({time.perf_counter() - start:.0f} s)")
 
-            results = run(config, store, on_unit_done=done, executor=executor, data_dir=data_dir)
+            results = run(config, data_dir=data_dir, executor=executor, on_unit_done=done)
         except KeyboardInterrupt:
-            console.print(f"interrupted: finished units and checkpoints are kept in {store.root}; "
+            console.print(f"interrupted: finished units and checkpoints are kept in {config.run.output_dir / 'store'}; "
                           "run the same command again to resume")
             raise typer.Exit(130) from None
     if results.skipped:
-        console.print(f"{results.skipped} finished unit(s) reused from {store.root}")
-    if results.runs.empty:
-        raise PetraError(f"no unit finished: {'; '.join(results.failures)}")
-    outputs = write_outputs(out, config, results, time.perf_counter() - start)
-    _link_distances(out, data_dir)
-    report, _ = write_report(out)
-    console.print(_source_table(outputs.runs))
-    console.print(_summary_table(outputs.summary))
+        console.print(f"{results.skipped} finished unit(s) reused from {results.directory / 'store'}")
+    console.print(_source_table(results.runs))
+    console.print(_summary_table(results.summary))
     for cell in results.missing:
         console.print(f"not fine-tuned: {cell}")
-    from petra.results.claims import FEW_TEST_SENTENCES
-
-    few = outputs.summary[outputs.summary["test_sentences"] < FEW_TEST_SENTENCES]
+    few = results.summary[results.summary["test_sentences"] < FEW_TEST_SENTENCES]
     for target, rows in few.groupby("target", sort=False):
         console.print(f"[yellow]{target}: only {rows['test_sentences'].min()} test sentences scored[/yellow] "
                       "(intervals are wide)")
-    console.print(f"wall time {time.perf_counter() - start:.1f} s; results in [bold]{out}[/bold] (report: {report.name})")
+    for note in results.notes:
+        console.print(f"[yellow]{note}[/yellow]")
+    console.print(f"wall time {time.perf_counter() - start:.1f} s; results in [bold]{results.directory}[/bold] "
+                  "(report: report.html)")
     if results.failures:
         for failure in results.failures:
             console.print(f"[red]failed after retries:[/red] {failure}")
         console.print("finished units are stored; run the same command again to retry the failed ones")
         raise typer.Exit(1)
-
-
-def _link_distances(out: Path, data_dir: Path | None) -> None:
-    """Distance of each (source, target) pair and its gain (what `petra transfer-link` writes), for
-    the report; the results are already written, so a language that cannot be profiled only costs
-    this section."""
-    from petra.metrics.transfer_link import write_link
-
-    try:
-        with console.status("profiling languages: distance vs gain per (source, target) pair"):
-            write_link(out, out, str(data_dir) if data_dir else None)
-    except PetraError as exc:
-        console.print(f"[yellow]distance vs gain not computed:[/yellow] {exc}")
 
 
 def _source_table(runs) -> Table:
@@ -144,8 +118,10 @@ def demo(
 
     Example: petra demo -o runs/demo
     """
+    from petra.api import demo_config
+
     overrides = {**(QUICK_OVERRIDES if quick else {}), "run": _run_overrides(output_dir, device)}
-    run_transfer(load_config(demo_config_path(), overrides))
+    run_transfer(load_config(demo_config(), overrides))
 
 
 def load_run_config(config: Path, output_dir: Optional[Path], device: Optional[str] = None) -> Config:
