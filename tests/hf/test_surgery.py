@@ -1,6 +1,10 @@
 """PE surgery on tiny BERT / RoBERTa / XLM-R / DistilBERT: pretrained weights kept, outputs change as
 each PE says they should, save/load round trip, padding, and clear errors."""
 
+import json
+import subprocess
+import sys
+
 import pytest
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
@@ -152,3 +156,28 @@ def test_bad_requests_are_petra_errors(tmp_path, tiny_model):
         replace_position_encoding(tiny_model("bert"), "learned", max_len=1000)
     with pytest.raises(PetraError, match="config.json missing"):
         load_model(tmp_path, "mlm")
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_a_surgered_model_loads_through_the_auto_classes_after_import_petra_hf(tmp_path, arch, tiny_model, batch):
+    from transformers import AutoModelForMaskedLM, AutoModelForTokenClassification
+
+    model = replace_position_encoding(tiny_model(arch), "rope")
+    model.save_pretrained(tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text())["model_type"] == f"petra_{arch}"
+    ids, mask = batch(arch)
+    auto = AutoModelForMaskedLM.from_pretrained(tmp_path, local_files_only=True).eval()
+    assert isinstance(auto.base_model.embeddings.position_embeddings, PetraPositions)
+    assert torch.equal(_logits(auto, ids, mask), _logits(load_model(tmp_path, "mlm").eval(), ids, mask))
+    tagger = AutoModelForTokenClassification.from_pretrained(tmp_path, num_labels=3, local_files_only=True)
+    assert tagger.config.petra_pe["name"] == "rope" and _logits(tagger.eval(), ids, mask).shape[-1] == 3
+
+
+def test_without_petra_a_surgered_model_refuses_to_load(tmp_path, tiny_model):
+    """Plain transformers must not build a BERT with a fresh position table from it."""
+    replace_position_encoding(tiny_model("bert"), "learned").save_pretrained(tmp_path)
+    script = ("import sys; from transformers import AutoModelForMaskedLM\n"
+              f"AutoModelForMaskedLM.from_pretrained({str(tmp_path)!r}, local_files_only=True)\n"
+              "assert 'petra' not in sys.modules")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "petra_bert" in result.stderr

@@ -10,8 +10,9 @@ PE, keeping every other pretrained weight.
   (:mod:`petra.hf.positions`); the layers' query/key/value weights are the pretrained ones.
 * ``none`` removes position information altogether.
 
-What was done is recorded in ``config.petra_pe``; :func:`load_model` re-applies it, so a surgered
-model round-trips through ``save_pretrained``/``load_model``.
+What was done is recorded in ``config.petra_pe`` and the model is saved as ``petra_<base>``
+(:mod:`petra.hf.auto`); :func:`load_model` re-applies it, so a surgered model round-trips through
+``save_pretrained``/``load_model`` and, after ``import petra.hf``, through ``AutoModel*.from_pretrained``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from transformers.utils import logging as hf_logging
 import petra.hf.modeling  # noqa: F401  (registers model_type "petra" with the Auto classes)
 from petra.encodings import build_encoding
 from petra.errors import PetraError
+from petra.hf.auto import base_type, mark_surgered, register, unmark
 from petra.hf.positions import ATTENTION_NAME, LINK_ATTRIBUTE, PetraPositions, PositionLink
 
 log = logging.getLogger(__name__)
@@ -94,14 +96,14 @@ def max_positions(config: PretrainedConfig) -> int | None:
     size = getattr(config, "max_position_embeddings", None)
     if size is None:
         return None
-    arch = ARCHITECTURES.get(config.model_type)
+    arch = ARCHITECTURES.get(base_type(config.model_type))
     return int(size) - (arch.position_offset(config) if arch else 0)
 
 
 def _architecture(model: nn.Module) -> Architecture:
     if not isinstance(model, PreTrainedModel):
         raise PetraError(f"PE surgery needs a transformers PreTrainedModel, got {type(model).__name__}")
-    model_type = model.config.model_type
+    model_type = base_type(model.config.model_type)  # a surgered model keeps its architecture
     if model_type == "petra":
         raise PetraError("this is a petra model: choose its PE with PetraConfig(encoding=...) instead of surgery")
     if model_type not in ARCHITECTURES:
@@ -175,6 +177,7 @@ def replace_position_encoding(
     if layers:
         _use_petra_attention(model)
     model.config.petra_pe = PESurgery(name, dict(options or {}), max_len, factor).to_dict()
+    mark_surgered(model.config)  # saved as petra_<base>: plain transformers refuses it instead of re-initialising
     return model
 
 
@@ -206,16 +209,19 @@ def position_parameter_names(model: PreTrainedModel) -> set[str]:
     return {k for k in model.state_dict() if k.startswith(prefix + ".")}
 
 
-def load_model(path: str | Path, task: Task = "base", **kwargs: Any) -> PreTrainedModel:
+def load_model(path: str | Path, task: Task = "base", config: PretrainedConfig | None = None,
+               **kwargs: Any) -> PreTrainedModel:
     """``from_pretrained`` for the head ``task`` from a local folder (never the hub), re-applying any
     PE surgery recorded in its config and loading the PE's saved weights. ``kwargs`` go to the config
-    (e.g. ``num_labels``, ``id2label``)."""
+    (e.g. ``num_labels``, ``id2label``); ``config``: one already read (the Auto classes pass theirs)."""
     path = Path(path)
     if task not in AUTO_CLASSES:
         raise PetraError(f"unknown task {task!r}; choose one of {', '.join(AUTO_CLASSES)}")
     if not (path / "config.json").is_file():
         raise PetraError(f"no Hugging Face model folder at {path} (config.json missing)")
-    config = AutoConfig.from_pretrained(path, local_files_only=True, **kwargs)
+    if config is None:
+        config = AutoConfig.from_pretrained(path, local_files_only=True, **kwargs)
+    unmark(config)  # build the base architecture; the surgery below makes it a surgered one again
     spec = getattr(config, "petra_pe", None)
     if spec:
         del config.petra_pe  # re-recorded by the surgery below
@@ -270,3 +276,6 @@ def _read_checkpoint(path: Path, keys: set[str]) -> dict[str, torch.Tensor]:
         with safe_open(str(path / file), framework="pt") as handle:
             tensors |= {k: handle.get_tensor(k) for k in handle.keys() if k in keys}
     return tensors
+
+
+register(list(ARCHITECTURES))  # AutoModel*.from_pretrained(a surgered folder) goes through load_model
