@@ -186,19 +186,6 @@ class RunConfig(DeviceSection):
                                   "(fractions share a GPU)")
 
 
-def check_encodings_fit(encodings: list[str], architecture: str) -> None:
-    """Every named PE exists, and the LSTM gets only additive ones (it has no attention)."""
-    from petra.encodings import get_spec  # local: keeps config importable without torch work
-
-    for name in encodings:
-        try:
-            kind = get_spec(name).kind
-        except PetraError as exc:
-            raise ValueError(str(exc)) from None
-        if architecture == "lstm" and kind not in ("additive", "none"):
-            raise ValueError(f"encoding {name!r} acts on attention ({kind}); the lstm model takes additive encodings only")
-
-
 class Config(Section):
     name: str = "experiment"
     encodings: list[str] = Field(default_factory=lambda: ["sinusoidal", "learned", "rope", "random_gaussian"], min_length=1)
@@ -240,7 +227,9 @@ class Config(Section):
 
     @model_validator(mode="after")
     def _encodings_fit_model(self) -> Config:
-        check_encodings_fit(self.encodings, self.model.architecture)
+        from petra.encodings.registry import check_fit  # local: keeps config importable without torch work
+
+        check_fit(self.encodings, self.model.architecture)
         if self.model.architecture == "lstm" and "adapters" in self.finetune.recipes:
             raise ValueError("recipe 'adapters' needs the transformer architecture (the lstm has no blocks)")
         if "adaptive_pe" in self.finetune.recipes and "none" in self.encodings:

@@ -65,3 +65,15 @@ def build_encoding(
         return cls(dim=dim, num_heads=num_heads, max_len=max_len, **options)
     except (ValueError, TypeError) as exc:
         raise PetraError(f"model.encoding_options for {name!r}: {exc}") from exc
+
+
+def check_fit(names: list[str], architecture: str) -> None:
+    """Every named PE exists, and the LSTM gets only additive ones (it has no attention); a
+    ValueError for config validation."""
+    for name in names:
+        try:
+            kind = get_spec(name).kind
+        except PetraError as exc:
+            raise ValueError(str(exc)) from None
+        if architecture == "lstm" and kind not in ("additive", "none"):
+            raise ValueError(f"encoding {name!r} acts on attention ({kind}); the lstm model takes additive encodings only")

@@ -41,12 +41,13 @@ import torch.nn.functional as F
 import yaml
 from pydantic import Field, model_validator
 
-from petra.config import DeviceSection, ModelConfig, OptimConfig, Section, TaskConfig, check_encodings_fit
+from petra.config import DeviceSection, ModelConfig, OptimConfig, Section, TaskConfig
 from petra.device import resolve_device
 from petra.data.batches import IGNORE, EncodedCorpus, batches, collate, encode
 from petra.data.synthetic import LanguageSpec, generate
 from petra.data.vocab import LabelSet, Vocab
 from petra.encodings import PositionalEncoding
+from petra.encodings.registry import check_fit
 from petra.experiments.seeding import seed_everything, stage_seed
 from petra.metrics.bound import BoundCheck, bounded_difference_sigma2, check_bounds
 from petra.models import HeadSpec, PetraModel, build_model
@@ -99,7 +100,7 @@ class BoundConfig(Section):
 
     @model_validator(mode="after")
     def _known_encodings(self) -> BoundConfig:
-        check_encodings_fit(self.encodings, self.model.architecture)
+        check_fit(self.encodings, self.model.architecture)
         return self
 
 
