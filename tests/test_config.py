@@ -1,3 +1,5 @@
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,8 +41,28 @@ def test_unknown_encoding_lists_the_zoo(tmp_path):
 
 
 def test_rotary_with_lstm_is_rejected(tmp_path):
-    with pytest.raises(PetraError, match=r"lstm model takes additive encodings only"):
+    with pytest.raises(PetraError, match=r"model.architecture 'lstm' takes additive encodings only; encoding 'rope'"):
         load_config(write(tmp_path, "encodings: [rope]\nmodel: {architecture: lstm}\n"))
+
+
+def test_how_an_encoding_acts_is_asked_of_it_with_its_options(tmp_path):
+    """random_ordered is additive on sinusoidal and rotary on RoPE: the LSTM takes only the first,
+    and the second is refused when the config is read (exit 2, nothing written), not in every worker."""
+    lstm = "encodings: [random_ordered]\nmodel: {architecture: lstm, encoding_options: {random_ordered: {base: %s}}}\n"
+    assert load_config(write(tmp_path, lstm % "sinusoidal")).model.architecture == "lstm"
+    path = write(tmp_path, lstm % "rope")
+    with pytest.raises(PetraError, match=r"encoding 'random_ordered' with options \{'base': 'rope'\} acts on "
+                                         r"attention \(rotary\)"):
+        load_config(path)
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-c", "from petra.cli import entry; entry()", "run", str(path), "-o", str(out)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "model.architecture 'lstm'" in result.stderr and not out.exists()
+
+
+def test_bad_encoding_options_are_refused_when_the_config_is_read():
+    with pytest.raises(PetraError, match=r"random_ordered base must be one of"):
+        parse_config({"encodings": ["random_ordered"], "model": {"encoding_options": {"random_ordered": {"base": "t5_bias"}}}})
 
 
 def test_heads_must_divide_dim():

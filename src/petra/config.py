@@ -229,7 +229,7 @@ class Config(Section):
     def _encodings_fit_model(self) -> Config:
         from petra.encodings.registry import check_fit  # local: keeps config importable without torch work
 
-        check_fit(self.encodings, self.model.architecture)
+        check_fit(self.encodings, self.model)
         if self.model.architecture == "lstm" and "adapters" in self.finetune.recipes:
             raise ValueError("recipe 'adapters' needs the transformer architecture (the lstm has no blocks)")
         if "adaptive_pe" in self.finetune.recipes and "none" in self.encodings:

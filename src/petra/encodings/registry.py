@@ -67,13 +67,16 @@ def build_encoding(
         raise PetraError(f"model.encoding_options for {name!r}: {exc}") from exc
 
 
-def check_fit(names: list[str], architecture: str) -> None:
-    """Every named PE exists, and the LSTM gets only additive ones (it has no attention); a
-    ValueError for config validation."""
+def check_fit(names: list[str], model: Any) -> None:
+    """Every named PE exists and builds with its ``model.encoding_options``, and the LSTM gets only
+    additive ones (it has no attention) - asked of the built instance, since options can change how
+    an encoding acts (random_ordered on RoPE is rotary). A ValueError, for config validation."""
     for name in names:
         try:
-            kind = get_spec(name).kind
+            encoding = build_encoding(name, model.dim, model.heads, model.max_len, model.encoding_options.get(name))
         except PetraError as exc:
             raise ValueError(str(exc)) from None
-        if architecture == "lstm" and kind not in ("additive", "none"):
-            raise ValueError(f"encoding {name!r} acts on attention ({kind}); the lstm model takes additive encodings only")
+        if model.architecture == "lstm" and encoding.kind not in ("additive", "none"):
+            options = model.encoding_options.get(name)
+            raise ValueError(f"model.architecture 'lstm' takes additive encodings only; encoding {name!r}"
+                             f"{f' with options {options}' if options else ''} acts on attention ({encoding.kind})")

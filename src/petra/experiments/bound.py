@@ -100,7 +100,7 @@ class BoundConfig(Section):
 
     @model_validator(mode="after")
     def _known_encodings(self) -> BoundConfig:
-        check_fit(self.encodings, self.model.architecture)
+        check_fit(self.encodings, self.model)
         return self
 
 
