@@ -27,30 +27,19 @@ from typing import Any, Literal
 
 import torch
 from torch import nn
-from transformers import (
-    AutoConfig,
-    AutoModel,
-    AutoModelForMaskedLM,
-    AutoModelForSequenceClassification,
-    AutoModelForTokenClassification,
-    PretrainedConfig,
-    PreTrainedModel,
-)
+from transformers import AutoConfig, PretrainedConfig, PreTrainedModel
 from transformers.utils import logging as hf_logging
 
 import petra.hf.modeling  # noqa: F401  (registers model_type "petra" with the Auto classes)
 from petra.encodings import build_encoding
 from petra.errors import PetraError
-from petra.hf.auto import base_type, mark_surgered, register, unmark
+from petra.hf.auto import TASKS, base_type, mark_surgered, register, unmark
 from petra.hf.positions import ATTENTION_NAME, LINK_ATTRIBUTE, PetraPositions, PositionLink
 
 log = logging.getLogger(__name__)
 
 Task = Literal["base", "mlm", "token", "sequence"]
-AUTO_CLASSES = {
-    "base": AutoModel, "mlm": AutoModelForMaskedLM,
-    "token": AutoModelForTokenClassification, "sequence": AutoModelForSequenceClassification,
-}
+AUTO_CLASSES = TASKS  # task -> the Auto class that builds its head
 
 
 @dataclass(frozen=True)
