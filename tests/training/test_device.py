@@ -83,6 +83,7 @@ def test_the_deferred_guard_names_the_first_bad_step():
     for step in range(GUARD_EVERY - 1):
         guard.loss(torch.tensor(float("nan") if step == 23 else 0.5))
         guard.gradients(finite)
+        guard.stepped()
     assert guard.result.steps == 0 and guard.steps == GUARD_EVERY - 1  # nothing read from the device yet
     with pytest.raises(PetraError, match=r"loss is nan at step 23 \(epoch 2\)"):
         guard.flush()
@@ -91,6 +92,7 @@ def test_the_deferred_guard_names_the_first_bad_step():
     for step in range(5):
         guard.loss(torch.tensor(0.5))
         guard.gradients(torch.tensor(float("inf") if step == 4 else 1.0))
+        guard.stepped()
     with pytest.raises(PetraError, match=r"non-finite gradients at step 4"):
         guard.flush()
     assert guard.result.losses == [0.5] * 4 and all(math.isfinite(v) for v in guard.result.losses)

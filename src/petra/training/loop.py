@@ -176,22 +176,31 @@ class _Guard:
         return self.result.steps + len(self.losses)
 
     def loss(self, loss: torch.Tensor) -> None:
+        """Before the backward pass: on the CPU a non-finite loss stops here, the model untouched."""
         if self.deferred:
-            self.losses.append(loss.detach().float())
+            self._loss: torch.Tensor | float = loss.detach().float()
             return
         value = loss.item()
         if not math.isfinite(value):
             self._stop_loss(value, self.result.steps)
-        self.result.losses.append(value)
+        self._loss = value
 
     def gradients(self, norm: torch.Tensor) -> None:
+        """After clipping, before the update."""
         if self.deferred:
-            self.finite.append(torch.isfinite(norm))
-            if len(self.losses) >= GUARD_EVERY:
-                self.flush()
+            self._finite = torch.isfinite(norm)
         elif not torch.isfinite(norm):
-            self.result.losses.pop()  # the step did not happen
             self._stop_gradients(self.result.steps, _nonfinite_groups(self.model))
+
+    def stepped(self) -> None:
+        """After the update: the step counts (an interrupt before this point leaves it uncounted)."""
+        if not self.deferred:
+            self.result.losses.append(self._loss)
+            return
+        self.losses.append(self._loss)
+        self.finite.append(self._finite)
+        if len(self.losses) >= GUARD_EVERY:
+            self.flush()
 
     def flush(self) -> None:
         if not self.losses:
@@ -229,6 +238,7 @@ def _step(state: _State, batch: Batch, params: list, cfg: OptimConfig, guard: _G
     guard.gradients(norm)
     state.optimizer.step()
     state.schedule.step()
+    guard.stepped()
 
 
 def _nonfinite_groups(model: PetraModel) -> list[str]:
