@@ -66,15 +66,17 @@ def run(config: str | Path | dict | Config, *, data_dir: str | Path | None = Non
     from petra.results.outputs import prepare_output_dir, write_outputs
     from petra.results.report import write_report
     from petra.results.store import ResultStore
+    from petra.results.tracking import Trackers
 
     cfg = _config(config, overrides)
     out = prepare_output_dir(cfg.run.output_dir)
+    trackers = Trackers(cfg.run.report_to, out, cfg.name)  # a missing package fails here, before any training
     start = time.perf_counter()
-    found = transfer.run(cfg, ResultStore(out / "store"), on_unit_done, executor, data_dir)
+    found = transfer.run(cfg, ResultStore(out / "store"), on_unit_done, executor, data_dir, trackers)
     if found.runs.empty:
         raise PetraError(f"no unit finished: {'; '.join(found.failures)}")
     outputs = write_outputs(out, cfg, found, time.perf_counter() - start)
-    notes = _link_distances(out, data_dir)
+    notes = trackers.failures + _link_distances(out, data_dir)
     write_report(out)
     return Results(out, outputs.runs, outputs.summary, found.skipped, found.failures, found.missing, notes)
 

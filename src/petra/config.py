@@ -184,6 +184,18 @@ class RunConfig(DeviceSection):
     threads: int = Field(1, gt=0, description="torch threads per unit; more than one helps only on idle cores")
     gpus_per_trial: float = Field(1.0, ge=0, description="Ray sweeps on a GPU machine: GPUs each trial asks for "
                                   "(fractions share a GPU)")
+    report_to: list[Literal["tensorboard", "mlflow", "wandb"]] = Field(
+        default_factory=list, description="experiment trackers each finished unit is logged to (transformers' names)")
+    keep_models: Literal["none", "best", "all"] = Field(
+        "best", description="fine-tuned models kept in the store for `petra export`: best = the best seed of each "
+                            "(source, target, PE, recipe, k) cell")
+
+    @field_validator("report_to")
+    @classmethod
+    def _trackers_distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"report_to lists a tracker twice: {value}")
+        return value
 
 
 class Config(Section):

@@ -41,6 +41,7 @@ from petra.metrics.stability import linear_cka, loss_volatility, pe_drift, steps
 from petra.models import PetraModel
 from petra.models.language import AdaptivePE, set_language
 from petra.results.store import ResultStore, unit_key
+from petra.results.tracking import Trackers, tracked_unit
 from petra.training.objectives import JointObjective
 from petra.training.recipes import apply_recipe
 
@@ -268,10 +269,10 @@ class TransferResults:
 
 def run(
     config: Config, store: ResultStore, on_unit_done: Callable[[str, int], None] | None = None, executor=None,
-    data_dir: str | Path | None = None,
+    data_dir: str | Path | None = None, trackers: Trackers | None = None,
 ) -> TransferResults:
-    """Every (encoding, seed) unit not yet in ``store``; each is stored the moment it finishes.
-    ``executor`` defaults to a local pool of ``config.run.workers`` processes."""
+    """Every (encoding, seed) unit not yet in ``store``; each is stored the moment it finishes (then
+    logged to ``trackers``). ``executor`` defaults to a local pool of ``config.run.workers`` processes."""
     keys = unit_keys(config)
     pending = [unit for unit, key in keys.items() if not store.has(key)]
     for unit in keys:
@@ -291,6 +292,8 @@ def run(
                 continue
             records = pd.DataFrame([asdict(r) for r in result.records])
             store.put(keys[(encoding, seed)], records, pd.DataFrame(result.curves), pd.DataFrame(result.scores))
+            if trackers is not None:
+                trackers.log(tracked_unit(config_to_dict(config), encoding, seed, result.records, result.curves))
             if on_unit_done is not None:
                 on_unit_done(encoding, seed)
     runs = store.records(keys.values())
