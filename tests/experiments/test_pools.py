@@ -66,9 +66,9 @@ def test_no_sentence_is_both_trained_on_and_scored_under_test_folds(tmp_path, mo
     seen = []
     original = UnitRunner._finetune
 
-    def spy(self, target, test_set, train_set, phase, label, source=None):
+    def spy(self, target, test_set, train_set, phase, label, *rest):
         seen.append((label, {tuple(ids) for ids in train_set.ids}, {tuple(ids) for ids in test_set.ids}))
-        return original(self, target, test_set, train_set, phase, label, source)
+        return original(self, target, test_set, train_set, phase, label, *rest)
 
     monkeypatch.setattr(UnitRunner, "_finetune", spy)
     results = run(config, ResultStore(tmp_path / "store"), executor=LocalExecutor(1))  # in-process: the spy sees it

@@ -216,3 +216,28 @@ def hf_tiny(
         loss = pretrain_mlm(out, texts, mlm_steps, seed=seed)
         message += f"; MLM loss after {mlm_steps} steps {loss:.3f}"
     console.print(f"{message} ({time.perf_counter() - start:.1f} s)")
+
+
+@app.command("export", rich_help_panel=MODELS)
+def export_model(
+    results: Path = typer.Argument(..., help="results folder of `petra run` / `petra demo`"),
+    target: str = typer.Option(..., "--target", help="target language the model was fine-tuned for"),
+    encoding: str = typer.Option(..., "--encoding", help="its PE"),
+    recipe: str = typer.Option("full", "--recipe", help="its recipe (zero_shot: the pretrained model)"),
+    source: Optional[str] = typer.Option(None, "--source", help="its source language (needed when several)"),
+    shots: Optional[int] = typer.Option(None, "--shots", help="its k (default: the largest kept)"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="its seed (default: the best kept)"),
+    output_dir: Path = typer.Option(..., "--output-dir", "-o", help="Hugging Face model folder to write"),
+) -> None:
+    """A model the run kept (run.keep_models) as a Hugging Face folder for pipeline(...).
+
+    Example: petra export runs/ud_lowres --target Uyghur-UDT --encoding rope --source English-EWT -o uyghur-pos
+    """
+    from petra.hf.export import Choice, export
+
+    done = export(results, Choice(target, encoding, recipe, source, shots, seed), _output_dir(output_dir))
+    console.print(f"{done['recipe']} {done['encoding']} from {done['source']}, k = {done['shots']}, seed {done['seed']} "
+                  f"(accuracy {done['accuracy']:.3f} on {target}) -> [bold]{output_dir}[/bold]; "
+                  f"use pipeline(\"{done['pipeline']}\", model=\"{output_dir}\") after `import petra.hf`")
+    if "note" in done:
+        console.print(f"[yellow]{done['note']}[/yellow]")

@@ -20,7 +20,7 @@ from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
-from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
 from petra.data.batches import IGNORE, EncodedCorpus
 from petra.data.sentence import Sentence
@@ -207,6 +207,25 @@ def load_tokenizer(path: str | Path) -> AnyTokenizer:
     if path.name == VOCAB_FILE and path.is_file():
         return WordTokenizer.load(path)
     return SubwordTokenizer.load(path)
+
+
+def to_transformers(tokenizer: AnyTokenizer, max_len: int):
+    """The tokenizer as a ``transformers`` fast tokenizer (what ``pipeline(...)`` and the Auto classes
+    load): same ids, words split on whitespace (sub-word tokenizers also split off punctuation), no
+    special tokens added around a sentence (petra models are trained without them)."""
+    from transformers import PreTrainedTokenizerFast
+
+    if isinstance(tokenizer, WordTokenizer):
+        backend = Tokenizer(models.WordLevel(tokenizer.vocab.index, unk_token=UNK))
+        backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    else:
+        backend = Tokenizer.from_str(tokenizer.tokenizer.to_str())
+        marks = {models.WordPiece: decoders.WordPiece, models.Unigram: decoders.Metaspace}  # BPE here marks nothing
+        if backend.decoder is None and type(backend.model) in marks:  # pipelines print words, not '##' pieces
+            backend.decoder = marks[type(backend.model)]()
+    pad, unk, mask = SPECIALS
+    return PreTrainedTokenizerFast(tokenizer_object=backend, pad_token=pad, unk_token=unk, mask_token=mask,
+                                   model_max_length=max_len)
 
 
 def encode_sentences(

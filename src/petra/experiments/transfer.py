@@ -40,6 +40,9 @@ from petra.experiments.seeding import seed_everything, stage_seed
 from petra.metrics.stability import linear_cka, loss_volatility, pe_drift, steps_to_fraction
 from petra.models import PetraModel
 from petra.models.language import AdaptivePE, set_language
+from petra.results.kept_models import (
+    MODELS, SUFFIX, describe, keep_best, link_model, model_name, rescore, save_model,
+)
 from petra.results.store import ResultStore, unit_key
 from petra.results.tracking import Trackers, tracked_unit
 from petra.training.objectives import JointObjective
@@ -51,8 +54,9 @@ class UnitRunner:
     previous attempt finished."""
 
     def __init__(self, config: Config, data: TransferData, encoding: str, seed: int, work: Path | None,
-                 device: torch.device | str = "cpu") -> None:
+                 device: torch.device | str = "cpu", models: Path | None = None) -> None:
         self.config, self.data, self.encoding, self.seed, self.device = config, data, encoding, seed, torch.device(device)
+        self.models = models  # where this unit's trained models are kept (petra.results.kept_models); None: nowhere
         self.log = PhaseLog(work, config.run.checkpoint_every)
         self.out = UnitResult()
         self._pretrained: dict[str, PetraModel] = {}
@@ -81,9 +85,12 @@ class UnitRunner:
                         source.name)
         on_source = {s.name: self.log.once(f"source/{s.name}", lambda: seeded_accuracy(
             self.pretrained(s), s.test, task, pad, self._seed("eval"))) for s in sources}
+        zero_shot: dict[str, dict[str, float]] = {s.name: {} for s in sources}
         for target in self.data.targets.values():
             zero = {s.name: self.log.once(f"zero_shot/{s.name}/{target.name}", lambda: seeded_scores(
                 self.pretrained(s), target.test, task, pad, self._seed(target.name, "eval"))) for s in sources}
+            for s in sources:
+                zero_shot[s.name][target.name] = zero[s.name]["accuracy"]
             for k in target.shots(self.config.finetune.shots):
                 if k == 0:
                     for s in sources:
@@ -91,7 +98,17 @@ class UnitRunner:
                                      float("nan"), zero[s.name]["accuracy"], on_source[s.name], 0)
                 else:
                     self._k_shot(target, k, {s: z["accuracy"] for s, z in zero.items()}, on_source)
+        for s in sources:  # the pretrained model is every target's zero-shot model
+            path = self._kept(ZERO_SHOT, s.name)
+            if path is not None and not path.is_file():
+                save_model(self.pretrained(s), path, self._meta(ZERO_SHOT, s.name, 0, zero_shot[s.name]))
         return self.out
+
+    def _kept(self, recipe: str, source: str, target: str | None = None, k: int = 0) -> Path | None:
+        return None if self.models is None else self.models / f"{model_name(recipe, source, target, k)}{SUFFIX}"
+
+    def _meta(self, recipe: str, source: str, k: int, scores: dict[str, float]) -> dict:
+        return describe(self.config, self.data, self.encoding, self.seed, recipe, source, k, scores)
 
     def _k_shot(self, target: TargetData, k: int, zero: dict[str, float], on_source: dict[str, float]) -> None:
         """Scratch and every recipe from every source on the same k sentences of ``target`` (drawn
@@ -116,13 +133,16 @@ class UnitRunner:
                     scratch.setdefault(source.name, []).append(self.log.once(label, lambda: self._finetune(
                         target, test_set, train_set, "scratch", label)))
                 done: dict[str, dict] = {}
+                keep = k if fold == target.folds[0] else None  # under test folds, the first fold's model
                 for recipe in self.config.finetune.recipes:
                     if recipe == "frozen_pe" and "full" in done and not self._pe_has_parameters():
                         done[recipe] = done["full"]  # identical training: nothing of the PE could change
+                        if keep is not None and self.models is not None:
+                            link_model(self._kept("full", source.name, target.name, k), self._kept(recipe, source.name, target.name, k))
                     else:
                         label = f"{recipe}/{source.name}/{where}"
                         done[recipe] = self.log.once(label, lambda: self._finetune(
-                            target, test_set, train_set, recipe, label, source))
+                            target, test_set, train_set, recipe, label, source, keep))
                     tuned.setdefault((source.name, recipe), []).append(done[recipe])
         pooled_scratch = {key: pool_folds(results, rows) for key, results in scratch.items()}
         for key, result in pooled_scratch.items():
@@ -130,6 +150,9 @@ class UnitRunner:
         for (source, recipe), results in tuned.items():
             r, base = pool_folds(results, rows), pooled_scratch[source if augmented else None]
             self._curves(target.name, recipe, k, r, source)
+            path = self._kept(recipe, source, target.name, k)
+            if len(results) > 1 and path is not None and path.is_file():  # test folds: rank by the pooled score
+                rescore(path, {target.name: r["accuracy"]})
             self._record(source, target, recipe, k, r, base["accuracy"], zero[source], on_source[source], sizes[source])
 
     def _record(self, source: str, target: TargetData, recipe: str, k: int, r: dict, scratch: float, zero: float,
@@ -168,9 +191,11 @@ class UnitRunner:
         return any(True for _ in pe.parameters())
 
     def _finetune(self, target: TargetData, test_set: EncodedCorpus, train_set: EncodedCorpus, phase: str,
-                  label: str, source: SourceData | None = None) -> dict:
+                  label: str, source: SourceData | None = None, keep_k: int | None = None) -> dict:
         """Scratch (``source`` None: fresh init) or the recipe ``phase`` applied to a copy of the
-        model pretrained on ``source``; scored on ``test_set``. ``label`` names its checkpoint."""
+        model pretrained on ``source``; scored on ``test_set``. ``label`` names its checkpoint; with
+        ``keep_k`` (and a models folder) the trained model is kept as the (target, k) model, before
+        the phase is logged done, so a resumed unit never lacks it."""
         f, task, pad, name = self.config.finetune, self.config.task.type, self.data.pad_id, target.name
         if source is None:
             model = new_model(self.config, self.data, self.encoding, self._seed(name, "scratch-init"), self.device)
@@ -208,6 +233,9 @@ class UnitRunner:
         }
         if source is not None:
             out.update(self._drift_and_cka(self.pretrained(source), model, test_set))
+            path = self._kept(phase, source.name, name, keep_k) if keep_k is not None else None
+            if path is not None:
+                save_model(model, path, self._meta(phase, source.name, keep_k, {name: out["accuracy"]}))
         self.log.discard_checkpoint(checkpoint)
         return out
 
@@ -243,11 +271,12 @@ class UnitRunner:
         self.out.curves += [{**base, "step": int(s), "value": float(v)} for s, v in points]
 
 
-def run_unit(config: Config, data: TransferData, encoding: str, seed: int, work: Path | None = None) -> UnitResult:
+def run_unit(config: Config, data: TransferData, encoding: str, seed: int, work: Path | None = None,
+             models: Path | None = None) -> UnitResult:
     torch.set_num_threads(config.run.threads)  # units run in parallel processes; one thread each wastes nothing
     device = resolve_device(config.run.device)  # before the first CUDA call: it sets cuBLAS up for determinism
     torch.use_deterministic_algorithms(True, warn_only=True)  # same seed -> same numbers
-    return UnitRunner(config, data, encoding, seed, work, device).run()
+    return UnitRunner(config, data, encoding, seed, work, device, models).run()
 
 
 def unit_keys(config: Config) -> dict[tuple[str, int], str]:
@@ -284,7 +313,9 @@ def run(
         missing = missing_cells(config, data)
         if executor is None:
             executor = LocalExecutor(min(config.run.workers or os.cpu_count() or 1, len(pending)))
-        jobs = [(config, data, e, s, store.work_dir(keys[(e, s)])) for e, s in pending]
+        keep = config.run.keep_models
+        jobs = [(config, data, e, s, store.work_dir(keys[(e, s)]), None if keep == "none" else store.root / MODELS / keys[(e, s)])
+                for e, s in pending]
         for index, result in executor.map(run_unit, jobs):
             encoding, seed = pending[index]
             if isinstance(result, Failure):
@@ -292,6 +323,8 @@ def run(
                 continue
             records = pd.DataFrame([asdict(r) for r in result.records])
             store.put(keys[(encoding, seed)], records, pd.DataFrame(result.curves), pd.DataFrame(result.scores))
+            if keep == "best":
+                keep_best(store.root, keys.values())
             if trackers is not None:
                 trackers.log(tracked_unit(config_to_dict(config), encoding, seed, result.records, result.curves))
             if on_unit_done is not None:

@@ -23,6 +23,8 @@ class PetraConfig(PretrainedConfig):
 
     ``encoding`` names any PE of the zoo (``petra encodings``); ``encoding_options`` are its keyword
     options (e.g. ``{"eval_mode": "fixed"}`` for ``random_gaussian``), validated at construction.
+    ``language_embeddings``, ``adapter_bottleneck`` and ``adaptive_pe_hidden`` (0: none) add petra's
+    per-language modules for ``num_languages`` languages, used for language ``language``.
     """
 
     model_type = "petra"
@@ -39,6 +41,11 @@ class PetraConfig(PretrainedConfig):
         encoding: str = "sinusoidal",
         encoding_options: dict[str, Any] | None = None,
         pad_token_id: int = 0,
+        language: int = 0,
+        num_languages: int = 1,
+        language_embeddings: bool = False,
+        adapter_bottleneck: int = 0,
+        adaptive_pe_hidden: int = 0,
         **kwargs: Any,
     ) -> None:
         self.vocab_size = vocab_size
@@ -51,6 +58,13 @@ class PetraConfig(PretrainedConfig):
         self.encoding = encoding
         self.encoding_options = dict(encoding_options or {})
         self.pad_token_id = pad_token_id
+        # The per-language modules of a model petra trained (petra.models.language): exported models
+        # keep them, fixed to the language they were fine-tuned for.
+        self.language = language
+        self.num_languages = num_languages
+        self.language_embeddings = language_embeddings
+        self.adapter_bottleneck = adapter_bottleneck
+        self.adaptive_pe_hidden = adaptive_pe_hidden
         super().__init__(**kwargs)
         self._validate()
 
@@ -65,6 +79,8 @@ class PetraConfig(PretrainedConfig):
                 f"PetraConfig.hidden_size ({self.hidden_size}) must be divisible by "
                 f"num_attention_heads ({self.num_attention_heads})"
             )
+        if not 0 <= self.language < self.num_languages:
+            raise PetraError(f"PetraConfig.language ({self.language}) must be in [0, num_languages={self.num_languages})")
         if not 0.0 <= self.dropout < 1.0:
             raise PetraError(f"PetraConfig.dropout must be in [0, 1), got {self.dropout!r}")
         # Builds (and drops) the PE once so a bad name or option fails here, not at model construction.

@@ -29,6 +29,9 @@ from petra.encodings import PositionalEncoding
 from petra.hf.configuration import PetraConfig
 from petra.models.encoder import TransformerEncoder
 from petra.models.heads import SequenceHead, TokenHead
+from petra.models.language import (
+    AdaptivePE, LanguageAware, add_adapters, add_language_embeddings, make_pe_adaptive, set_language,
+)
 
 try:  # transformers >= 4.57: init functions that skip weights already loaded from a checkpoint
     from transformers import initialization as hf_init
@@ -54,6 +57,14 @@ class PetraPreTrainedModel(PreTrainedModel):
             config.vocab_size, config.build_encoding(), config.hidden_size, config.num_hidden_layers,
             config.num_attention_heads, config.intermediate_size, config.dropout,
         )
+        # petra's per-language modules, attached as petra attaches them, so a trained model's state loads as is
+        if config.language_embeddings:
+            add_language_embeddings(self, config.num_languages)
+        if config.adaptive_pe_hidden:
+            make_pe_adaptive(self, config.num_languages, config.adaptive_pe_hidden)
+        if config.adapter_bottleneck:
+            add_adapters(self, config.adapter_bottleneck, config.num_languages)
+        set_language(self, config.language)
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
@@ -61,9 +72,13 @@ class PetraPreTrainedModel(PreTrainedModel):
         where ``petra.models.build_model`` would. ``transformers`` calls this for modules that are not
         loaded from a checkpoint, including non-persistent buffers (RoPE frequencies, ALiBi slopes)."""
         top = self.encoder.encoding
+        top = top.base if isinstance(top, AdaptivePE) else top  # the zoo PE inside a language-adaptive wrapper
         path = next((name for name, sub in top.named_modules() if sub is module), None)
         if path is not None:  # the PE or a module inside it (learned table, random_ordered's base)
             _copy_fresh_encoding(top, path, self.config)
+        elif any(module is part for language in self.modules() if isinstance(language, LanguageAware)
+                 for part in language.modules()):
+            return  # per-language modules start as petra builds them (zero-initialised maps, identity adapters)
         elif isinstance(module, (nn.Linear, nn.Embedding, nn.LayerNorm)):
             module.reset_parameters()
 

@@ -1,0 +1,126 @@
+"""Models a run keeps for `petra export` (``run.keep_models``): one safetensors file per trained
+model in ``store/models/<unit key>/``, holding the encoder and task head and, as metadata, all
+that is needed to rebuild it (model config, PE, recipe modules, the target's language id, labels)
+and the accuracy it scored on each target.
+
+``best`` keeps, for every (source, target, PE, recipe, k) cell, the seed that scored best (ties:
+the lowest seed); the others are deleted as soon as a better seed is stored, so the store never
+holds much more than one model per cell. Under test folds the model of the first fold is kept
+(its accuracy is the fold-pooled one). The pretrained model of each source is kept as the
+``zero_shot`` model of every target.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from petra.experiments.records import ZERO_SHOT
+
+MODELS = "models"
+SUFFIX = ".safetensors"
+KEPT_PREFIXES = ("encoder.", "heads.task.")  # the masked-LM head and a discriminator are training aids
+
+
+def model_name(recipe: str, source: str, target: str | None = None, shots: int = 0) -> str:
+    """File stem of one kept model; a source's pretrained model serves every target's zero-shot."""
+    return f"{ZERO_SHOT}--{source}" if recipe == ZERO_SHOT else f"{recipe}--{source}--{target}--k{shots}"
+
+
+def save_model(model: torch.nn.Module, path: Path, meta: dict[str, Any]) -> None:
+    """Encoder and task head of ``model`` with ``meta``, written atomically (a crash never leaves half a file)."""
+    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items() if k.startswith(KEPT_PREFIXES)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file(state, str(tmp), metadata={"petra": json.dumps(meta)})
+    os.replace(tmp, path)
+
+
+def rescore(path: Path, scores: dict[str, float]) -> None:
+    """Replace the scores a kept model is ranked by (test folds: the fold-pooled accuracy)."""
+    kept = KeptModel(path, read_meta(path))
+    if kept.meta["scores"] != scores:
+        tensors = kept.state()
+        tmp = path.with_name(f".{path.name}.tmp")
+        save_file(tensors, str(tmp), metadata={"petra": json.dumps({**kept.meta, "scores": scores})})
+        os.replace(tmp, path)
+
+
+def describe(config, data, encoding: str, seed: int, recipe: str, source: str, k: int,
+             scores: dict[str, float]) -> dict[str, Any]:
+    """The metadata of a kept model: what rebuilds it (petra.hf.export) and what ranks it among seeds.
+    ``config``: the run's :class:`~petra.config.Config`; ``data``: its TransferData."""
+    from petra.config import config_to_dict
+
+    f = config.finetune
+    return {
+        "encoding": encoding, "seed": seed, "source": source, "recipe": recipe, "shots": k,
+        "scores": scores, "languages": {t: data.targets[t].lang for t in scores},
+        "task": config.task.type, "labels": list(data.labels.tags) if config.task.type == "token" else None,
+        "num_classes": data.num_classes, "vocab_size": len(data.tokenizer),
+        "model": config_to_dict(config)["model"], "num_languages": len(data.languages),
+        "language_embeddings": config.pretrain.mix.language_embeddings,
+        "adapter_bottleneck": f.adapter_bottleneck if recipe == "adapters" else 0,
+        "adaptive_hidden": f.adaptive_hidden if recipe == "adaptive_pe" else 0,
+    }
+
+
+def link_model(existing: Path, path: Path) -> None:
+    """The same trained model under a second recipe's name (frozen_pe = full for a PE without
+    parameters), as a hard link: no second copy on disk; its name gives its recipe."""
+    if existing.is_file() and not path.exists():
+        os.link(existing, path)
+
+
+@dataclass(frozen=True)
+class KeptModel:
+    path: Path
+    meta: dict[str, Any]  # encoding, seed, source, recipe, shots, scores {target: accuracy}, how to rebuild
+
+    def state(self) -> dict[str, torch.Tensor]:
+        with safe_open(str(self.path), "pt") as f:
+            return {k: f.get_tensor(k) for k in f.keys()}
+
+
+def read_meta(path: Path) -> dict[str, Any]:
+    with safe_open(str(path), "pt") as f:
+        return json.loads(f.metadata()["petra"])
+
+
+def kept_models(store_root: Path, keys: Iterable[str]) -> list[KeptModel]:
+    """Every model kept for the units ``keys`` (one config's units; other configs' are ignored)."""
+    found = []
+    for key in keys:
+        for path in sorted((store_root / MODELS / key).glob(f"*{SUFFIX}")):
+            # the file name names the recipe: a frozen_pe file may be a link to the full model's file
+            found.append(KeptModel(path, {**read_meta(path), "recipe": path.name.split("--")[0]}))
+    return found
+
+
+def best_per_cell(models: list[KeptModel]) -> dict[tuple, KeptModel]:
+    """(source, target, encoding, recipe, shots) -> the model of the best seed (ties: lowest seed)."""
+    best: dict[tuple, KeptModel] = {}
+    for model in sorted(models, key=lambda m: m.meta["seed"]):
+        m = model.meta
+        for target, accuracy in m["scores"].items():
+            cell = (m["source"], target, m["encoding"], m["recipe"], m["shots"])
+            if cell not in best or accuracy > best[cell].meta["scores"][target]:
+                best[cell] = model
+    return best
+
+
+def keep_best(store_root: Path, keys: Iterable[str]) -> None:
+    """Delete every kept model that is not the best seed of any cell it serves."""
+    models = kept_models(store_root, keys)
+    winners = {m.path for m in best_per_cell(models).values()}
+    for model in models:
+        if model.path not in winners:
+            model.path.unlink(missing_ok=True)
