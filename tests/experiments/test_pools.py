@@ -8,7 +8,8 @@ from petra.config import parse_config
 from petra.data.sources.pools import choose_pool
 from petra.data.synthetic import LanguageSpec, generate
 from petra.experiments.executors import LocalExecutor
-from petra.experiments.transfer import UnitRunner, run
+from petra.experiments.transfer import run
+from petra.experiments.unit import UnitRunner
 from petra.results.store import ResultStore
 
 from .test_transfer_sources import conllu

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from petra.config import parse_config
-from petra.experiments.transfer import run_unit
+from petra.experiments.unit import run_unit
 from petra.experiments.transfer_data import prepare_data
 from petra.data.mixing import temperature_probabilities
 

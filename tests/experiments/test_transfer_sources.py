@@ -215,7 +215,7 @@ def test_a_fitted_tokenizer_is_kept_and_reused(tmp_path, banks):
 
 def test_masked_lm_first_then_the_task():
     """task_epochs: masked-LM on every text, then the task on the labelled languages (XTREME)."""
-    from petra.experiments.transfer import run_unit
+    from petra.experiments.unit import run_unit
 
     config = parse_config({**TINY, "tokenizer": {"kind": "word"},
                            "data": {"source": {"name": "svo"}, "targets": [{"name": "sov", "word_order": "SOV"}],

@@ -1,0 +1,266 @@
+"""One *unit* of the transfer experiment = (encoding, seed): one pretraining per source
+(petra.experiments.pretraining), shared by all targets, k and recipes, then per target: zero-shot,
+and per k (and test fold): scratch and each recipe from each source.
+
+A unit is a sequence of *phases*, each seeded on its own and logged when done
+(petra.experiments.phases), so a unit resumed after a crash reproduces the uninterrupted numbers.
+Phase seeds do not depend on k or the source (only the k-sentence draw depends on k): across k and
+sources, a seed's models start from the same weights, a paired comparison.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from petra.config import Config
+from petra.data.augmenters import Augmenters
+from petra.data.batches import EncodedCorpus, collate
+from petra.data.tokenize import encode_sentences
+from petra.device import resolve_device
+from petra.encodings import build_encoding
+from petra.experiments.phases import PhaseLog, fit_mixture, seeded_accuracy, seeded_scores
+from petra.experiments.pretraining import new_model, pretrain, with_adversary
+from petra.experiments.records import ZERO_SHOT, RunRecord, UnitResult, pool_folds
+from petra.experiments.seeding import seed_everything, stage_seed
+from petra.experiments.transfer_data import SourceData, TargetData, TransferData
+from petra.metrics.stability import linear_cka, loss_volatility, pe_drift, steps_to_fraction
+from petra.models import PetraModel
+from petra.models.language import AdaptivePE, set_language
+from petra.results.kept_models import SUFFIX, describe, link_model, model_name, rescore, save_model
+from petra.training.objectives import JointObjective
+from petra.training.recipes import apply_recipe
+
+
+class UnitRunner:
+    """Runs the phases of one (encoding, seed) unit - one pretraining per source - skipping those a
+    previous attempt finished."""
+
+    def __init__(self, config: Config, data: TransferData, encoding: str, seed: int, work: Path | None,
+                 device: torch.device | str = "cpu", models: Path | None = None) -> None:
+        self.config, self.data, self.encoding, self.seed, self.device = config, data, encoding, seed, torch.device(device)
+        self.models = models  # where this unit's trained models are kept (petra.results.kept_models); None: nowhere
+        self.log = PhaseLog(work, config.run.checkpoint_every)
+        self.out = UnitResult()
+        self._pretrained: dict[str, PetraModel] = {}
+        self._augmenters: dict[str, Augmenters] = {}
+
+    def _seed(self, *parts: str) -> int:
+        return stage_seed(self.seed, self.encoding, *parts)
+
+    def pretrained(self, source: SourceData) -> PetraModel:
+        """The model pretrained on ``source``: trained now, or restored from the finished phase's checkpoints."""
+        if source.name not in self._pretrained:
+            model, seconds, losses = pretrain(self.config, self.data, source, self.encoding, self._seed, self.log,
+                                              self.device)
+            self._pretrained[source.name] = model
+            if f"pretrain/{source.name}" not in self.log.done:
+                self.log.record(f"pretrain/{source.name}", {"seconds": seconds, "losses": losses})
+        return self._pretrained[source.name]
+
+    def run(self) -> UnitResult:
+        task, pad = self.config.task.type, self.data.pad_id
+        sources = list(self.data.sources.values())
+        for source in sources:
+            if f"pretrain/{source.name}" not in self.log.done:
+                self.pretrained(source)
+            self._curve(source.name, "pretrain", 0, "loss", enumerate(self.log.done[f"pretrain/{source.name}"]["losses"], 1),
+                        source.name)
+        on_source = {s.name: self.log.once(f"source/{s.name}", lambda: seeded_accuracy(
+            self.pretrained(s), s.test, task, pad, self._seed("eval"))) for s in sources}
+        zero_shot: dict[str, dict[str, float]] = {s.name: {} for s in sources}
+        for target in self.data.targets.values():
+            zero = {s.name: self.log.once(f"zero_shot/{s.name}/{target.name}", lambda: seeded_scores(
+                self.pretrained(s), target.test, task, pad, self._seed(target.name, "eval"))) for s in sources}
+            for s in sources:
+                zero_shot[s.name][target.name] = zero[s.name]["accuracy"]
+            for k in target.shots(self.config.finetune.shots):
+                if k == 0:
+                    for s in sources:
+                        self._record(s.name, target, ZERO_SHOT, 0, {**zero[s.name], "seconds": 0.0, "sentence": None},
+                                     float("nan"), zero[s.name]["accuracy"], on_source[s.name], 0)
+                else:
+                    self._k_shot(target, k, {s: z["accuracy"] for s, z in zero.items()}, on_source)
+        for s in sources:  # the pretrained model is every target's zero-shot model
+            path = self._kept(ZERO_SHOT, s.name)
+            if path is not None and not path.is_file():
+                save_model(self.pretrained(s), path, self._meta(ZERO_SHOT, s.name, 0, zero_shot[s.name]))
+        return self.out
+
+    def _kept(self, recipe: str, source: str, target: str | None = None, k: int = 0) -> Path | None:
+        return None if self.models is None else self.models / f"{model_name(recipe, source, target, k)}{SUFFIX}"
+
+    def _meta(self, recipe: str, source: str, k: int, scores: dict[str, float]) -> dict:
+        return describe(self.config, self.data, self.encoding, self.seed, recipe, source, k, scores)
+
+    def _k_shot(self, target: TargetData, k: int, zero: dict[str, float], on_source: dict[str, float]) -> None:
+        """Scratch and every recipe from every source on the same k sentences of ``target`` (drawn
+        per seed; under test folds once per fold, scored on the held-out fold, then pooled)."""
+        augmented = self.config.finetune.augment.enabled  # augmentation draws on the source: scratch per source
+        scratch: dict[str | None, list] = {}
+        tuned: dict[tuple[str, str], list] = {}
+        rows, sizes = [], {}
+        for fold in target.folds:
+            where = f"{target.name}/{k}" + ("" if fold is None else f"/fold{fold}")
+            test_set, scored = target.scored(fold)
+            rows.append(scored)
+            plain = None if augmented else self._shots(target, k, fold, None)
+            if not augmented:
+                scratch.setdefault(None, []).append(self.log.once(f"scratch/{where}", lambda: self._finetune(
+                    target, test_set, plain, "scratch", f"scratch/{where}")))
+            for source in self.data.sources.values():
+                train_set = self._shots(target, k, fold, source) if augmented else plain
+                sizes[source.name] = len(train_set)
+                if augmented:
+                    label = f"scratch/{source.name}/{where}"
+                    scratch.setdefault(source.name, []).append(self.log.once(label, lambda: self._finetune(
+                        target, test_set, train_set, "scratch", label)))
+                done: dict[str, dict] = {}
+                keep = k if fold == target.folds[0] else None  # under test folds, the first fold's model
+                for recipe in self.config.finetune.recipes:
+                    if recipe == "frozen_pe" and "full" in done and not self._pe_has_parameters():
+                        done[recipe] = done["full"]  # identical training: nothing of the PE could change
+                        if keep is not None and self.models is not None:
+                            link_model(self._kept("full", source.name, target.name, k), self._kept(recipe, source.name, target.name, k))
+                    else:
+                        label = f"{recipe}/{source.name}/{where}"
+                        done[recipe] = self.log.once(label, lambda: self._finetune(
+                            target, test_set, train_set, recipe, label, source, keep))
+                    tuned.setdefault((source.name, recipe), []).append(done[recipe])
+        pooled_scratch = {key: pool_folds(results, rows) for key, results in scratch.items()}
+        for key, result in pooled_scratch.items():
+            self._curves(target.name, "scratch", k, result, key or "")
+        for (source, recipe), results in tuned.items():
+            r, base = pool_folds(results, rows), pooled_scratch[source if augmented else None]
+            self._curves(target.name, recipe, k, r, source)
+            path = self._kept(recipe, source, target.name, k)
+            if len(results) > 1 and path is not None and path.is_file():  # test folds: rank by the pooled score
+                rescore(path, {target.name: r["accuracy"]})
+            self._record(source, target, recipe, k, r, base["accuracy"], zero[source], on_source[source], sizes[source])
+
+    def _record(self, source: str, target: TargetData, recipe: str, k: int, r: dict, scratch: float, zero: float,
+                on_source: float, train_sentences: int) -> None:
+        sentence = r["sentence"] if r["sentence"] is not None else list(range(len(target.test)))
+        self.out.records.append(RunRecord(
+            source=source, encoding=self.encoding, seed=self.seed, target=target.name, recipe=recipe, shots=k,
+            accuracy=r["accuracy"], scratch_accuracy=scratch, zero_shot_accuracy=zero, source_accuracy=on_source,
+            train_sentences=train_sentences, pool=target.pool.split if k else "", test_sentences=len(sentence),
+            pretrain_seconds=self.log.done[f"pretrain/{source}"]["seconds"], finetune_seconds=r["seconds"],
+            steps_to_95=r.get("steps_to_95"), loss_volatility=r.get("loss_volatility"), pe_drift=r.get("pe_drift"),
+            pe_cosine_change=r.get("pe_cosine_change"), cka=r.get("cka"),
+        ))
+        self.out.scores.append({"source": source, "encoding": self.encoding, "seed": self.seed, "target": target.name,
+                                "recipe": recipe, "shots": k, "sentence": sentence, "correct": r["correct"],
+                                "total": r["total"]})
+
+    def _shots(self, target: TargetData, k: int, fold: int | None, source: SourceData | None) -> EncodedCorpus:
+        """k sentences of the target's pool (outside the held-out ``fold``), the same for every PE
+        at this seed, plus augmentation drawn from ``source`` when configured."""
+        parts = (str(k), "sample") if fold is None else (str(k), f"fold{fold}", "sample")
+        rng = np.random.default_rng(stage_seed(self.seed, target.name, *parts))
+        sentences = target.pool.draw(k, rng, fold)
+        if source is not None:
+            if source.name not in self._augmenters:
+                self._augmenters[source.name] = Augmenters.build(self.config.finetune.augment, source.reorder,
+                                                                 self.pretrained(source), self.data.tokenizer)
+            sentences = self._augmenters[source.name].apply(sentences, target.order, rng)
+        corpus, _ = encode_sentences(sentences, self.data.tokenizer, self.data.labels, self.config.task.labels,
+                                     self.config.model.max_len, target.lang)
+        return corpus
+
+    def _pe_has_parameters(self) -> bool:
+        m = self.config.model
+        pe = build_encoding(self.encoding, m.dim, m.heads, m.max_len, m.encoding_options.get(self.encoding, {}))
+        return any(True for _ in pe.parameters())
+
+    def _finetune(self, target: TargetData, test_set: EncodedCorpus, train_set: EncodedCorpus, phase: str,
+                  label: str, source: SourceData | None = None, keep_k: int | None = None) -> dict:
+        """Scratch (``source`` None: fresh init) or the recipe ``phase`` applied to a copy of the
+        model pretrained on ``source``; scored on ``test_set``. ``label`` names its checkpoint; with
+        ``keep_k`` (and a models folder) the trained model is kept as the (target, k) model, before
+        the phase is logged done, so a resumed unit never lacks it."""
+        f, task, pad, name = self.config.finetune, self.config.task.type, self.data.pad_id, target.name
+        if source is None:
+            model = new_model(self.config, self.data, self.encoding, self._seed(name, "scratch-init"), self.device)
+        else:
+            model = copy.deepcopy(self.pretrained(source))
+            apply_recipe(model, phase, len(self.data.languages), f.adaptive_hidden, f.adapter_bottleneck)
+            model.to(self.device)  # the modules a recipe adds are made on the CPU
+        per_epoch = -(-len(train_set) // f.batch_size)
+        epochs = f.epochs if f.max_steps is None else min(f.epochs, -(-f.max_steps // per_epoch))
+        objective, corpora, probabilities = JointObjective(task), [train_set], [1.0]
+        if phase == "adversarial":
+            # Source batches join (half the steps) so the discriminator has two languages to tell apart.
+            per_epoch *= 2
+            objective = with_adversary(model, objective, self.config, self.data, f.adversary, epochs * per_epoch,
+                                       {train_set.lang})
+            corpora, probabilities = [train_set, source.train], [0.5, 0.5]
+        steps = epochs * per_epoch
+        curve = None  # no curve_points: no curve, and no evaluation beyond the final score below
+        if f.curve_points:
+            curve = lambda m: seeded_accuracy(m, test_set, task, pad, self._seed(name, "curve"))  # noqa: E731
+        seed_everything(self._seed(name, phase))
+        checkpoint = label.replace("/", "-")
+        result = fit_mixture(
+            model, corpora, probabilities, objective, f.model_copy(update={"epochs": epochs}), pad,
+            self._seed(name, "finetune"), self.log.checkpointer(checkpoint, at_end=False), steps=per_epoch,
+            evaluate=curve, eval_every=max(1, steps // f.curve_points) if f.curve_points else 0,
+        )
+        points = result.evals
+        out = {
+            **seeded_scores(model, test_set, task, pad, self._seed(name, "eval")),
+            "seconds": result.seconds, "losses": result.losses, "evals": points,
+            # one point (no curve_points) is only the final score: no curve to read convergence from
+            "steps_to_95": steps_to_fraction([s for s, _ in points], [a for _, a in points]) if len(points) > 1 else None,
+            "loss_volatility": loss_volatility(result.losses),
+        }
+        if source is not None:
+            out.update(self._drift_and_cka(self.pretrained(source), model, test_set))
+            path = self._kept(phase, source.name, name, keep_k) if keep_k is not None else None
+            if path is not None:
+                save_model(model, path, self._meta(phase, source.name, keep_k, {name: out["accuracy"]}))
+        self.log.discard_checkpoint(checkpoint)
+        return out
+
+    def _drift_and_cka(self, pretrained: PetraModel, tuned: PetraModel, test_set: EncodedCorpus) -> dict:
+        before = {k: v.detach() for k, v in pretrained.encoding.named_parameters()}
+        # adaptive_pe wraps the PE: its drift is that of the wrapped (frozen) table, f lives outside it
+        tuned_pe = tuned.encoding.base if isinstance(tuned.encoding, AdaptivePE) else tuned.encoding
+        after = {k: v.detach() for k, v in tuned_pe.named_parameters()}
+        drift = pe_drift(before, after)
+        out = {"pe_drift": drift.relative_change, "pe_cosine_change": drift.cosine_structure_change} if drift else {}
+        # 200 test sentences in length-sorted batches of 32: one padded 200-row batch cost 3x as much
+        rows = sorted(range(min(200, len(test_set))), key=lambda r: len(test_set.ids[r]))
+        chunks = [collate(test_set, rows[i : i + 32], self.data.pad_id) for i in range(0, len(rows), 32)]
+        out["cka"] = linear_cka(self._states(pretrained, chunks), self._states(tuned, chunks))
+        return out
+
+    def _states(self, model: PetraModel, chunks: list) -> torch.Tensor:
+        """Encoder states of every real token of ``chunks``, under the same seeded RNG for every model."""
+        set_language(model, chunks[0].lang)
+        with torch.no_grad(), torch.random.fork_rng():
+            torch.manual_seed(self._seed("cka"))
+            chunks = [b.to(self.device) for b in chunks]
+            return torch.cat([model.eval().encoder(b.ids, b.mask)[b.mask] for b in chunks])
+
+    def _curves(self, target: str, phase: str, k: int, result: dict, source: str) -> None:
+        self._curve(target, phase, k, "loss", enumerate(result["losses"], 1), source)
+        self._curve(target, phase, k, "accuracy", result["evals"], source)
+
+    def _curve(self, target: str, phase: str, k: int, kind: str, points: Iterable, source: str) -> None:
+        """Curve points; ``source`` is the pretrained model's ('' for scratch, which has none)."""
+        base = {"source": source, "encoding": self.encoding, "seed": self.seed, "target": target, "phase": phase,
+                "shots": k, "kind": kind}
+        self.out.curves += [{**base, "step": int(s), "value": float(v)} for s, v in points]
+
+
+def run_unit(config: Config, data: TransferData, encoding: str, seed: int, work: Path | None = None,
+             models: Path | None = None) -> UnitResult:
+    torch.set_num_threads(config.run.threads)  # units run in parallel processes; one thread each wastes nothing
+    device = resolve_device(config.run.device)  # before the first CUDA call: it sets cuBLAS up for determinism
+    torch.use_deterministic_algorithms(True, warn_only=True)  # same seed -> same numbers
+    return UnitRunner(config, data, encoding, seed, work, device, models).run()
