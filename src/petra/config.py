@@ -40,8 +40,18 @@ class ModelConfig(Section):
 
 
 class TaskConfig(Section):
-    type: Literal["sequence", "token"] = "sequence"
-    labels: Literal["upos", "deprel"] = Field("deprel", description="token task: which word label to predict")
+    type: Literal["sequence", "token", "parse"] = Field(
+        "sequence", description="sequence (which noun is the agent), token (a label per word) or parse (dependency "
+                                "trees: biaffine heads and relations, UAS/LAS)")
+    labels: Literal["upos", "deprel", "udeprel"] = Field(
+        "deprel", description="token: the word label to predict; parse: the relation labels (udeprel = universal "
+                              "relations without subtypes, as CoNLL 2018's LAS)")
+
+    @model_validator(mode="after")
+    def _parse_labels_relations(self) -> TaskConfig:
+        if self.type == "parse" and self.labels == "upos":
+            raise ValueError("task.type 'parse' labels arcs with relations: labels must be 'deprel' or 'udeprel'")
+        return self
 
 
 class DataConfig(Section):

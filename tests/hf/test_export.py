@@ -12,8 +12,8 @@ import petra
 from petra.cli import app
 from petra.errors import PetraError
 from petra.experiments.transfer import unit_keys
-from petra.hf.export import Choice, choose, export
-from petra.results.kept_models import kept_models
+from petra.hf.export import export
+from petra.results.kept_models import Choice, choose, kept_models
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 needs_ud = pytest.mark.skipif(not (SHARED / "ud").is_dir(), reason="../shared/data/ud not present")

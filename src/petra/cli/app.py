@@ -19,7 +19,8 @@ state = {"debug": False}
 # languages and results, work with models, measure speed. Within a panel: WORKFLOW's order.
 EXPERIMENTS, ANALYSIS, MODELS, SPEED = "Experiments", "Analysis", "Models", "Speed"
 WORKFLOW = ["demo", "run", "sweep", "report", "similarity", "diversity", "transfer-link", "bound", "lengthgen",
-            "encodings", "pretrain", "hf-tiny", "hf-surgery", "hf-finetune", "export", "align", "ud-export", "bench"]
+            "encodings", "pretrain", "hf-tiny", "hf-surgery", "hf-finetune", "export", "predict", "align", "ud-export",
+            "bench"]
 
 
 def order_commands() -> None:

@@ -14,12 +14,18 @@ from petra.data.vocab import LabelSet, Vocab
 IGNORE = -100  # PyTorch's cross-entropy ignore index: padding and unmasked MLM positions
 
 
+NO_HEAD = -1  # heads: a word whose head was cut off by max_len (a node of the tree, not scored)
+
+
 @dataclass(frozen=True)
 class EncodedCorpus:
     ids: list[np.ndarray]
     tags: list[np.ndarray]
     labels: np.ndarray
     lang: int = 0  # language index within an experiment; batches carry it
+    # per token: at a word's first sub-word, 1 + the position of its head word's first sub-word
+    # (0 = root; NO_HEAD when that was cut off); IGNORE at every other position. None: no trees.
+    heads: list[np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -32,19 +38,22 @@ class Batch:
     tags: torch.Tensor  # (B, T) token labels, IGNORE at padding
     labels: torch.Tensor  # (B,) sentence labels
     lang: int = 0  # every batch holds one language (see petra.models.language)
+    heads: torch.Tensor | None = None  # (B, T) as EncodedCorpus.heads, IGNORE at padding
 
     def to(self, device: torch.device) -> Batch:
         """The batch on ``device`` (itself when it is there already); copies overlap compute on CUDA."""
         if self.ids.device == device:
             return self
         move = lambda t: t.to(device, non_blocking=True)  # noqa: E731
-        return Batch(move(self.ids), move(self.mask), move(self.tags), move(self.labels), self.lang)
+        heads = None if self.heads is None else move(self.heads)
+        return Batch(move(self.ids), move(self.mask), move(self.tags), move(self.labels), self.lang, heads)
 
 
 def subset(corpus: EncodedCorpus, rows: Sequence[int]) -> EncodedCorpus:
     """The sentences ``rows`` of ``corpus``, in that order."""
+    heads = None if corpus.heads is None else [corpus.heads[r] for r in rows]
     return EncodedCorpus([corpus.ids[r] for r in rows], [corpus.tags[r] for r in rows],
-                         corpus.labels[list(rows)], corpus.lang)
+                         corpus.labels[list(rows)], corpus.lang, heads)
 
 
 def encode(sentences: Sequence[Sentence], vocab: Vocab, labels: LabelSet, tag_kind: str, lang: int = 0) -> EncodedCorpus:
@@ -58,13 +67,17 @@ def collate(corpus: EncodedCorpus, rows: Sequence[int], pad_id: int) -> Batch:
     length = max(len(corpus.ids[r]) for r in rows)
     ids = np.full((len(rows), length), pad_id, dtype=np.int64)
     tags = np.full((len(rows), length), IGNORE, dtype=np.int64)
+    heads = None if corpus.heads is None else np.full((len(rows), length), IGNORE, dtype=np.int64)
     for i, r in enumerate(rows):
         n = len(corpus.ids[r])
         ids[i, :n] = corpus.ids[r]
         tags[i, :n] = corpus.tags[r]
+        if heads is not None:
+            heads[i, :n] = corpus.heads[r]
     ids_t = torch.from_numpy(ids)
     labels = torch.from_numpy(corpus.labels[list(rows)])
-    return Batch(ids_t, ids_t != pad_id, torch.from_numpy(tags), labels, corpus.lang)
+    heads_t = None if heads is None else torch.from_numpy(heads)
+    return Batch(ids_t, ids_t != pad_id, torch.from_numpy(tags), labels, corpus.lang, heads_t)
 
 
 def batches(

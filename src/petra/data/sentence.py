@@ -26,12 +26,15 @@ class Sentence:
             raise ValueError(f"sentence fields differ in length: {self.words!r}")
 
     def token_labels(self, kind: str) -> tuple[str, ...]:
-        """The word labels a token task predicts: ``"upos"`` or ``"deprel"``."""
+        """The word labels a task predicts: ``"upos"``, ``"deprel"`` or ``"udeprel"`` (the universal
+        relation without its subtype, ``nmod:poss`` -> ``nmod``: what CoNLL 2018's LAS compares)."""
         if kind == "upos":
             return self.upos
         if kind == "deprel":
             return self.deprels
-        raise ValueError(f"unknown token label kind {kind!r}; expected 'upos' or 'deprel'")
+        if kind == "udeprel":
+            return tuple(d.split(":", 1)[0] for d in self.deprels)
+        raise ValueError(f"unknown token label kind {kind!r}; expected 'upos', 'deprel' or 'udeprel'")
 
     def __len__(self) -> int:
         return len(self.words)

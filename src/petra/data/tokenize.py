@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import Field
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
-from petra.data.batches import IGNORE, EncodedCorpus
+from petra.data.batches import IGNORE, NO_HEAD, EncodedCorpus
 from petra.data.sentence import Sentence
 from petra.data.vocab import SPECIALS, UNK, LabelSet, Vocab
 from petra.errors import PetraError
@@ -238,21 +238,28 @@ def encode_sentences(
     says how many words lost their label, so a caller can report it rather than hide it.
     """
     tag_index = labels.index
-    ids, tags, cut_sentences, cut_words = [], [], 0, 0
+    ids, tags, heads, cut_sentences, cut_words = [], [], [], 0, 0
     for sentence, pieces in zip(sentences, tokenizer.word_pieces([s.words for s in sentences])):
         row_ids: list[int] = []
         row_tags: list[int] = []
+        starts: list[int] = []  # each word's first sub-word position
         for word_pieces, tag in zip(pieces, sentence.token_labels(field)):
+            starts.append(len(row_ids))
             row_ids += word_pieces
             row_tags += [tag_index.get(tag, IGNORE)] + [IGNORE] * (len(word_pieces) - 1)
+        row_heads = np.full(len(row_ids), IGNORE, dtype=np.int64)
+        for start, head in zip(starts, sentence.heads):
+            row_heads[start] = 0 if head == 0 else 1 + starts[head - 1]
         if max_len is not None and len(row_ids) > max_len:
             cut_sentences += 1
             cut_words += sum(1 for t in row_tags[max_len:] if t != IGNORE)
-            row_ids, row_tags = row_ids[:max_len], row_tags[:max_len]
+            row_ids, row_tags, row_heads = row_ids[:max_len], row_tags[:max_len], row_heads[:max_len]
+            row_heads[row_heads > max_len] = NO_HEAD  # the head word was cut off: not scored
         ids.append(np.array(row_ids, dtype=np.int64))
         tags.append(np.array(row_tags, dtype=np.int64))
+        heads.append(row_heads)
     labels_array = np.array([s.label for s in sentences], dtype=np.int64)
-    return EncodedCorpus(ids, tags, labels_array, lang), Truncation(cut_sentences, cut_words)
+    return EncodedCorpus(ids, tags, labels_array, lang, heads), Truncation(cut_sentences, cut_words)
 
 
 def raw_corpus(sentences: Sequence[Sentence], tokenizer: AnyTokenizer, max_len: int | None = None, lang: int = 0) -> EncodedCorpus:

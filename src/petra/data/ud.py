@@ -164,3 +164,24 @@ def _word_lines(block: str, start: int) -> dict[int, int]:
         if first.isdigit():
             lines[int(first)] = start + offset
     return lines
+
+
+def write_conllu(sentences: list[Sentence], path: str | Path, heads: list | None = None,
+                 deprels: list | None = None, upos: list | None = None) -> Path:
+    """Write ``sentences`` as CoNLL-U (``# sent_id`` and ``# text`` per sentence; LEMMA, XPOS, FEATS,
+    DEPS, MISC as ``_``), each column taken from the sentence unless a prediction replaces it
+    (``heads[i]``: 1-based heads of sentence i, 0 = root). A gold file written from the same sentences
+    has the same words, so the official CoNLL 2018 script (conll18_ud_eval.py) aligns the two exactly."""
+    from conllu.models import Metadata, Token, TokenList
+
+    blocks = []
+    for i, s in enumerate(sentences):
+        columns = (upos[i] if upos else s.upos, heads[i] if heads else s.heads, deprels[i] if deprels else s.deprels)
+        if not all(len(c) == len(s) for c in columns):
+            raise PetraError(f"prediction {i} does not have one entry per word of its {len(s)}-word sentence")
+        tokens = [Token(id=j, form=w, lemma="_", upos=u, xpos="_", feats="_", head=int(h), deprel=d, deps="_", misc="_")
+                  for j, (w, u, h, d) in enumerate(zip(s.words, *columns), start=1)]
+        blocks.append(TokenList(tokens, Metadata(sent_id=str(i + 1), text=" ".join(s.words))).serialize())
+    path = Path(path)
+    path.write_text("".join(blocks), encoding="utf-8")
+    return path

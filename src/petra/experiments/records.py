@@ -34,6 +34,10 @@ class RunRecord:
     pe_drift: float | None = None  # ||P_ft - P_pre|| / ||P_pre|| (trainable PEs only)
     pe_cosine_change: float | None = None
     cka: float | None = None  # linear CKA, pretrained vs fine-tuned, on target sentences
+    uas: float | None = None  # parsing (accuracy = LAS): right heads, every word
+    las: float | None = None
+    uas_nopunct: float | None = None  # without punctuation (relation punct), as CoNLL 2018 also reports
+    las_nopunct: float | None = None
 
     @property
     def gain(self) -> float:
@@ -60,6 +64,9 @@ def pool_folds(results: list[dict], rows: list[list[int]]) -> dict:
     out = {"correct": correct, "total": total, "sentence": [i for part in rows for i in part],
            "accuracy": sum(correct) / max(sum(total), 1), "seconds": sum(r["seconds"] for r in results),
            "losses": losses, "evals": evals}
+    if "counts" in results[0]:  # parsing: right / scored counts add up over folds
+        out["counts"] = {name: np.sum([r["counts"][name] for r in results], axis=0).tolist() for name in results[0]["counts"]}
+        out["arcs"] = np.sum([r["arcs"] for r in results], axis=0).tolist()
     for key in ("steps_to_95", "loss_volatility", "pe_drift", "pe_cosine_change", "cka"):
         values = [r[key] for r in results if r.get(key) is not None]
         out[key] = float(np.mean(values)) if values else None

@@ -184,7 +184,7 @@ def prepare_data(config: Config, data_dir: str | Path | None = None, kept_tokeni
     tokenizer = _tokenizer(config, read, kept_tokenizer)
     labels = LabelSet.build(t for s in read.label_text for t in s.token_labels(labels_of))
     every_source = [s for part in read.source_train.values() for s in part]
-    num_classes = len(labels) if config.task.type == "token" else 1 + max(s.label for s in every_source)
+    num_classes = len(labels) if config.task.type in ("token", "parse") else 1 + max(s.label for s in every_source)
 
     def encode(sentences: list[Sentence], name: str):
         return encode_sentences(sentences, tokenizer, labels, labels_of, max_len, index[name])

@@ -33,7 +33,16 @@ from petra.models import PetraModel
 from petra.models.language import AdaptivePE, set_language
 from petra.results.kept_models import SUFFIX, describe, link_model, model_name, rescore, save_model
 from petra.training.objectives import JointObjective
+from petra.tasks.parse import PUNCT
 from petra.training.recipes import apply_recipe
+
+
+def _arcs(result: dict, prefix: str = "") -> dict:
+    """Parsing: UAS counts per arc bucket (petra.tasks.parse.BUCKETS) for the scores table."""
+    if "arcs" not in result:
+        return {}
+    right, scored = zip(*result["arcs"])
+    return {f"{prefix}arcs_right": list(right), f"{prefix}arcs_total": list(scored)}
 
 
 class UnitRunner:
@@ -44,6 +53,7 @@ class UnitRunner:
                  device: torch.device | str = "cpu", models: Path | None = None) -> None:
         self.config, self.data, self.encoding, self.seed, self.device = config, data, encoding, seed, torch.device(device)
         self.models = models  # where this unit's trained models are kept (petra.results.kept_models); None: nowhere
+        self.punct = data.labels.index.get(PUNCT) if config.task.type == "parse" else None
         self.log = PhaseLog(work, config.run.checkpoint_every)
         self.out = UnitResult()
         self._pretrained: dict[str, PetraModel] = {}
@@ -75,14 +85,14 @@ class UnitRunner:
         zero_shot: dict[str, dict[str, float]] = {s.name: {} for s in sources}
         for target in self.data.targets.values():
             zero = {s.name: self.log.once(f"zero_shot/{s.name}/{target.name}", lambda: seeded_scores(
-                self.pretrained(s), target.test, task, pad, self._seed(target.name, "eval"))) for s in sources}
+                self.pretrained(s), target.test, task, pad, self._seed(target.name, "eval"), self.punct)) for s in sources}
             for s in sources:
                 zero_shot[s.name][target.name] = zero[s.name]["accuracy"]
             for k in target.shots(self.config.finetune.shots):
                 if k == 0:
                     for s in sources:
                         self._record(s.name, target, ZERO_SHOT, 0, {**zero[s.name], "seconds": 0.0, "sentence": None},
-                                     float("nan"), zero[s.name]["accuracy"], on_source[s.name], 0)
+                                     {"accuracy": float("nan")}, zero[s.name]["accuracy"], on_source[s.name], 0)
                 else:
                     self._k_shot(target, k, {s: z["accuracy"] for s, z in zero.items()}, on_source)
         for s in sources:  # the pretrained model is every target's zero-shot model
@@ -140,22 +150,24 @@ class UnitRunner:
             path = self._kept(recipe, source, target.name, k)
             if len(results) > 1 and path is not None and path.is_file():  # test folds: rank by the pooled score
                 rescore(path, {target.name: r["accuracy"]})
-            self._record(source, target, recipe, k, r, base["accuracy"], zero[source], on_source[source], sizes[source])
+            self._record(source, target, recipe, k, r, base, zero[source], on_source[source], sizes[source])
 
-    def _record(self, source: str, target: TargetData, recipe: str, k: int, r: dict, scratch: float, zero: float,
+    def _record(self, source: str, target: TargetData, recipe: str, k: int, r: dict, scratch: dict, zero: float,
                 on_source: float, train_sentences: int) -> None:
+        """One record from fine-tuning result ``r`` and the ``scratch`` result beside it."""
         sentence = r["sentence"] if r["sentence"] is not None else list(range(len(target.test)))
         self.out.records.append(RunRecord(
             source=source, encoding=self.encoding, seed=self.seed, target=target.name, recipe=recipe, shots=k,
-            accuracy=r["accuracy"], scratch_accuracy=scratch, zero_shot_accuracy=zero, source_accuracy=on_source,
+            accuracy=r["accuracy"], scratch_accuracy=scratch["accuracy"], zero_shot_accuracy=zero, source_accuracy=on_source,
             train_sentences=train_sentences, pool=target.pool.split if k else "", test_sentences=len(sentence),
             pretrain_seconds=self.log.done[f"pretrain/{source}"]["seconds"], finetune_seconds=r["seconds"],
             steps_to_95=r.get("steps_to_95"), loss_volatility=r.get("loss_volatility"), pe_drift=r.get("pe_drift"),
             pe_cosine_change=r.get("pe_cosine_change"), cka=r.get("cka"),
+            **{name: right / max(scored, 1) for name, (right, scored) in r.get("counts", {}).items()},
         ))
         self.out.scores.append({"source": source, "encoding": self.encoding, "seed": self.seed, "target": target.name,
                                 "recipe": recipe, "shots": k, "sentence": sentence, "correct": r["correct"],
-                                "total": r["total"]})
+                                "total": r["total"], **_arcs(r), **_arcs(scratch, "scratch_")})
 
     def _shots(self, target: TargetData, k: int, fold: int | None, source: SourceData | None) -> EncodedCorpus:
         """k sentences of the target's pool (outside the held-out ``fold``), the same for every PE
@@ -212,7 +224,7 @@ class UnitRunner:
         )
         points = result.evals
         out = {
-            **seeded_scores(model, test_set, task, pad, self._seed(name, "eval")),
+            **seeded_scores(model, test_set, task, pad, self._seed(name, "eval"), self.punct),
             "seconds": result.seconds, "losses": result.losses, "evals": points,
             # one point (no curve_points) is only the final score: no curve to read convergence from
             "steps_to_95": steps_to_fraction([s for s, _ in points], [a for _, a in points]) if len(points) > 1 else None,

@@ -6,55 +6,14 @@ and the Auto classes load after ``import petra.hf``."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
-from petra.config import ModelConfig, load_config
+from petra.config import ModelConfig
 from petra.errors import PetraError
 from petra.experiments.records import ZERO_SHOT
-from petra.results.kept_models import KeptModel, kept_models
+from petra.results.kept_models import Choice, KeptModel, find_kept
 
 EXPORT_FILE = "petra_export.json"  # which cell and seed the folder holds, and what it scored
-
-
-@dataclass(frozen=True)
-class Choice:
-    """Which kept model to export; None: the only one there is (source), the largest (k), the best (seed)."""
-
-    target: str
-    encoding: str
-    recipe: str
-    source: str | None = None
-    shots: int | None = None
-    seed: int | None = None
-
-
-def _narrow(models: list[KeptModel], field: str, value, what: str) -> list[KeptModel]:
-    found = [m for m in models if m.meta[field] == value]
-    if not found:
-        have = sorted({str(m.meta[field]) for m in models})
-        raise PetraError(f"no kept model with {what} {value!r}; kept: {', '.join(have) or 'none'}")
-    return found
-
-
-def choose(models: list[KeptModel], choice: Choice) -> KeptModel:
-    """The kept model ``choice`` names, or a PetraError saying what was kept instead."""
-    if not models:
-        raise PetraError("this run kept no models (run.keep_models: none, or a run from before models were kept)")
-    models = [m for m in models if choice.target in m.meta["scores"]]
-    if not models:
-        raise PetraError(f"no kept model for target {choice.target!r}")
-    models = _narrow(models, "encoding", choice.encoding, "encoding")
-    models = _narrow(models, "recipe", choice.recipe, "recipe")
-    sources = sorted({m.meta["source"] for m in models})
-    if choice.source is None and len(sources) > 1:
-        raise PetraError(f"the run has several sources: choose one with --source ({', '.join(sources)})")
-    models = _narrow(models, "source", choice.source or sources[0], "source")
-    models = _narrow(models, "shots", max(m.meta["shots"] for m in models) if choice.shots is None else choice.shots,
-                     "k (--shots)")
-    if choice.seed is not None:
-        return _narrow(models, "seed", choice.seed, "seed (keep_models: best keeps each cell's best seed)")[0]
-    return max(sorted(models, key=lambda m: m.meta["seed"]), key=lambda m: m.meta["scores"][choice.target])
 
 
 def build_hf_model(kept: KeptModel, target: str):
@@ -80,21 +39,16 @@ def build_hf_model(kept: KeptModel, target: str):
 def export(results: Path, choice: Choice, out: Path) -> dict:
     """Write the chosen model of the results folder ``results`` to ``out``; returns what was exported."""
     from petra.data.tokenize import load_tokenizer, to_transformers
-    from petra.experiments.transfer import unit_keys
 
-    results = Path(results)
-    if not (results / "config.yaml").is_file():
-        raise PetraError(f"{results} is not a petra results folder (no config.yaml)")
-    config = load_config(results / "config.yaml")
-    kept = choose(kept_models(results / "store", unit_keys(config).values()), choice)
-    if not (results / "tokenizer").is_dir():
-        raise PetraError(f"{results / 'tokenizer'} is missing: the model cannot be used without its tokenizer")
+    config, kept = find_kept(Path(results), choice)
+    if kept.meta["task"] == "parse":
+        raise PetraError("parsers have no transformers pipeline: use `petra predict` (CoNLL-U predictions) instead")
     model = build_hf_model(kept, choice.target)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     to_transformers(load_tokenizer(results / "tokenizer"), config.model.max_len).save_pretrained(out)
     m = kept.meta
-    summary = {"results": str(results.resolve()), "target": choice.target, "source": m["source"],
+    summary = {"results": str(Path(results).resolve()), "target": choice.target, "source": m["source"],
                "encoding": m["encoding"], "recipe": m["recipe"], "shots": m["shots"], "seed": m["seed"],
                "accuracy": m["scores"][choice.target], "task": m["task"],
                "pipeline": "token-classification" if m["task"] == "token" else "text-classification"}

@@ -29,9 +29,7 @@ from petra.encodings import PositionalEncoding
 from petra.hf.configuration import PetraConfig
 from petra.models.encoder import TransformerEncoder
 from petra.models.heads import SequenceHead, TokenHead
-from petra.models.language import (
-    AdaptivePE, LanguageAware, add_adapters, add_language_embeddings, make_pe_adaptive, set_language,
-)
+from petra.models.language import AdaptivePE, LanguageAware, attach_language_modules
 
 try:  # transformers >= 4.57: init functions that skip weights already loaded from a checkpoint
     from transformers import initialization as hf_init
@@ -57,14 +55,8 @@ class PetraPreTrainedModel(PreTrainedModel):
             config.vocab_size, config.build_encoding(), config.hidden_size, config.num_hidden_layers,
             config.num_attention_heads, config.intermediate_size, config.dropout,
         )
-        # petra's per-language modules, attached as petra attaches them, so a trained model's state loads as is
-        if config.language_embeddings:
-            add_language_embeddings(self, config.num_languages)
-        if config.adaptive_pe_hidden:
-            make_pe_adaptive(self, config.num_languages, config.adaptive_pe_hidden)
-        if config.adapter_bottleneck:
-            add_adapters(self, config.adapter_bottleneck, config.num_languages)
-        set_language(self, config.language)
+        attach_language_modules(self, config.num_languages, config.language, config.language_embeddings,
+                                config.adaptive_pe_hidden, config.adapter_bottleneck)
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:

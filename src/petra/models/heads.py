@@ -37,3 +37,41 @@ class SequenceHead(nn.Module):
         weights = mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
         return self.proj(pooled)
+
+
+class BiaffineHead(nn.Module):
+    """Deep biaffine attention for dependency parsing (Dozat & Manning 2017): each token scores every
+    candidate head - a learned root vector (index 0) and every token (index 1 + position) - and
+    labels its arc with a biaffine relation classifier.
+
+    ``forward`` gives the arc scores (B, T, 1 + T), ``s[b, d, h]``: head h for dependent d;
+    :meth:`relations` the relation logits (B, T, num_classes) of each token's arc to ``heads``.
+    """
+
+    def __init__(self, dim: int, num_classes: int, arc_dim: int | None = None, rel_dim: int | None = None,
+                 dropout: float = 0.1) -> None:
+        super().__init__()
+        arc_dim, rel_dim = arc_dim or dim, rel_dim or max(dim // 2, 16)
+        self.root = nn.Parameter(torch.zeros(dim))
+        mlp = lambda width: nn.Sequential(nn.Linear(dim, width), nn.GELU(), nn.Dropout(dropout))  # noqa: E731
+        self.arc_dep, self.arc_head, self.rel_dep, self.rel_head = mlp(arc_dim), mlp(arc_dim), mlp(rel_dim), mlp(rel_dim)
+        self.arc = nn.Bilinear(arc_dim, arc_dim, 1, bias=False)
+        self.arc_prior = nn.Linear(arc_dim, 1, bias=False)  # how likely a token is to be a head at all
+        self.rel = nn.Bilinear(rel_dim, rel_dim, num_classes)
+        self.rel_linear = nn.Linear(2 * rel_dim, num_classes, bias=False)
+
+    def _with_root(self, hidden: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.root.to(hidden.dtype).expand(hidden.shape[0], 1, -1), hidden], dim=1)
+
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        dep, head = self.arc_dep(hidden), self.arc_head(self._with_root(hidden))  # (B, T, a), (B, 1 + T, a)
+        weight = self.arc.weight[0]  # (a, a)
+        scores = dep @ weight @ head.transpose(1, 2) + self.arc_prior(head).transpose(1, 2)
+        candidate = torch.cat([torch.ones_like(mask[:, :1]), mask], dim=1)  # root + real tokens
+        return scores.masked_fill(~candidate[:, None, :], torch.finfo(scores.dtype).min)
+
+    def relations(self, hidden: torch.Tensor, heads: torch.Tensor) -> torch.Tensor:
+        """Relation logits of each token's arc from head ``heads`` (B, T): 0 root, 1 + position a token."""
+        dep, candidates = self.rel_dep(hidden), self.rel_head(self._with_root(hidden))
+        head = candidates.gather(1, heads.clamp(min=0).unsqueeze(-1).expand(-1, -1, candidates.shape[-1]))
+        return self.rel(dep.contiguous(), head.contiguous()) + self.rel_linear(torch.cat([dep, head], dim=-1))

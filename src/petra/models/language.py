@@ -137,3 +137,16 @@ def add_language_embeddings(model: nn.Module, num_languages: int) -> LanguageEmb
 
 def _add_language_embedding(embed: nn.Module, args, output: torch.Tensor) -> torch.Tensor:
     return embed.language(output)
+
+
+def attach_language_modules(model: nn.Module, num_languages: int, language: int, embeddings: bool = False,
+                            adaptive_hidden: int = 0, adapter_bottleneck: int = 0) -> None:
+    """Rebuild the per-language modules a trained model had (0 / False: none), as training attached
+    them, so its state loads as is; then select ``language``."""
+    if embeddings:
+        add_language_embeddings(model, num_languages)
+    if adaptive_hidden:
+        make_pe_adaptive(model, num_languages, adaptive_hidden)
+    if adapter_bottleneck:
+        add_adapters(model, adapter_bottleneck, num_languages)
+    set_language(model, language)

@@ -12,13 +12,13 @@ from petra.config import ModelConfig
 from petra.encodings import build_encoding
 from petra.errors import PetraError
 from petra.models.encoder import TransformerEncoder
-from petra.models.heads import SequenceHead, TokenHead
+from petra.models.heads import BiaffineHead, SequenceHead, TokenHead
 from petra.models.lstm import LSTMEncoder
 
 
 @dataclass(frozen=True)
 class HeadSpec:
-    kind: Literal["token", "sequence"]
+    kind: Literal["token", "sequence", "parse"]
     num_classes: int
 
 
@@ -67,8 +67,6 @@ def build_model(config: ModelConfig, encoding: str, vocab_size: int, heads: dict
         encoder = TransformerEncoder(vocab_size, pe, config.dim, config.layers, config.heads, config.ffn_dim, config.dropout)
     else:
         encoder = LSTMEncoder(vocab_size, pe, config.dim, config.layers, config.dropout)
-    modules = {
-        name: (TokenHead if spec.kind == "token" else SequenceHead)(config.dim, spec.num_classes)
-        for name, spec in heads.items()
-    }
+    kinds = {"token": TokenHead, "sequence": SequenceHead, "parse": BiaffineHead}
+    modules = {name: kinds[spec.kind](config.dim, spec.num_classes) for name, spec in heads.items()}
     return PetraModel(encoder, modules)

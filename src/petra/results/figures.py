@@ -191,3 +191,31 @@ def distance_vs_gain(table: pd.DataFrame, distances: list[str], source: str) -> 
     axes[0][0].set_ylabel("transfer gain (fine-tuned − scratch)")
     fig.tight_layout()
     return fig
+
+
+def arc_breakdown(table: pd.DataFrame) -> Figure:
+    """Per target (panel): UAS by gold-arc direction and length at the largest k, a line per PE (the
+    first recipe), scratch (mean over PEs) dashed gray, zero-shot (mean over PEs) dotted."""
+    targets = _order(table["target"])
+    fig, axes = plt.subplots(1, len(targets), figsize=(4.2 * len(targets), 3.4), squeeze=False, sharey=True)
+    for ax, target in zip(axes[0], targets):
+        rows = table[table["target"] == target]
+        k = rows["shots"].max()
+        at_k = rows[rows["shots"] == k]
+        recipe = next(r for r in _order(at_k["recipe"]) if r != "scratch")
+        buckets = list(rows["bucket"].cat.categories)
+        for encoding in _order(at_k["encoding"]):
+            line = at_k[(at_k["encoding"] == encoding) & (at_k["recipe"] == recipe)].groupby("bucket", observed=False)["uas_mean"].mean()
+            ax.plot(buckets, line.reindex(buckets).to_numpy(), marker="o", label=encoding)
+        for recipe_name, style, label in (("scratch", "--", f"scratch (k = {k})"), ("zero_shot", ":", "zero-shot")):
+            base = rows[rows["recipe"] == recipe_name].groupby("bucket", observed=False)["uas_mean"].mean()
+            if base.notna().any():
+                ax.plot(buckets, base.reindex(buckets).to_numpy(), style, color="gray", label=label)
+        ax.set_title(f"{target} ({recipe}, k = {k})")
+        ax.tick_params(axis="x", rotation=60)
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("UAS (gold arcs of the bucket)")
+    axes[0][-1].legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    return fig

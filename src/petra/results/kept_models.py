@@ -23,6 +23,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from petra.errors import PetraError
 from petra.experiments.records import ZERO_SHOT
 
 MODELS = "models"
@@ -64,7 +65,7 @@ def describe(config, data, encoding: str, seed: int, recipe: str, source: str, k
     return {
         "encoding": encoding, "seed": seed, "source": source, "recipe": recipe, "shots": k,
         "scores": scores, "languages": {t: data.targets[t].lang for t in scores},
-        "task": config.task.type, "labels": list(data.labels.tags) if config.task.type == "token" else None,
+        "task": config.task.type, "labels": list(data.labels.tags) if config.task.type != "sequence" else None,
         "num_classes": data.num_classes, "vocab_size": len(data.tokenizer),
         "model": config_to_dict(config)["model"], "num_languages": len(data.languages),
         "language_embeddings": config.pretrain.mix.language_embeddings,
@@ -124,3 +125,71 @@ def keep_best(store_root: Path, keys: Iterable[str]) -> None:
     for model in models:
         if model.path not in winners:
             model.path.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Which kept model to export; None: the only one there is (source), the largest (k), the best (seed)."""
+
+    target: str
+    encoding: str
+    recipe: str
+    source: str | None = None
+    shots: int | None = None
+    seed: int | None = None
+
+
+def _narrow(models: list[KeptModel], field: str, value, what: str) -> list[KeptModel]:
+    found = [m for m in models if m.meta[field] == value]
+    if not found:
+        have = sorted({str(m.meta[field]) for m in models})
+        raise PetraError(f"no kept model with {what} {value!r}; kept: {', '.join(have) or 'none'}")
+    return found
+
+
+def choose(models: list[KeptModel], choice: Choice) -> KeptModel:
+    """The kept model ``choice`` names, or a PetraError saying what was kept instead."""
+    if not models:
+        raise PetraError("this run kept no models (run.keep_models: none, or a run from before models were kept)")
+    models = [m for m in models if choice.target in m.meta["scores"]]
+    if not models:
+        raise PetraError(f"no kept model for target {choice.target!r}")
+    models = _narrow(models, "encoding", choice.encoding, "encoding")
+    models = _narrow(models, "recipe", choice.recipe, "recipe")
+    sources = sorted({m.meta["source"] for m in models})
+    if choice.source is None and len(sources) > 1:
+        raise PetraError(f"the run has several sources: choose one with --source ({', '.join(sources)})")
+    models = _narrow(models, "source", choice.source or sources[0], "source")
+    models = _narrow(models, "shots", max(m.meta["shots"] for m in models) if choice.shots is None else choice.shots,
+                     "k (--shots)")
+    if choice.seed is not None:
+        return _narrow(models, "seed", choice.seed, "seed (keep_models: best keeps each cell's best seed)")[0]
+    return max(sorted(models, key=lambda m: m.meta["seed"]), key=lambda m: m.meta["scores"][choice.target])
+
+
+def find_kept(results: Path, choice: Choice):
+    """(the run's config, the kept model ``choice`` names) of the results folder ``results``."""
+    from petra.config import load_config
+    from petra.experiments.transfer import unit_keys
+
+    if not (results / "config.yaml").is_file():
+        raise PetraError(f"{results} is not a petra results folder (no config.yaml)")
+    if not (results / "tokenizer").is_dir():
+        raise PetraError(f"{results / 'tokenizer'} is missing: the model cannot be used without its tokenizer")
+    config = load_config(results / "config.yaml")
+    return config, choose(kept_models(results / "store", unit_keys(config).values()), choice)
+
+
+def load_model(kept: KeptModel, target: str):
+    """The :class:`~petra.models.PetraModel` of ``kept`` (encoder and task head, any per-language
+    modules set to ``target``'s language), its weights loaded strictly, in eval mode."""
+    from petra.config import ModelConfig
+    from petra.models import HeadSpec, build_model
+    from petra.models.language import attach_language_modules
+
+    m = kept.meta
+    model = build_model(ModelConfig(**m["model"]), m["encoding"], m["vocab_size"], {"task": HeadSpec(m["task"], m["num_classes"])})
+    attach_language_modules(model, m["num_languages"], m["languages"][target], m["language_embeddings"],
+                            m["adaptive_hidden"], m["adapter_bottleneck"])
+    model.load_state_dict(kept.state(), strict=True)
+    return model.eval()

@@ -15,6 +15,7 @@ from petra.errors import PetraError
 from petra.experiments.transfer import TransferResults
 from petra.experiments.transfer_data import TransferData
 from petra.results.figures import accuracy_with_ci, sample_efficiency, save
+from petra.results.arcs import arc_breakdown
 from petra.results.claims import claims, marks
 from petra.results.summary import summary_frame
 
@@ -111,6 +112,9 @@ def write_outputs(directory: Path, config: Config, results: TransferResults, sec
     summary.to_csv(directory / "summary.csv", index=False)
     results.curves.drop(columns=["key"], errors="ignore").to_csv(directory / "curves.csv", index=False)
     results.scores.drop(columns=["key"], errors="ignore").to_parquet(directory / "scores.parquet", index=False)
+    arcs = arc_breakdown(results.scores)
+    if arcs is not None:  # parsing: attachment by arc direction and length
+        arcs.to_csv(directory / "arcs.csv", index=False)
     save(accuracy_with_ci(runs, summary), directory / "accuracy.png")
     if runs["shots"].nunique() > 1:
         save(sample_efficiency(summary)[0], directory / "sample_efficiency.png")

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from petra.errors import PetraError
 from petra.results import figures
+from petra.results.arcs import arc_breakdown
 from petra.results.claims import FEW_TEST_SENTENCES, Claim, break_even, claim_text, claims, describe, marks
 from petra.results.summary import summary_frame
 
@@ -100,7 +101,8 @@ def headline(found: list[Claim]) -> list[str]:
     return lines
 
 
-def _sections(runs: pd.DataFrame, summary: pd.DataFrame, curves: pd.DataFrame, links: pd.DataFrame | None) -> list[Section]:
+def _sections(runs: pd.DataFrame, summary: pd.DataFrame, curves: pd.DataFrame, links: pd.DataFrame | None,
+              scores: pd.DataFrame | None) -> list[Section]:
     sections = []
     if runs["shots"].nunique() > 1:
         figure, shown = figures.sample_efficiency(summary)
@@ -130,6 +132,12 @@ def _sections(runs: pd.DataFrame, summary: pd.DataFrame, curves: pd.DataFrame, l
                                     "smallest k > 0, mean over PEs and recipes; bars: std across seeds "
                                     "(`petra transfer-link` for the correlations).",
                                     figures.distance_vs_gain(links, distances, sources)))
+    arcs = arc_breakdown(scores)
+    if arcs is not None:
+        sections.append(Section("Attachment by arc direction and length", "UAS over the gold arcs of each bucket "
+                                "('left': the head precedes its dependent; length in words), mean over seeds, per PE at "
+                                "the largest k; gray: scratch on the same k sentences (dashed) and zero-shot (dotted), "
+                                "mean over PEs. Table: arcs.csv.", figures.arc_breakdown(arcs)))
     drift = figures.pe_drift(runs)
     if drift is not None:
         sections.append(Section("Positional-encoding drift", "How far fine-tuning moved trainable PE parameters "
@@ -242,7 +250,7 @@ def write_report(directory: Path) -> tuple[Path, Path]:
     files = directory / "report_files"
     files.mkdir(exist_ok=True)
     blocks, md_figs = [], []
-    for i, section in enumerate(_sections(runs, summary, run.curves, run.links)):
+    for i, section in enumerate(_sections(runs, summary, run.curves, run.links, run.scores)):
         png = _png(section.figure)
         (files / f"figure{i}.png").write_bytes(png)
         blocks.append(f"<h2>{section.title}</h2><figure><img src='data:image/png;base64,{base64.b64encode(png).decode()}'>"

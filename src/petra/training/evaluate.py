@@ -8,6 +8,7 @@ import torch
 from petra.data.batches import IGNORE, EncodedCorpus, batches
 from petra.models import PetraModel
 from petra.models.language import set_language
+from petra.tasks import parse
 
 
 @torch.no_grad()
@@ -23,8 +24,12 @@ def predict_probs(model: PetraModel, ids: torch.Tensor, mask: torch.Tensor) -> t
 def sentence_scores(model: PetraModel, corpus: EncodedCorpus, task_type: str, pad_id: int,
                     batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """Per sentence of ``corpus`` (in its order): labels predicted right, and labels scored (1 per
-    sentence for the sequence task, its labelled tokens for the token task). Paired comparisons
+    sentence for the sequence task, its labelled tokens for the token task, its words with LAS for
+    parsing). Paired comparisons
     of two models resample these sentences (petra.metrics.compare)."""
+    if task_type == "parse":  # labelled attachment: right head and relation, per word
+        scored = parse.scores(model, corpus, pad_id, punct=None)
+        return scored.las, scored.words
     model.eval()
     correct, total = np.zeros(len(corpus), dtype=np.int64), np.zeros(len(corpus), dtype=np.int64)
     start, device = 0, next(model.parameters()).device

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from petra.data.batches import IGNORE, Batch, mask_for_mlm
 from petra.models import PetraModel
+from petra.tasks import parse
 
 
 def token_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -26,6 +27,8 @@ def mlm_loss(model: PetraModel, inputs: torch.Tensor, mask: torch.Tensor, target
 
 
 def task_loss(model: PetraModel, batch: Batch, task_type: str) -> torch.Tensor:
+    if task_type == "parse":
+        return parse.loss(model, batch)
     logits = model(batch.ids, batch.mask, head="task")
     if task_type == "sequence":
         return F.cross_entropy(logits, batch.labels)

@@ -1,0 +1,1 @@
+"""Tasks beyond a label per token or sentence: dependency parsing (parse.py, mst.py)."""
