@@ -181,3 +181,30 @@ def test_write_conllu_round_trips_gold_sentences(tmp_path):
     assert [(s.words, s.upos, s.heads, s.deprels) for s in again] == [(s.words, s.upos, s.heads, s.deprels) for s in sentences]
     with pytest.raises(PetraError, match="one entry per word"):
         write_conllu(sentences[:1], tmp_path / "bad.conllu", heads=[[0]])
+
+
+def test_the_biaffine_head_runs_under_bf16_autocast():
+    import torch
+
+    from petra.models.heads import BiaffineHead
+
+    torch.manual_seed(0)
+    head, states, mask = BiaffineHead(16, 4).eval(), torch.randn(2, 5, 16), torch.ones(2, 5, dtype=torch.bool)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # training under precision: bf16
+        arcs, relations = head(states, mask), head.relations(states, torch.zeros(2, 5, dtype=torch.long))
+    assert arcs.shape == (2, 5, 6) and relations.shape == (2, 5, 4) and arcs.dtype == torch.bfloat16
+    exact = head(states, mask)
+    assert (arcs.float() - exact).abs().max() < 0.05 * exact.abs().max()  # bf16 rounding only
+
+
+def test_every_recipe_parses_through_the_engine(tmp_path):
+    config = {"encodings": ["learned"], "seeds": [0], "model": {"dim": 32, "layers": 1, "heads": 2, "ffn_dim": 64},
+              "task": {"type": "parse", "labels": "deprel"}, "data": {"source_train": 200, "test": 40},
+              "pretrain": {"epochs": 3, "batch_size": 16, "lr": 0.003},
+              "finetune": {"recipes": ["full", "frozen_pe", "adaptive_pe", "adapters", "adversarial"], "shots": [40],
+                           "epochs": 3, "batch_size": 8, "curve_points": 0},
+              "run": {"output_dir": str(tmp_path / "r"), "workers": 1}}
+    runs = petra.run(config).runs.set_index("recipe")
+    assert set(runs.index) == {"full", "frozen_pe", "adaptive_pe", "adapters", "adversarial"}
+    assert ((runs["las"] > 0) & (runs["las"] <= runs["uas"]) & (runs["uas"] <= 1)).all()
+    assert runs["accuracy"].equals(runs["las"])

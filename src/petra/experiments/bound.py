@@ -101,6 +101,8 @@ class BoundConfig(Section):
     @model_validator(mode="after")
     def _known_encodings(self) -> BoundConfig:
         check_fit(self.encodings, self.model)
+        if self.task.type == "parse":  # the bound is over per-example label losses; a tree is not one label
+            raise ValueError("task.type 'parse' has no per-example label loss for the bound: use 'sequence' or 'token'")
         return self
 
 

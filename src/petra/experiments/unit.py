@@ -32,8 +32,8 @@ from petra.metrics.stability import linear_cka, loss_volatility, pe_drift, steps
 from petra.models import PetraModel
 from petra.models.language import AdaptivePE, set_language
 from petra.results.kept_models import SUFFIX, describe, link_model, model_name, rescore, save_model
-from petra.training.objectives import JointObjective
 from petra.tasks.parse import PUNCT
+from petra.training.objectives import JointObjective
 from petra.training.recipes import apply_recipe
 
 

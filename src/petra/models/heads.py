@@ -39,6 +39,12 @@ class SequenceHead(nn.Module):
         return self.proj(pooled)
 
 
+def _uniform(rows: int, columns: int, fan_in: int) -> torch.Tensor:
+    """nn.Bilinear's initialisation: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    bound = fan_in ** -0.5
+    return torch.empty(rows, columns).uniform_(-bound, bound)
+
+
 class BiaffineHead(nn.Module):
     """Deep biaffine attention for dependency parsing (Dozat & Manning 2017): each token scores every
     candidate head - a learned root vector (index 0) and every token (index 1 + position) - and
@@ -55,18 +61,19 @@ class BiaffineHead(nn.Module):
         self.root = nn.Parameter(torch.zeros(dim))
         mlp = lambda width: nn.Sequential(nn.Linear(dim, width), nn.GELU(), nn.Dropout(dropout))  # noqa: E731
         self.arc_dep, self.arc_head, self.rel_dep, self.rel_head = mlp(arc_dim), mlp(arc_dim), mlp(rel_dim), mlp(rel_dim)
-        self.arc = nn.Bilinear(arc_dim, arc_dim, 1, bias=False)
+        # bilinear maps as plain parameters and matmuls (nn.Bilinear has no bf16 autocast on the CPU)
+        self.arc = nn.Parameter(_uniform(arc_dim, arc_dim, fan_in=arc_dim))
         self.arc_prior = nn.Linear(arc_dim, 1, bias=False)  # how likely a token is to be a head at all
-        self.rel = nn.Bilinear(rel_dim, rel_dim, num_classes)
-        self.rel_linear = nn.Linear(2 * rel_dim, num_classes, bias=False)
+        self.rel = nn.Parameter(_uniform(rel_dim, num_classes * rel_dim, fan_in=rel_dim))
+        self.rel_linear = nn.Linear(2 * rel_dim, num_classes)
+        self.num_classes = num_classes
 
     def _with_root(self, hidden: torch.Tensor) -> torch.Tensor:
         return torch.cat([self.root.to(hidden.dtype).expand(hidden.shape[0], 1, -1), hidden], dim=1)
 
     def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         dep, head = self.arc_dep(hidden), self.arc_head(self._with_root(hidden))  # (B, T, a), (B, 1 + T, a)
-        weight = self.arc.weight[0]  # (a, a)
-        scores = dep @ weight @ head.transpose(1, 2) + self.arc_prior(head).transpose(1, 2)
+        scores = dep @ self.arc.to(dep.dtype) @ head.transpose(1, 2) + self.arc_prior(head).transpose(1, 2)
         candidate = torch.cat([torch.ones_like(mask[:, :1]), mask], dim=1)  # root + real tokens
         return scores.masked_fill(~candidate[:, None, :], torch.finfo(scores.dtype).min)
 
@@ -74,4 +81,5 @@ class BiaffineHead(nn.Module):
         """Relation logits of each token's arc from head ``heads`` (B, T): 0 root, 1 + position a token."""
         dep, candidates = self.rel_dep(hidden), self.rel_head(self._with_root(hidden))
         head = candidates.gather(1, heads.clamp(min=0).unsqueeze(-1).expand(-1, -1, candidates.shape[-1]))
-        return self.rel(dep.contiguous(), head.contiguous()) + self.rel_linear(torch.cat([dep, head], dim=-1))
+        mapped = (dep @ self.rel.to(dep.dtype)).unflatten(-1, (self.num_classes, -1))  # (B, T, classes, r)
+        return (mapped @ head.unsqueeze(-1)).squeeze(-1) + self.rel_linear(torch.cat([dep, head], dim=-1))

@@ -242,6 +242,8 @@ def write_report(directory: Path) -> tuple[Path, Path]:
     facts = (f"{runs['encoding'].nunique()} PEs × {runs['seed'].nunique()} seeds × {runs['target'].nunique()} targets × "
              f"{runs.loc[runs['recipe'] != 'zero_shot', 'recipe'].nunique()} recipes{ks}: {len(runs)} rows; "
              f"{_compute_seconds(runs):.0f} s of training")
+    if "las" in runs and runs["las"].notna().any():
+        facts += "; dependency parsing: accuracy = LAS (UAS, LAS without punctuation: runs.csv)"
     alarms = summary[summary["negative_transfer"]]
     alarm_html = ("<p>No negative-transfer alarm: no gain CI lies wholly below zero.</p>" if alarms.empty else
                   "<p class='alarm'>Negative transfer (gain CI below zero): " + ", ".join(

@@ -46,6 +46,8 @@ def _summarise(key: dict, group: pd.DataFrame) -> dict:
         "loss_volatility_mean": _mean(group.get("loss_volatility")),
         "pe_drift_mean": _mean(group.get("pe_drift")),
         "cka_mean": _mean(group.get("cka")),
+        # parsing (accuracy = LAS): the other attachment scores, mean over seeds (NaN for other tasks)
+        **{f"{name}_mean": _mean(group.get(name)) for name in ("uas", "uas_nopunct", "las_nopunct")},
     }
 
 
