@@ -18,6 +18,7 @@ from petra.data.sources.pools import POOLS
 from petra.data.tokenize import TokenizerConfig
 from petra.errors import PetraError
 from petra.section import Section
+from petra.tasks import TaskConfig
 
 
 class ModelConfig(Section):
@@ -36,21 +37,6 @@ class ModelConfig(Section):
     def _heads_divide_dim(self) -> ModelConfig:
         if self.architecture == "transformer" and self.dim % self.heads:
             raise ValueError(f"dim ({self.dim}) must be divisible by heads ({self.heads})")
-        return self
-
-
-class TaskConfig(Section):
-    type: Literal["sequence", "token", "parse"] = Field(
-        "sequence", description="sequence (which noun is the agent), token (a label per word) or parse (dependency "
-                                "trees: biaffine heads and relations, UAS/LAS)")
-    labels: Literal["upos", "deprel", "udeprel"] = Field(
-        "deprel", description="token: the word label to predict; parse: the relation labels (udeprel = universal "
-                              "relations without subtypes, as CoNLL 2018's LAS)")
-
-    @model_validator(mode="after")
-    def _parse_labels_relations(self) -> TaskConfig:
-        if self.type == "parse" and self.labels == "upos":
-            raise ValueError("task.type 'parse' labels arcs with relations: labels must be 'deprel' or 'udeprel'")
         return self
 
 
@@ -194,11 +180,10 @@ class RunConfig(DeviceSection):
     threads: int = Field(1, gt=0, description="torch threads per unit; more than one helps only on idle cores")
     gpus_per_trial: float = Field(1.0, ge=0, description="Ray sweeps on a GPU machine: GPUs each trial asks for "
                                   "(fractions share a GPU)")
-    report_to: list[Literal["tensorboard", "mlflow", "wandb"]] = Field(
-        default_factory=list, description="experiment trackers each finished unit is logged to (transformers' names)")
-    keep_models: Literal["none", "best", "all"] = Field(
-        "best", description="fine-tuned models kept in the store for `petra export`: best = the best seed of each "
-                            "(source, target, PE, recipe, k) cell")
+    report_to: list[Literal["tensorboard", "mlflow", "wandb"]] = Field(default_factory=list, description="trackers "
+                                                                       "each finished unit is logged to")
+    keep_models: Literal["none", "best", "all"] = Field("best", description="models kept for `petra export`; best: "
+                                                        "the best seed of each (source, target, PE, recipe, k)")
 
     @field_validator("report_to")
     @classmethod
@@ -262,21 +247,13 @@ class Config(Section):
         return self
 
 
-def _without_source_tags(loc: tuple) -> list[str]:
-    """pydantic names the union member it tried ('data.targets.0.synthetic.word_order'); users
-    wrote no such key, so drop the tag that follows a language's position."""
-    from petra.data.sources import KINDS
-
-    parts = [str(p) for p in loc if "[" not in str(p)]  # 'tagged-union[...]', 'list[...]': union members, not keys
-    return [p for i, p in enumerate(parts)
-            if not (p in KINDS and i > 0 and (parts[i - 1].isdigit() or parts[i - 1] == "source"))]
-
-
 def _format_validation_error(exc: ValidationError, source: str) -> str:
+    from petra.data.sources import field_path
+
     # the deepest error is the one about what the user wrote: a value that may be one language or a
     # list of them gets one error per union member, and the shallow one only says "not this shape"
     first = max(exc.errors(), key=lambda e: len(e["loc"]))
-    field = ".".join(_without_source_tags(first["loc"])) or "(top level)"
+    field = ".".join(field_path(first["loc"])) or "(top level)"
     message = first["msg"].removeprefix("Value error, ")
     more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     return f"{source}: invalid config field '{field}': {message}{more}"

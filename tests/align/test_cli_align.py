@@ -23,6 +23,12 @@ def test_petra_align_quick_writes_results_per_method_and_retrieval(tmp_path):
 
 
 def test_petra_align_bad_option_is_one_line_naming_the_field(tmp_path):
-    result = CliRunner().invoke(app, ["align", "--quick", "--method", "magic", "-o", str(tmp_path)])
-    assert result.exit_code != 0
-    assert "align.methods" in str(result.exception)
+    import subprocess
+    import sys
+
+    # the console entry point, as a user runs it: a user error is one line on stderr and exit code 2
+    result = subprocess.run([sys.executable, "-m", "petra", "align", "--quick", "--method", "magic", "-o", str(tmp_path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "align.methods" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())  # refused before anything was written

@@ -248,3 +248,26 @@ def test_several_sources_score_every_target_from_each(tmp_path):
     assert runs.loc[("svo", "full", 20), "scratch_accuracy"] == runs.loc[("vso", "full", 20), "scratch_accuracy"]
     assert runs.loc[("svo", "full", 20), "source_accuracy"] != runs.loc[("vso", "full", 20), "source_accuracy"]
     assert set(results.scores["source"]) == {"svo", "vso"}
+
+
+@needs_ud
+def test_ud_pos_beats_the_majority_tag_on_real_treebanks(tmp_path):
+    """UPOS tagging on real treebanks, default recipe, small sizes: far above tagging every word with
+    the most frequent tag of the sentences trained on."""
+    from collections import Counter
+
+    from petra.data.ud import find_treebank
+
+    config = parse_config({**TINY, "data": {"source": {"treebank": "English-EWT"}, "targets": [{"treebank": "Wolof-WTB"}],
+                                            "source_train": 400, "test": 150},
+                           "model": {"dim": 48, "layers": 2, "heads": 4, "ffn_dim": 96, "max_len": 64},
+                           "pretrain": {**TINY["pretrain"], "epochs": 6},
+                           "finetune": {**TINY["finetune"], "shots": [100], "epochs": 8}})
+    runs = run(config, ResultStore(tmp_path / "store"), data_dir=SHARED).runs.iloc[0]
+
+    def majority(treebank: str, split: str) -> float:
+        tags = Counter(t for s in find_treebank(treebank, SHARED).read(split) for t in s.upos)
+        return tags.most_common(1)[0][1] / sum(tags.values())
+
+    assert runs["source_accuracy"] > majority("English-EWT", "test") + 0.3  # in-language (NOUN: about 0.17)
+    assert runs["accuracy"] > majority("Wolof-WTB", "test") + 0.25  # 100 Wolof sentences after English

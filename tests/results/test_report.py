@@ -51,3 +51,30 @@ def test_report_on_results_of_another_layout_names_the_columns(tmp_path):
     fake_runs({"rope": [0.1]}).drop(columns=["recipe", "zero_shot_accuracy"]).to_csv(tmp_path / "runs.csv", index=False)
     with pytest.raises(PetraError, match="has no recipe, zero_shot_accuracy column"):
         write_report(tmp_path)
+
+
+def test_petra_report_rebuilds_the_report_of_a_run_folder(tmp_path):
+    """`petra report RESULTS` on what `petra run` wrote: the same headline and table, written again."""
+    import subprocess
+    import sys
+
+    import petra
+
+    out = tmp_path / "r"
+    config = {"encodings": ["sinusoidal", "rope"], "seeds": [0, 1], "model": {"dim": 16, "layers": 1, "heads": 2, "ffn_dim": 32},
+              "data": {"source_train": 150, "test": 60}, "pretrain": {"epochs": 2, "batch_size": 16},
+              "finetune": {"shots": [0, 20], "epochs": 2, "batch_size": 8, "curve_points": 0},
+              "run": {"output_dir": str(out), "workers": 1}}
+    petra.run(config)
+    written = (out / "report.md").read_text()
+    for name in ("report.html", "report.md"):
+        (out / name).unlink()
+    result = subprocess.run([sys.executable, "-m", "petra", "report", str(out)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert (out / "report.md").read_text() == written  # a report is a function of the results folder
+    page = (out / "report.html").read_text()
+    assert "Sample efficiency: accuracy against k" in page and page.count("data:image/png;base64,") >= 2
+    missing = subprocess.run([sys.executable, "-m", "petra", "report", str(tmp_path / "nothing")],
+                             capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 2 and "not a petra results folder" in missing.stderr

@@ -41,7 +41,8 @@ import torch.nn.functional as F
 import yaml
 from pydantic import Field, model_validator
 
-from petra.config import DeviceSection, ModelConfig, OptimConfig, Section, TaskConfig
+from petra.config import DeviceSection, ModelConfig, OptimConfig, Section
+from petra.tasks import TaskConfig
 from petra.device import resolve_device
 from petra.data.batches import IGNORE, EncodedCorpus, batches, collate, encode
 from petra.data.synthetic import LanguageSpec, generate

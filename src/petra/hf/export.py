@@ -40,7 +40,8 @@ def export(results: Path, choice: Choice, out: Path) -> dict:
     """Write the chosen model of the results folder ``results`` to ``out``; returns what was exported."""
     from petra.data.tokenize import load_tokenizer, to_transformers
 
-    config, kept = find_kept(Path(results), choice)
+    results = Path(results)
+    config, kept = find_kept(results, choice)
     if kept.meta["task"] == "parse":
         raise PetraError("parsers have no transformers pipeline: use `petra predict` (CoNLL-U predictions) instead")
     model = build_hf_model(kept, choice.target)
@@ -48,7 +49,7 @@ def export(results: Path, choice: Choice, out: Path) -> dict:
     model.save_pretrained(out)
     to_transformers(load_tokenizer(results / "tokenizer"), config.model.max_len).save_pretrained(out)
     m = kept.meta
-    summary = {"results": str(Path(results).resolve()), "target": choice.target, "source": m["source"],
+    summary = {"results": str(results.resolve()), "target": choice.target, "source": m["source"],
                "encoding": m["encoding"], "recipe": m["recipe"], "shots": m["shots"], "seed": m["seed"],
                "accuracy": m["scores"][choice.target], "task": m["task"],
                "pipeline": "token-classification" if m["task"] == "token" else "text-classification"}

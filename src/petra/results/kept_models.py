@@ -36,23 +36,25 @@ def model_name(recipe: str, source: str, target: str | None = None, shots: int =
     return f"{ZERO_SHOT}--{source}" if recipe == ZERO_SHOT else f"{recipe}--{source}--{target}--k{shots}"
 
 
-def save_model(model: torch.nn.Module, path: Path, meta: dict[str, Any]) -> None:
-    """Encoder and task head of ``model`` with ``meta``, written atomically (a crash never leaves half a file)."""
-    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items() if k.startswith(KEPT_PREFIXES)}
+def _write(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    """Atomically (a crash never leaves half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    save_file(state, str(tmp), metadata={"petra": json.dumps(meta)})
+    save_file(tensors, str(tmp), metadata={"petra": json.dumps(meta)})
     os.replace(tmp, path)
+
+
+def save_model(model: torch.nn.Module, path: Path, meta: dict[str, Any]) -> None:
+    """Encoder and task head of ``model`` with ``meta``."""
+    _write(path, {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()
+                  if k.startswith(KEPT_PREFIXES)}, meta)
 
 
 def rescore(path: Path, scores: dict[str, float]) -> None:
     """Replace the scores a kept model is ranked by (test folds: the fold-pooled accuracy)."""
     kept = KeptModel(path, read_meta(path))
     if kept.meta["scores"] != scores:
-        tensors = kept.state()
-        tmp = path.with_name(f".{path.name}.tmp")
-        save_file(tensors, str(tmp), metadata={"petra": json.dumps({**kept.meta, "scores": scores})})
-        os.replace(tmp, path)
+        _write(path, kept.state(), {**kept.meta, "scores": scores})
 
 
 def describe(config, data, encoding: str, seed: int, recipe: str, source: str, k: int,

@@ -40,3 +40,12 @@ Language = Annotated[
 ]
 
 __all__ = ["ConlluFiles", "ConlluSource", "DatasetsSource", "Language", "LanguageSpec", "TreebankSource"]
+
+
+def field_path(loc: tuple) -> list[str]:
+    """The config field a pydantic error location names, as the user wrote it: pydantic names the
+    union member it tried ('data.targets.0.synthetic.word_order'); users wrote no such key, so the
+    tag that follows a language's position is dropped."""
+    parts = [str(p) for p in loc if "[" not in str(p)]  # 'tagged-union[...]', 'list[...]': union members, not keys
+    return [p for i, p in enumerate(parts)
+            if not (p in KINDS and i > 0 and (parts[i - 1].isdigit() or parts[i - 1] == "source"))]
