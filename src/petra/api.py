@@ -18,7 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from petra.config import Config, config_to_dict, load_config, parse_config
+from petra.config import config_to_dict, load_config, parse_config
+from petra.experiments.transfer_config import Config
 from petra.errors import PetraError
 
 
@@ -51,11 +52,11 @@ def _config(config: str | Path | dict | Config, overrides: dict[str, Any]) -> Co
     """A validated config from a YAML path, a mapping or a Config; ``overrides`` merge on top
     (top-level sections, shallow per section, as in :func:`petra.config.load_config`)."""
     if isinstance(config, (str, Path)):
-        return load_config(config, overrides)
+        return load_config(config, overrides, Config)
     data = config_to_dict(config) if isinstance(config, Config) else dict(config)
     for key, value in overrides.items():
         data[key] = {**data[key], **value} if isinstance(value, dict) and isinstance(data.get(key), dict) else value
-    return parse_config(data, "petra.run")
+    return parse_config(data, "petra.run", Config)
 
 
 def run(config: str | Path | dict | Config, *, data_dir: str | Path | None = None, executor=None,
@@ -63,7 +64,8 @@ def run(config: str | Path | dict | Config, *, data_dir: str | Path | None = Non
     """Run (or resume) a transfer experiment, write its results folder and report, return its tables.
     ``overrides``: config sections, e.g. ``seeds=[0]``, ``finetune={"shots": [0, 10]}``."""
     from petra.experiments import transfer
-    from petra.results.outputs import prepare_output_dir, write_outputs
+    from petra.results.outputs import write_outputs
+    from petra.results.writer import prepare_output_dir
     from petra.results.report import write_report
     from petra.results.store import ResultStore
     from petra.results.tracking import Trackers

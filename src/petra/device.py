@@ -50,3 +50,14 @@ def resolve_device(spec: str) -> torch.device:
         torch.backends.cudnn.allow_tf32 = True
         torch.cuda.set_device(device)
     return device
+
+
+def prepare_unit(threads: int, spec: str) -> torch.device:
+    """Set up this process for one unit of work (the only place petra sets threads): ``threads``
+    torch threads (units run in parallel processes, so one each wastes nothing), deterministic
+    algorithms (same seed, same numbers) and the device ``spec`` names - resolved before the first
+    CUDA call, since that is when cuBLAS must be set up for determinism."""
+    torch.set_num_threads(threads)
+    device = resolve_device(spec)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    return device

@@ -7,3 +7,12 @@ class PetraError(ValueError):
     A ValueError so that validators running inside pydantic (e.g. a language spec's own checks)
     surface as config errors that name the field and the file.
     """
+
+
+class FieldError(PetraError):
+    """A config error found by a check over several sections, where pydantic cannot tell which field
+    is at fault: ``field`` names it (the config loader puts it in the one-line message)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field

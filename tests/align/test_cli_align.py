@@ -1,6 +1,7 @@
 import json
 
 import pandas as pd
+import yaml
 from typer.testing import CliRunner
 
 from petra.cli import app
@@ -15,8 +16,9 @@ def test_petra_align_quick_writes_results_per_method_and_retrieval(tmp_path):
     for vectors in ("input", "contextual"):
         for method in ("procrustes", "procrustes+refine", "adversarial", "adversarial+refine"):
             assert {(vectors, method, "nn"), (vectors, method, "csls")} <= rows
-    payload = json.loads((out / "results.json").read_text())
-    assert payload["config"]["align"]["seed_pairs"] == 15
+    payload = json.loads((out / "metrics.json").read_text())
+    assert yaml.safe_load((out / "config.yaml").read_text())["align"]["seed_pairs"] == 15
+    assert payload["provenance"]["experiment"] == "align" and set(summary.encoding) == {"sinusoidal"}
     assert {r["seed_pairs"] for r in payload["records"] if r["method"].startswith("procrustes")} == {15}
     assert all(0 <= r["p_at_1"] <= r["p_at_5"] <= 1 for r in payload["records"])
     assert payload["wall_seconds"] > 0 and len(payload["training"]) == 2

@@ -18,6 +18,7 @@ from petra.align.retrieval import normalize_embeddings, precision_at_k
 from petra.align.vectors import contextual_vectors, input_embeddings
 from petra.config import ModelConfig
 from petra.data.synthetic import LanguageSpec
+from petra.device import prepare_unit
 from petra.errors import PetraError
 
 TINY = AlignConfig(
@@ -34,10 +35,11 @@ TINY = AlignConfig(
 
 @pytest.fixture(scope="module")
 def trained():
-    torch.set_num_threads(1)
+    device = prepare_unit(TINY.run.threads, "cpu")
     src = prepare_language(TINY.data.source, TINY.data.sentences, TINY.data.seed)
     tgt = prepare_language(TINY.data.target, TINY.data.sentences, TINY.data.seed)
-    return src, tgt, train_language_model(TINY, src, 0)[0], train_language_model(TINY, tgt, 0)[0]
+    encoding = TINY.encodings[0]
+    return src, tgt, *(train_language_model(TINY, lang, encoding, 0, device)[0] for lang in (src, tgt))
 
 
 def test_gold_dictionary_pairs_forms_of_the_same_lexeme_and_vocabularies_are_disjoint():
@@ -88,7 +90,7 @@ def test_align_vectors_scores_two_trained_models(trained):
     src, tgt, src_model, tgt_model = trained
     entries = gold_dictionary(TINY.data.source, TINY.data.target)
     records = align_vectors(TINY, input_embeddings(src_model, src.vocab, src.counts),
-                            input_embeddings(tgt_model, tgt.vocab, tgt.counts), entries, 0, "input")
+                            input_embeddings(tgt_model, tgt.vocab, tgt.counts), entries, TINY.encodings[0], 0, "input")
     methods = {(r.method, r.retrieval) for r in records}
     assert methods >= {("procrustes", "nn"), ("procrustes", "csls"), ("procrustes+refine", "csls"), ("frequency-rank", "-")}
     for r in records:

@@ -11,7 +11,8 @@ import torch
 from petra.config import load_config
 from petra.encodings import build_encoding
 from petra.errors import PetraError
-from petra.experiments.bound import BoundConfig, GaussianDraw
+from petra.encodings.random_gaussian import GaussianDraw
+from petra.experiments.bound import BoundConfig
 
 PETRA = [sys.executable, "-c", "from petra.cli import entry; entry()"]
 REPO = Path(__file__).resolve().parents[2]

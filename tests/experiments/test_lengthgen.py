@@ -10,7 +10,8 @@ import pytest
 
 from petra.config import load_config, parse_config
 from petra.errors import PetraError
-from petra.experiments.lengthgen import ALL_ENCODINGS, LengthgenConfig, run_unit
+from petra.encodings import LENGTHGEN_DEFAULT as ALL_ENCODINGS
+from petra.experiments.lengthgen import LengthgenConfig, run_unit
 
 PETRA = [sys.executable, "-c", "from petra.cli import entry; entry()"]
 REPO = Path(__file__).resolve().parents[2]

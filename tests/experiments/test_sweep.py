@@ -68,6 +68,37 @@ def test_ray_sweep_equals_serial_sweep(tmp_path, text, rows, with_tokenizer):
     pd.testing.assert_frame_equal(serial, on_ray, check_exact=True)
 
 
+LENGTHGEN_CONFIG = """
+experiment: lengthgen
+name: sweep-lengthgen
+tasks: [reverse_string, parity_check]
+encodings: [random_ordered, learned, rope]
+seeds: [0, 1]
+train_max_length: 4
+test_max_length: 8
+eval_samples: 16
+model: {dim: 32, heads: 2, ffn_dim: 64, layers: 1, max_len: 32}
+train: {steps: 30, batch_size: 16, warmup_steps: 5}
+"""
+
+
+def test_ray_lengthgen_sweep_equals_the_serial_lengthgen_run(tmp_path):
+    """`petra sweep` runs any experiment: a lengthgen config on Ray gives exactly what `petra lengthgen`
+    gives serially (per-length accuracy of every (task, PE, seed) unit, and the comparison)."""
+    config = tmp_path / "lengthgen.yaml"
+    config.write_text(LENGTHGEN_CONFIG)
+    serial, ray = tmp_path / "serial", tmp_path / "ray"
+    for command in (["lengthgen", str(config), "-o", str(serial)],
+                    ["sweep", str(config), "--executor", "ray", "--workers", "2", "-o", str(ray)]):
+        result = subprocess.run([*PETRA, *command], capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr + result.stdout
+    for table in ("runs.csv", "comparison.csv"):
+        expected, got = (pd.read_csv(folder / table) for folder in (serial, ray))
+        expected, got = (frame.drop(columns=["train_seconds"], errors="ignore") for frame in (expected, got))
+        assert len(expected) == (2 * 3 * 2 * 8 if table == "runs.csv" else 2 * 2)
+        pd.testing.assert_frame_equal(expected, got, check_exact=True)
+
+
 class Flaky:
     """Fails the first ``failures`` calls, then doubles its argument."""
 

@@ -65,7 +65,7 @@ def test_a_tracker_that_is_not_installed_is_named_before_any_training(tmp_path, 
 
 
 def test_report_to_names_only_known_trackers():
-    from petra.config import RunConfig
+    from petra.experiments.transfer_config import RunConfig
 
     with pytest.raises(ValueError, match="tensorboard"):
         RunConfig(report_to=["comet"])

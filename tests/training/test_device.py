@@ -52,7 +52,7 @@ def test_a_device_that_is_no_device_is_named():
 
 @no_cuda
 @pytest.mark.parametrize(("command", "field"), [("demo", "run.device"), ("lengthgen", "run.device"),
-                                                ("bound", "run.device"), ("align", "device")])
+                                                ("bound", "run.device"), ("align", "run.device")])
 def test_cli_device_cuda_exits_2_before_any_work(tmp_path, command, field):
     out = tmp_path / "out"
     result = subprocess.run([sys.executable, "-c", "from petra.cli import entry; entry()", command, "--quick",

@@ -2,9 +2,9 @@
 petra model each, their word vectors aligned by Procrustes (seed dictionary) and adversarially
 (no dictionary), scored by BLI precision@1/@5 on held-out pairs of the exact gold dictionary.
 
-Flow: config -> corpora (:func:`petra.data.synthetic.generate`) -> one model per language and
-seed (:func:`petra.experiments.phases.fit`) -> input-embedding and averaged contextual vectors
--> maps (Procrustes, Procrustes + refinement, adversarial, adversarial + refinement) -> NN and
+Flow: config -> corpora (:func:`petra.data.synthetic.generate`) -> per (encoding, seed) unit, one
+model per language (:func:`petra.experiments.phases.fit`) -> input-embedding and averaged contextual
+vectors -> maps (Procrustes, Procrustes + refinement, adversarial, adversarial + refinement) -> NN and
 CSLS retrieval -> records.
 
 References read the scores: an in-sample oracle (Procrustes on every gold pair) bounds what an
@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from petra.align.adversarial import AdversarialConfig, adversarial_align
 from petra.align.dictionary import Entry, gold_dictionary, index_pairs, pos_of, split_pairs
@@ -32,8 +32,12 @@ from petra.align.procrustes import RefineConfig, procrustes, refine
 from petra.align.references import frequency_rank_precision
 from petra.align.retrieval import RETRIEVALS, Retrieval, normalize_embeddings, precision_at_k, translate
 from petra.align.vectors import WordVectors, contextual_vectors, corpus_counts, input_embeddings
-from petra.config import DeviceSection, ModelConfig, PretrainConfig, Section
-from petra.device import resolve_device
+from petra.config import ExperimentConfig, RunSection
+from petra.device import prepare_unit
+from petra.encodings import DEFAULT_ENCODING
+from petra.experiments.executors import local_executor, run_all
+from petra.experiments.transfer_config import PretrainConfig
+from petra.section import Section
 from petra.data.batches import EncodedCorpus, encode
 from petra.data.grammar import NUM_AGENT_CLASSES
 from petra.data.synthetic import LanguageSpec, generate
@@ -80,18 +84,36 @@ class AlignPretrain(PretrainConfig):
     warmup_steps: int = Field(100, ge=0)
 
 
-class AlignConfig(DeviceSection):  # `device`: where the two language models train (petra.device)
+class AlignRun(RunSection):
+    output_dir: Path = Path("runs/align")
+
+
+# Fields that moved when align joined the other experiments' config base: old name -> new place.
+MOVED = {"encoding": "encodings (a list)", "output_dir": "run.output_dir", "threads": "run.threads",
+         "device": "run.device"}
+
+
+class AlignConfig(ExperimentConfig):
+    """One unit per (encoding, seed): a model per language, their word vectors aligned and scored."""
+
+    experiment: Literal["align"] = "align"
     name: str = "align"
-    encoding: str = "sinusoidal"
+    encodings: list[str] = Field(default_factory=lambda: [DEFAULT_ENCODING], min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
-    model: ModelConfig = ModelConfig()
     data: AlignData = AlignData()
     pretrain: AlignPretrain = AlignPretrain()
     align: AlignSettings = AlignSettings()
-    output_dir: Path = Path("runs/align")
     embedding_init_std: float | None = Field(
         0.02, gt=0, description="re-draw input embeddings from N(0, std^2) (BERT: 0.02); None keeps nn.Embedding's N(0, 1)")
-    threads: int = Field(1, gt=0, description="torch CPU threads (tiny models run fastest on one)")
+    run: AlignRun = AlignRun()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_fields(cls, data: Any) -> Any:
+        moved = [key for key in MOVED if isinstance(data, dict) and key in data]
+        if moved:
+            raise ValueError(f"'{moved[0]}' is now {MOVED[moved[0]]}")
+        return data
 
 
 @dataclass(frozen=True)
@@ -104,6 +126,7 @@ class Language:
 
 @dataclass(frozen=True)
 class AlignRecord:
+    encoding: str
     seed: int
     vectors: str  # input | contextual
     method: str  # procrustes, procrustes+refine, adversarial, adversarial+refine, or a reference
@@ -123,26 +146,26 @@ def prepare_language(spec: LanguageSpec, n: int, data_seed: int) -> Language:
     return Language(spec, vocab, corpus, corpus_counts(corpus, len(vocab)))
 
 
-def train_language_model(cfg: AlignConfig, lang: Language, seed: int) -> tuple[PetraModel, dict]:
+def train_language_model(cfg: AlignConfig, lang: Language, encoding: str, seed: int, device) -> tuple[PetraModel, dict]:
     """An MLM (+ optional agent-class task) model of one language, seeded by (seed, language)."""
     p = cfg.pretrain
     heads = {"mlm": HeadSpec("token", len(lang.vocab))}
     if "task" in p.objectives:
         heads["task"] = HeadSpec("sequence", NUM_AGENT_CLASSES)
     seed_everything(stage_seed(seed, lang.spec.name, "init"))
-    model = build_model(cfg.model, cfg.encoding, len(lang.vocab), heads)
+    model = build_model(cfg.model, encoding, len(lang.vocab), heads)
     if cfg.embedding_init_std is not None:
         # Rare words get few updates: with N(0, 1) rows their vectors stay mostly initial noise,
         # which no map can align; a small init leaves what training wrote (Devlin et al. 2019).
         torch.nn.init.normal_(model.encoder.embed.weight, std=cfg.embedding_init_std)
-    model.to(resolve_device(cfg.device))
+    model.to(device)
     generator = torch.Generator().manual_seed(stage_seed(seed, lang.spec.name, "mask"))
     mlm = MLMObjective(len(lang.vocab), lang.vocab.mask_id, p.mask_prob, generator) if "mlm" in p.objectives else None
     objective = JointObjective("sequence", p.task_weight if "task" in p.objectives else 0.0, mlm, p.mlm_weight)
     seed_everything(stage_seed(seed, lang.spec.name, "train"))
     result = fit(model, lang.corpus, objective, p, lang.vocab.pad_id, stage_seed(seed, lang.spec.name, "train"))
     tail = result.losses[-50:]
-    return model, {"language": lang.spec.name, "seed": seed, "seconds": result.seconds, "steps": result.steps,
+    return model, {"language": lang.spec.name, "encoding": encoding, "seed": seed, "seconds": result.seconds, "steps": result.steps,
                    "final_loss": float(np.mean(tail)) if tail else float("nan"), "vocab": len(lang.vocab) - 3}
 
 
@@ -190,7 +213,7 @@ def _pos_at_1(mapped: np.ndarray, y: np.ndarray, test: np.ndarray, tgt_pos: list
 
 
 def align_vectors(
-    cfg: AlignConfig, src: WordVectors, tgt: WordVectors, entries: list[Entry], seed: int, kind: str,
+    cfg: AlignConfig, src: WordVectors, tgt: WordVectors, entries: list[Entry], encoding: str, seed: int, kind: str,
 ) -> list[AlignRecord]:
     """Every method x retrieval on one pair of vector sets, plus the frequency references."""
     src, tgt = _frequent(src, cfg.align.min_count), _frequent(tgt, cfg.align.min_count)
@@ -206,7 +229,7 @@ def align_vectors(
         for retrieval in cfg.align.retrievals:
             p = precision_at_k(x @ w, y, test, retrieval)
             pos1 = _pos_at_1(x @ w, y, test, tgt_pos_rows, retrieval)
-            records.append(AlignRecord(seed, kind, name, retrieval, p[1], p[5], pos1,
+            records.append(AlignRecord(encoding, seed, kind, name, retrieval, p[1], p[5], pos1,
                                        n_seed if name.startswith("procrustes") else 0, n_test, seconds))
     # In-sample oracle: Procrustes fitted on every gold pair, test pairs included. No method can
     # beat it with an orthogonal map; its distance from 1 measures how far from isomorphic the
@@ -214,38 +237,52 @@ def align_vectors(
     oracle = procrustes(x[pairs[:, 0]], y[pairs[:, 1]])
     for retrieval in cfg.align.retrievals:
         p = precision_at_k(x @ oracle, y, test, retrieval)
-        records.append(AlignRecord(seed, kind, "oracle-procrustes-all-pairs", retrieval, p[1], p[5],
+        records.append(AlignRecord(encoding, seed, kind, "oracle-procrustes-all-pairs", retrieval, p[1], p[5],
                                    _pos_at_1(x @ oracle, y, test, tgt_pos_rows, retrieval), len(pairs), n_test, 0.0))
     for name, by_pos in (("frequency-rank", False), ("frequency-rank-within-pos", True)):
         p = frequency_rank_precision(test, [src_pos[w] for w in src.words], tgt_pos_rows, by_pos)
-        records.append(AlignRecord(seed, kind, name, "-", p[1], p[5], float("nan"), 0, n_test, 0.0))
+        records.append(AlignRecord(encoding, seed, kind, name, "-", p[1], p[5], float("nan"), 0, n_test, 0.0))
     return records
 
 
-def run(cfg: AlignConfig, on_step: Callable[[str], None] | None = None) -> tuple[list[AlignRecord], list[dict]]:
-    """All seeds; returns the records and, per trained model, what its training did."""
-    note = on_step or (lambda _: None)
-    torch.set_num_threads(cfg.threads)
+@dataclass(frozen=True)
+class AlignResults:
+    records: list[AlignRecord]  # in unit order (encoding, then seed)
+    trainings: list[dict]  # per trained model: what its training did
+    failures: list[str]
+
+
+def run_unit(cfg: AlignConfig, languages: tuple[Language, Language], entries: list[Entry], encoding: str, seed: int,
+             ) -> tuple[list[AlignRecord], list[dict]]:
+    """Both languages' models for (encoding, seed), then every vector kind aligned and scored."""
+    device = prepare_unit(cfg.run.threads, cfg.run.device)
+    models, trainings = [], []
+    for lang in languages:
+        model, info = train_language_model(cfg, lang, encoding, seed, device)
+        models.append(model)
+        trainings.append(info)
+    records = []
+    for kind in cfg.align.vectors:
+        src_vecs, tgt_vecs = (word_vectors(kind, model, lang, seed) for model, lang in zip(models, languages))
+        records += align_vectors(cfg, src_vecs, tgt_vecs, entries, encoding, seed, kind)
+    return records, trainings
+
+
+def units(cfg: AlignConfig) -> list[tuple[str, int]]:
+    return [(e, s) for e in cfg.encodings for s in cfg.seeds]
+
+
+def run(cfg: AlignConfig, executor=None, on_unit_done: Callable[[str, int], None] | None = None) -> AlignResults:
+    """Every (encoding, seed) unit on ``executor`` (default: a local pool of ``run.workers`` processes)."""
     d = cfg.data
     entries = gold_dictionary(d.source, d.target)
     if cfg.align.seed_pairs >= len(entries):  # fail before any training, not after it
         raise PetraError(f"align.seed_pairs ({cfg.align.seed_pairs}) must be below the {len(entries)} gold pairs "
                          "the two lexicons share, to leave held-out pairs")
-    src_lang, tgt_lang = (prepare_language(s, d.sentences, d.seed) for s in (d.source, d.target))
-    records, trainings = [], []
-    for seed in cfg.seeds:
-        models = {}
-        for lang in (src_lang, tgt_lang):
-            note(f"seed {seed}: training the {lang.spec.name} model")
-            models[lang.spec.name], info = train_language_model(cfg, lang, seed)
-            trainings.append(info)
-        for kind in cfg.align.vectors:
-            note(f"seed {seed}: aligning {kind} vectors")
-            src_vecs = word_vectors(kind, models[d.source.name], src_lang, seed)
-            tgt_vecs = word_vectors(kind, models[d.target.name], tgt_lang, seed)
-            records += align_vectors(cfg, src_vecs, tgt_vecs, entries, seed, kind)
-    return records, trainings
-
-
-def records_as_dicts(records: list[AlignRecord]) -> list[dict]:
-    return [asdict(r) for r in records]
+    languages = tuple(prepare_language(s, d.sentences, d.seed) for s in (d.source, d.target))
+    todo = units(cfg)
+    executor = executor or local_executor(cfg.run.workers, len(todo))
+    done = None if on_unit_done is None else (lambda i: on_unit_done(*todo[i]))
+    results, failures = run_all(executor, run_unit, [(cfg, languages, entries, e, s) for e, s in todo], done)
+    finished = [r for r in results if r is not None]
+    return AlignResults([x for records, _ in finished for x in records], [t for _, ts in finished for t in ts], failures)

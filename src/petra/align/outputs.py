@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from petra.align.experiment import AlignConfig, AlignRecord
+from petra.align.experiment import AlignConfig, AlignRecord, AlignResults
+from petra.results.writer import records, write_results
 
-KEYS = ["vectors", "method", "retrieval"]
+KEYS = ["encoding", "vectors", "method", "retrieval"]
 
 
 def records_frame(records: list[AlignRecord]) -> pd.DataFrame:
@@ -20,7 +18,7 @@ def records_frame(records: list[AlignRecord]) -> pd.DataFrame:
 
 
 def summary_frame(records: list[AlignRecord]) -> pd.DataFrame:
-    """Mean and std over seeds of P@1, P@5 and POS@1 per (vectors, method, retrieval)."""
+    """Mean and std over seeds of P@1, P@5 and POS@1 per (encoding, vectors, method, retrieval)."""
     frame = records_frame(records)
     grouped = frame.groupby(KEYS, sort=False)
     out = grouped.agg(
@@ -31,27 +29,10 @@ def summary_frame(records: list[AlignRecord]) -> pd.DataFrame:
     return out.fillna({"p_at_1_std": 0.0, "p_at_5_std": 0.0})
 
 
-def _json_safe(value):
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
-
-
-def write_outputs(
-    out: Path, cfg: AlignConfig, records: list[AlignRecord], trainings: list[dict], wall_seconds: float,
-) -> pd.DataFrame:
-    """config.yaml, results.json (records, summary, training, wall time), results.csv, summary.csv."""
-    summary = summary_frame(records)
-    (out / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
-    records_frame(records).to_csv(out / "results.csv", index=False)
-    summary.to_csv(out / "summary.csv", index=False)
-    payload = {
-        "config": cfg.model_dump(mode="json"), "wall_seconds": wall_seconds, "training": trainings,
-        "records": [asdict(r) for r in records], "summary": summary.to_dict(orient="records"),
-    }
-    (out / "results.json").write_text(json.dumps(_json_safe(payload), indent=2))
+def write_outputs(out: Path, cfg: AlignConfig, result: AlignResults, wall_seconds: float) -> pd.DataFrame:
+    """config.yaml, metrics.json (records, summary, training, wall time, failures), results.csv, summary.csv."""
+    summary = summary_frame(result.records)
+    metrics = {"wall_seconds": round(wall_seconds, 2), "training": result.trainings,
+               "records": [asdict(r) for r in result.records], "summary": records(summary), "failures": result.failures}
+    write_results(out, cfg, metrics, {"results.csv": records_frame(result.records), "summary.csv": summary})
     return summary

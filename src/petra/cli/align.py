@@ -9,7 +9,7 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from petra.cli.app import DEVICE_HELP, MODELS, app, console
+from petra.cli.app import DEVICE_HELP, MODELS, app, console, report_failures, unit_progress
 
 # `petra align --quick`: tiny languages and models, one short adversarial game (smoke tests).
 QUICK_OVERRIDES: dict[str, Any] = {
@@ -42,7 +42,7 @@ def align(
     seeds: Optional[list[int]] = typer.Option(None, "--seed", help="model seeds (repeatable; default 0)"),
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="results folder (default runs/align)"),
     quick: bool = typer.Option(False, "--quick", help="tiny version for smoke tests (seconds)"),
-    device: Optional[str] = typer.Option(None, "--device", help=DEVICE_HELP.replace("run.device", "device")),
+    device: Optional[str] = typer.Option(None, "--device", help=DEVICE_HELP),
 ) -> None:
     """Train one MLM model per synthetic language (disjoint vocabularies), align their word vectors
     with Procrustes (seed dictionary) and adversarially (none), and score BLI P@1/P@5 on
@@ -52,11 +52,9 @@ def align(
     """
     import yaml
 
-    from petra.align.experiment import AlignConfig, run
-    from petra.align.outputs import write_outputs
+    from petra.align.experiment import AlignConfig
     from petra.config import parse_config
     from petra.errors import PetraError
-    from petra.results.outputs import prepare_output_dir
 
     data: dict[str, Any] = {}
     if config is not None:
@@ -77,29 +75,40 @@ def align(
     if seeds:
         cli["seeds"] = seeds
     if device is not None:
-        cli["device"] = device
+        cli["run"] = {"device": device}
     if output_dir is not None:
-        cli["output_dir"] = str(output_dir)
-    cfg = parse_config(_merge(data, cli), str(config or "options"), AlignConfig)
-    out = prepare_output_dir(cfg.output_dir)
+        cli.setdefault("run", {})["output_dir"] = str(output_dir)
+    run_align(parse_config(_merge(data, cli), str(config or "options"), AlignConfig))
+
+
+def run_align(cfg, executor=None) -> None:
+    """Run an align config's units on ``executor`` (default: local processes), write the results, print the table."""
+    from petra.align.experiment import run, units
+    from petra.align.outputs import write_outputs
+    from petra.results.writer import prepare_output_dir
+
+    out = prepare_output_dir(cfg.run.output_dir)
     start = time.perf_counter()
-    with console.status("starting") as status:
-        records, trainings = run(cfg, on_step=lambda message: status.update(message))
+    with unit_progress(f"{cfg.name}: two language models + alignment per unit", len(units(cfg))) as done:
+        result = run(cfg, executor, on_unit_done=lambda e, s: done(f"{e} seed {s}"))
+    if not result.records:
+        report_failures(result.failures, "no unit finished, so nothing was written")
     wall = time.perf_counter() - start
-    summary = write_outputs(out, cfg, records, trainings, wall)
+    summary = write_outputs(out, cfg, result, wall)
     console.print(_table(summary, cfg))
-    console.print(f"wall time {wall:.1f} s; results in [bold]{out}[/bold] (results.json, results.csv, summary.csv)")
+    console.print(f"wall time {wall:.1f} s; results in [bold]{out}[/bold] (metrics.json, results.csv, summary.csv)")
+    report_failures(result.failures, "the other units are scored above; run the same command again to rerun all")
 
 
 def _table(summary, cfg) -> Table:
     d = cfg.data
     title = f"BLI {d.source.name} -> {d.target.name} on held-out gold pairs (mean ± std over {len(cfg.seeds)} seed(s))"
     table = Table(title=title)
-    for column in ("vectors", "method", "retrieval", "seed pairs", "test pairs", "P@1", "P@5", "POS@1", "map s"):
-        table.add_column(column, justify="left" if column in ("vectors", "method", "retrieval") else "right")
+    for column in ("PE", "vectors", "method", "retrieval", "seed pairs", "test pairs", "P@1", "P@5", "POS@1", "map s"):
+        table.add_column(column, justify="left" if column in ("PE", "vectors", "method", "retrieval") else "right")
     for row in summary.itertuples():
         pos = "-" if row.pos_at_1 != row.pos_at_1 else f"{row.pos_at_1:.2f}"
-        table.add_row(row.vectors, row.method, row.retrieval, str(row.seed_pairs), f"{row.test_pairs:.0f}",
+        table.add_row(row.encoding, row.vectors, row.method, row.retrieval, str(row.seed_pairs), f"{row.test_pairs:.0f}",
                       f"{row.p_at_1:.3f}±{row.p_at_1_std:.3f}", f"{row.p_at_5:.3f}±{row.p_at_5_std:.3f}", pos,
                       f"{row.seconds:.1f}")
     return table

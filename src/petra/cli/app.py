@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import typer
 from rich.console import Console
@@ -38,6 +41,34 @@ def order_commands() -> None:
 @app.callback()
 def main(debug: bool = typer.Option(False, "--debug", help="show full tracebacks on errors")) -> None:
     state["debug"] = debug
+
+
+@contextmanager
+def unit_progress(title: str, total: int) -> Iterator[Callable[[str], None]]:
+    """A progress bar over an experiment's units; yields ``done(text)`` to call as each finishes.
+    Piped output (logs) shows no live bar, so each unit also gets a line there."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    start = time.perf_counter()
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        bar = progress.add_task(title, total=total)
+
+        def done(text: str) -> None:
+            progress.update(bar, advance=1, description=f"{text} done")
+            if not console.is_terminal:
+                progress.console.print(f"unit done: {text} ({time.perf_counter() - start:.0f} s)")
+
+        yield done
+
+
+def report_failures(failures: list[str], advice: str) -> None:
+    """Units that failed every retry: one red line each, what to do, then exit 1 (what finished is written)."""
+    if failures:
+        for failure in failures:
+            console.print(f"[red]failed after retries:[/red] {failure}")
+        console.print(advice)
+        raise typer.Exit(1)
 
 
 DEVICE_HELP = "auto (CUDA when available, else CPU), cpu, cuda or cuda:N; overrides run.device"

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from petra.cli.app import ANALYSIS, DEVICE_HELP, app, console, experiment_config
+from petra.cli.app import ANALYSIS, DEVICE_HELP, app, console, experiment_config, report_failures, unit_progress
 
 # `petra bound --quick`: the same pipeline shrunk to run in well under a minute (used by tests).
 QUICK_OVERRIDES: dict[str, Any] = {
@@ -34,20 +33,28 @@ def bound(
 
     Example: petra bound --quick
     """
-    from petra.experiments.bound import BoundConfig, run, write_outputs
-    from petra.results.outputs import prepare_output_dir
+    from petra.experiments.bound import BoundConfig
 
-    cfg = experiment_config(config, BoundConfig, QUICK_OVERRIDES, quick, output_dir, device)
+    run_bound(experiment_config(config, BoundConfig, QUICK_OVERRIDES, quick, output_dir, device))
+
+
+def run_bound(cfg, executor=None) -> None:
+    """Run a bound config's units on ``executor`` (default: local processes), write the results, print the verdicts."""
+    from petra.experiments.bound import run
+    from petra.results.bound import write_outputs
+    from petra.results.writer import prepare_output_dir
+
     out = prepare_output_dir(cfg.run.output_dir)
     start = time.perf_counter()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task(f"{cfg.name}: train + {cfg.gap.draws} PE draws", total=len(cfg.encodings) * len(cfg.seeds))
-        data, records = run(cfg, on_unit_done=lambda e, s: progress.update(task, advance=1, description=f"{e} seed {s} done"))
-    verdicts, per_model = write_outputs(out, cfg, data, records, time.perf_counter() - start)
+    with unit_progress(f"{cfg.name}: train + {cfg.gap.draws} PE draws", len(cfg.encodings) * len(cfg.seeds)) as done:
+        result = run(cfg, executor, on_unit_done=lambda e, s: done(f"{e} seed {s}"))
+    if not result.records:
+        report_failures(result.failures, "no unit finished, so nothing was written")
+    verdicts, _ = write_outputs(out, cfg, result, time.perf_counter() - start)
     console.print(_verdict_table(verdicts, cfg.gap.loss, cfg.gap.bound))
     console.print(f"wall time {time.perf_counter() - start:.1f} s; results in [bold]{out}[/bold] "
                   "(tail_vs_bound.png, gap_by_pe.png, verdicts.csv)")
+    report_failures(result.failures, "the other units are judged above; run the same command again to rerun all")
 
 
 def _verdict_table(verdicts, loss: str, bound: float) -> Table:

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from petra.cli.app import ANALYSIS, DEVICE_HELP, app, console, experiment_config
+from petra.cli.app import ANALYSIS, DEVICE_HELP, app, console, experiment_config, report_failures, unit_progress
 
 # `petra lengthgen --quick`: every PE once on tiny lengths, well under a minute (used by tests).
 QUICK_OVERRIDES: dict[str, Any] = {
@@ -34,22 +33,30 @@ def lengthgen(
 
     Example: petra lengthgen configs/lengthgen.yaml
     """
-    from petra.experiments.lengthgen import LengthgenConfig, run, write_outputs
-    from petra.results.outputs import prepare_output_dir
+    from petra.experiments.lengthgen import LengthgenConfig
 
-    cfg = experiment_config(config, LengthgenConfig, QUICK_OVERRIDES, quick, output_dir, device)
+    run_lengthgen(experiment_config(config, LengthgenConfig, QUICK_OVERRIDES, quick, output_dir, device))
+
+
+def run_lengthgen(cfg, executor=None) -> None:
+    """Run a lengthgen config's units on ``executor`` (default: local processes), write the results, print the tables."""
+    from petra.experiments.lengthgen import run, units
+    from petra.results.lengthgen import write_outputs
+    from petra.results.writer import prepare_output_dir
+
     out = prepare_output_dir(cfg.run.output_dir)
     start = time.perf_counter()
-    units = len(cfg.tasks) * len(cfg.encodings) * len(cfg.seeds)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
-        bar = progress.add_task(f"{cfg.name}: train {cfg.train.steps} steps + evaluate 1..{cfg.test_max_length}", total=units)
-        records = run(cfg, on_unit_done=lambda t, e, s: progress.update(bar, advance=1, description=f"{t} {e} seed {s} done"))
-    summary, comparison = write_outputs(out, cfg, records, time.perf_counter() - start)
+    title = f"{cfg.name}: train {cfg.train.steps} steps + evaluate 1..{cfg.test_max_length}"
+    with unit_progress(title, len(units(cfg))) as done:
+        result = run(cfg, executor, on_unit_done=lambda t, e, s: done(f"{t} {e} seed {s}"))
+    if not result.records:
+        report_failures(result.failures, "no unit finished, so nothing was written")
+    summary, comparison = write_outputs(out, cfg, result, time.perf_counter() - start)
     console.print(_summary_table(summary, cfg.train_max_length, cfg.test_max_length))
     if not comparison.empty:
         console.print(_comparison_table(comparison))
     console.print(f"wall time {time.perf_counter() - start:.1f} s; results in [bold]{out}[/bold] (accuracy_by_length.png)")
+    report_failures(result.failures, "the other units are scored above; run the same command again to rerun all")
 
 
 def _summary_table(summary, n: int, m: int) -> Table:

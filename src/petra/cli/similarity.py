@@ -79,7 +79,7 @@ def similarity(
     """
     from petra.metrics.similarity import COMBINED, distance_matrices
     from petra.metrics.structure import language_profile
-    from petra.results.outputs import prepare_output_dir
+    from petra.results.writer import prepare_output_dir
 
     kinds = _check_similarity_options(languages, show, uriel)
     out = prepare_output_dir(output_dir)
@@ -211,7 +211,7 @@ def transfer_link(
     Example: petra transfer-link runs/ud_lowres --data-dir ../shared/data
     """
     from petra.metrics.transfer_link import PLOTTED, write_link
-    from petra.results.outputs import prepare_output_dir
+    from petra.results.writer import prepare_output_dir
 
     out = prepare_output_dir(output_dir or results)
     with console.status("profiling languages and correlating"):

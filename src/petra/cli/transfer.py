@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from petra.cli.app import DEVICE_HELP, EXPERIMENTS, app, console
-from petra.config import Config, load_config
+from petra.cli.app import DEVICE_HELP, EXPERIMENTS, app, console, report_failures, unit_progress
+from petra.config import load_config
+from petra.experiments.transfer_config import Config
 
 # `petra demo --quick`: the same experiment, shrunk to run in well under a minute (used by tests).
 QUICK_OVERRIDES: dict[str, Any] = {
@@ -32,16 +32,9 @@ def run_transfer(config: Config, executor=None, data_dir: Path | None = None) ->
 
     units = len(config.encodings) * len(config.seeds)
     start = time.perf_counter()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task(f"{config.name}: pretrain + fine-tune", total=units)
+    with unit_progress(f"{config.name}: pretrain + fine-tune", units) as done:
         try:
-            def done(encoding: str, seed: int) -> None:
-                progress.update(task, advance=1, description=f"{encoding} seed {seed} done")
-                if not console.is_terminal:  # piped output (logs) shows no live bar: a line per unit
-                    progress.console.print(f"unit done: {encoding} seed {seed} ({time.perf_counter() - start:.0f} s)")
-
-            results = run(config, data_dir=data_dir, executor=executor, on_unit_done=done)
+            results = run(config, data_dir=data_dir, executor=executor, on_unit_done=lambda e, s: done(f"{e} seed {s}"))
         except KeyboardInterrupt:
             console.print(f"interrupted: finished units and checkpoints are kept in {config.run.output_dir / 'store'}; "
                           "run the same command again to resume")
@@ -60,11 +53,7 @@ def run_transfer(config: Config, executor=None, data_dir: Path | None = None) ->
         console.print(f"[yellow]{note}[/yellow]")
     console.print(f"wall time {time.perf_counter() - start:.1f} s; results in [bold]{results.directory}[/bold] "
                   "(report: report.html)")
-    if results.failures:
-        for failure in results.failures:
-            console.print(f"[red]failed after retries:[/red] {failure}")
-        console.print("finished units are stored; run the same command again to retry the failed ones")
-        raise typer.Exit(1)
+    report_failures(results.failures, "finished units are stored; run the same command again to retry the failed ones")
 
 
 def _source_table(runs) -> Table:
@@ -125,7 +114,7 @@ def demo(
 
 
 def load_run_config(config: Path, output_dir: Optional[Path], device: Optional[str] = None) -> Config:
-    return load_config(config, {"run": _run_overrides(output_dir, device)})
+    return load_config(config, {"run": _run_overrides(output_dir, device)}, Config)
 
 
 def _run_overrides(output_dir: Optional[Path], device: Optional[str]) -> dict[str, str]:

@@ -11,6 +11,21 @@ from petra.encodings import (  # noqa: F401  (imported for registration)
     t5_bias,
 )
 from petra.encodings.base import PositionalEncoding
-from petra.encodings.registry import EncodingSpec, available, build_encoding, get_spec, register
+from petra.encodings.registry import (
+    BERT_ENCODING,
+    BOUND_DEFAULT,
+    DEFAULT_ENCODING,
+    LENGTHGEN_DEFAULT,
+    TRANSFER_DEFAULT,
+    EncodingSpec,
+    available,
+    build_encoding,
+    check_covers,
+    check_fit,
+    get_spec,
+    kind_of,
+    register,
+)
 
-__all__ = ["PositionalEncoding", "EncodingSpec", "available", "build_encoding", "get_spec", "register"]
+__all__ = ["PositionalEncoding", "EncodingSpec", "available", "build_encoding", "check_covers", "check_fit", "get_spec", "kind_of",
+           "register", "BERT_ENCODING", "BOUND_DEFAULT", "DEFAULT_ENCODING", "LENGTHGEN_DEFAULT", "TRANSFER_DEFAULT"]

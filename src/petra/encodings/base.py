@@ -37,3 +37,26 @@ class PositionalEncoding(nn.Module):
 
     # Number of forward passes the model averages at evaluation (random_gaussian's "average" mode).
     eval_draws: int = 1
+
+    # What callers ask of an encoding, answered by the instance (options can change the answer), so
+    # that no code outside encodings/ has to name one.
+
+    @property
+    def position_limit(self) -> tuple[int, str] | None:
+        """(how many positions it has, the config field that sets it) if bounded, else None."""
+        return None
+
+    @property
+    def stochastic(self) -> bool:
+        """Whether evaluation draws from the RNG (two passes over the same input may differ)."""
+        return False
+
+    def explicit_draws(self, scheme: str, seed: int, length: int) -> PositionalEncoding | None:
+        """A stand-in that makes an evaluation draw explicit and seeded under ``scheme`` (``shared``: one
+        draw for every example; ``per_example``: one per example), or None if the PE has no such draw."""
+        return None
+
+    def position_table(self) -> torch.Tensor | None:
+        """The trainable (positions, dim) table, if the PE stores one (a pretrained model's absolute
+        position table can then be copied in); None for PEs computed from the position."""
+        return None

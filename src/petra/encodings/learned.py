@@ -30,6 +30,13 @@ class LearnedEncoding(PositionalEncoding):
         # (small) scale at the start of training, so position would dominate content.
         nn.init.normal_(self.table.weight, mean=0.0, std=init_std)
 
+    @property
+    def position_limit(self) -> tuple[int, str]:
+        return self.max_len, "model.max_len"
+
+    def position_table(self) -> torch.Tensor:
+        return self.table.weight
+
     def forward(self, positions: torch.Tensor) -> torch.Tensor:
         """``positions`` (B|1, T) integers in [0, max_len) -> (B|1, T, dim)."""
         if positions.is_floating_point():

@@ -59,6 +59,17 @@ class RandomGaussianEncoding(PositionalEncoding):
             generator = torch.Generator().manual_seed(seed)
             self.register_buffer("fixed_table", torch.randn(max_len, dim, generator=generator))
 
+    @property
+    def position_limit(self) -> tuple[int, str] | None:
+        return (self.max_len, "model.max_len") if self.eval_mode == "fixed" else None
+
+    @property
+    def stochastic(self) -> bool:
+        return self.eval_mode != "fixed"
+
+    def explicit_draws(self, scheme: str, seed: int, length: int) -> GaussianDraw:
+        return GaussianDraw(self, scheme, seed, length)
+
     def forward(self, positions: torch.Tensor) -> torch.Tensor:
         """``positions`` (B|1, T) -> (1, T, dim) (or (B|1, T, dim) from the fixed table in eval)."""
         if not self.training and self.eval_mode == "fixed":
@@ -73,6 +84,41 @@ class RandomGaussianEncoding(PositionalEncoding):
                 f"got position {int(positions.max())}"
             )
         return self.fixed_table[positions.long()]
+
+
+class GaussianDraw(PositionalEncoding):
+    """An explicit, seeded N(0, I) draw standing in for a random Gaussian PE at evaluation (what
+    ``petra bound`` needs to make the gap a function of known draws).
+
+    ``shared``: one ``(length, dim)`` table for every example. ``per_example``: a fresh table per
+    example (and per call), so distinct examples never share a draw. Scaled like the original.
+    """
+
+    kind = "additive"
+    SCHEMES = ("shared", "per_example")
+
+    def __init__(self, original: RandomGaussianEncoding, scheme: str, seed: int, length: int) -> None:
+        super().__init__(original.dim, original.num_heads, max(original.max_len, length))
+        if scheme not in self.SCHEMES:
+            raise ValueError(f"draw scheme must be one of {list(self.SCHEMES)}, got {scheme!r}")
+        self.scale = original.scale
+        self.scheme = scheme
+        self.generator = torch.Generator().manual_seed(seed)
+        self.table = torch.randn(self.max_len, self.dim, generator=self.generator) if scheme == "shared" else None
+
+    @property
+    def stochastic(self) -> bool:
+        return self.table is None
+
+    def positions(self, batch: int, length: int, device: torch.device) -> torch.Tensor:
+        """(B, T): one row per example, so ``forward`` can give each its own draw."""
+        return torch.arange(length, device=device).expand(batch, length)
+
+    def forward(self, positions: torch.Tensor) -> torch.Tensor:
+        # drawn on the CPU generator and moved: the same draws on every device
+        if self.table is not None:
+            return self.scale * self.table[positions.long().cpu()].to(positions.device)
+        return self.scale * torch.randn(*positions.shape, self.dim, generator=self.generator).to(positions.device)
 
 
 def _validate(eval_mode: str, seed: int, eval_draws: int, scale: float) -> None:

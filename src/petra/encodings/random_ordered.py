@@ -69,6 +69,14 @@ class RandomOrderedEncoding(PositionalEncoding):
         # Instance attribute shadowing the ClassVar: this wrapper acts exactly as its base does.
         self.kind = self.base_encoding.kind  # type: ignore[misc]
 
+    @property
+    def position_limit(self) -> tuple[int, str]:
+        return self.l_max, "model.encoding_options.random_ordered.l_max"
+
+    @property
+    def stochastic(self) -> bool:
+        return self.eval_mode == "sample" or self.base_encoding.stochastic
+
     def positions(self, batch: int, length: int, device: torch.device) -> torch.Tensor:
         """(B, T) sorted distinct integers from [0, l_max) per sequence; (1, T) ``0..T-1`` in eval "arange"."""
         if not self.training and self.eval_mode == "arange":

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from petra.encodings.base import PositionalEncoding
-from petra.errors import PetraError
+from petra.errors import FieldError, PetraError
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,14 @@ class EncodingSpec:
 
 
 _REGISTRY: dict[str, EncodingSpec] = {}
+
+# The sets experiments compare by default (their configs' `encodings`), and the single PEs that
+# commands default to; kept here so that code outside encodings/ never names an encoding.
+TRANSFER_DEFAULT = ("sinusoidal", "learned", "rope", "random_gaussian")
+BOUND_DEFAULT = ("random_gaussian", "sinusoidal", "learned")
+LENGTHGEN_DEFAULT = ("random_ordered", "random_gaussian", "sinusoidal", "learned", "rope", "alibi", "none")
+DEFAULT_ENCODING = "sinusoidal"
+BERT_ENCODING = "learned"  # BERT's absolute learned positions
 
 
 def register(name: str, description: str) -> Callable[[type[PositionalEncoding]], type[PositionalEncoding]]:
@@ -67,16 +75,36 @@ def build_encoding(
         raise PetraError(f"model.encoding_options for {name!r}: {exc}") from exc
 
 
+def _built(name: str, model: Any) -> PositionalEncoding:
+    try:
+        return build_encoding(name, model.dim, model.heads, model.max_len, model.encoding_options.get(name))
+    except PetraError as exc:
+        where = f"model.encoding_options.{name}" if name in model.encoding_options else "encodings"
+        raise FieldError(where, str(exc)) from None
+
+
+def kind_of(name: str, model: Any) -> str:
+    """How PE ``name`` acts with ``model``'s options (random_ordered on RoPE is rotary)."""
+    return _built(name, model).kind
+
+
+def check_covers(names: list[str], model: Any, positions: int, what: str) -> None:
+    """Every named PE has a position for each of ``positions`` (``what`` says whose); else a
+    ValueError naming the config field that bounds the PE."""
+    for name in names:
+        limit = _built(name, model).position_limit
+        if limit is not None and limit[0] < positions:
+            raise FieldError(limit[1], f"{limit[1]} ({limit[0]}) must cover {what} ({positions} positions): encoding {name!r} "
+                             f"has no position beyond {limit[0] - 1}")
+
+
 def check_fit(names: list[str], model: Any) -> None:
     """Every named PE exists and builds with its ``model.encoding_options``, and the LSTM gets only
     additive ones (it has no attention) - asked of the built instance, since options can change how
     an encoding acts (random_ordered on RoPE is rotary). A ValueError, for config validation."""
     for name in names:
-        try:
-            encoding = build_encoding(name, model.dim, model.heads, model.max_len, model.encoding_options.get(name))
-        except PetraError as exc:
-            raise ValueError(str(exc)) from None
+        encoding = _built(name, model)
         if model.architecture == "lstm" and encoding.kind not in ("additive", "none"):
             options = model.encoding_options.get(name)
-            raise ValueError(f"model.architecture 'lstm' takes additive encodings only; encoding {name!r}"
+            raise FieldError("encodings", f"model.architecture 'lstm' takes additive encodings only; encoding {name!r}"
                              f"{f' with options {options}' if options else ''} acts on attention ({encoding.kind})")

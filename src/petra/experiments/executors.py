@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -106,3 +107,24 @@ def make_executor(kind: str, workers: int, retries: int = 1, address: str | None
     if kind == "ray":
         return RayExecutor(workers, retries, address, gpus)
     raise PetraError(f"unknown executor {kind!r}; use 'local' or 'ray'")
+
+
+def local_executor(workers: int, units: int) -> LocalExecutor:
+    """A local pool of ``workers`` processes (0: one per CPU core), never more than there are units."""
+    return LocalExecutor(min(workers or os.cpu_count() or 1, units))
+
+
+def run_all(executor, fn: Callable, jobs: Sequence[tuple], on_done: Callable[[int], None] | None = None,
+            ) -> tuple[list[Any], list[str]]:
+    """Every job on ``executor``: the results in job order whatever order they finish in (None for a
+    job that failed every retry), and one line per failure. ``on_done(i)`` runs as job i finishes."""
+    results: list[Any] = [None] * len(jobs)
+    failures: list[str] = []
+    for i, result in executor.map(fn, jobs):
+        if isinstance(result, Failure):
+            failures.append(f"unit {i + 1} of {len(jobs)}: {result.error}")
+        else:
+            results[i] = result
+        if on_done is not None:
+            on_done(i)
+    return results, failures

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import torch
 
-from petra.config import AdversaryConfig, Config
+from petra.experiments.transfer_config import AdversaryConfig, Config
 from petra.data.mixing import LanguageWeighted, temperature_probabilities
 from petra.experiments.phases import PhaseLog, fit_mixture
 from petra.experiments.seeding import seed_everything

@@ -9,15 +9,15 @@ stored at once (petra.results.store), its kept models pruned, and it is logged t
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from petra.config import Config, config_to_dict
-from petra.experiments.executors import Failure, LocalExecutor
+from petra.config import config_to_dict
+from petra.experiments.transfer_config import Config
+from petra.experiments.executors import Failure, local_executor
 from petra.experiments.transfer_data import TransferData, missing_cells, prepare_data, tokenizer_key
 from petra.experiments.unit import run_unit
 from petra.results.kept_models import MODELS, keep_best
@@ -27,7 +27,7 @@ from petra.results.tracking import Trackers, tracked_unit
 
 def unit_keys(config: Config) -> dict[tuple[str, int], str]:
     """Each unit's store key: the resolved config minus what names or schedules runs."""
-    resolved = {k: v for k, v in config_to_dict(config).items() if k not in ("name", "encodings", "seeds", "run")}
+    resolved = {k: v for k, v in config_to_dict(config).items() if k not in ("experiment", "name", "encodings", "seeds", "run")}
     return {(e, s): unit_key(resolved, encoding=e, seed=s) for e in config.encodings for s in config.seeds}
 
 
@@ -58,7 +58,7 @@ def run(
         data = prepare_data(config, data_dir, store.shared_dir(f"tokenizer-{tokenizer_key(config)}"))
         missing = missing_cells(config, data)
         if executor is None:
-            executor = LocalExecutor(min(config.run.workers or os.cpu_count() or 1, len(pending)))
+            executor = local_executor(config.run.workers, len(pending))
         keep = config.run.keep_models
         jobs = [(config, data, e, s, store.work_dir(keys[(e, s)]), None if keep == "none" else store.root / MODELS / keys[(e, s)])
                 for e, s in pending]

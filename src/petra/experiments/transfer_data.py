@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from petra.config import Config
+from petra.experiments.transfer_config import Config
 from petra.data.augment import dominant_order, is_valid_tree
 from petra.data.batches import EncodedCorpus, subset
 from petra.data.sentence import Sentence

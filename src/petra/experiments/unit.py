@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from petra.config import Config
+from petra.experiments.transfer_config import Config
 from petra.data.augmenters import Augmenters
 from petra.data.batches import EncodedCorpus, collate
 from petra.data.tokenize import encode_sentences
-from petra.device import resolve_device
+from petra.device import prepare_unit
 from petra.encodings import build_encoding
 from petra.experiments.phases import PhaseLog, fit_mixture, seeded_accuracy, seeded_scores
 from petra.experiments.pretraining import new_model, pretrain, with_adversary
@@ -272,7 +272,5 @@ class UnitRunner:
 
 def run_unit(config: Config, data: TransferData, encoding: str, seed: int, work: Path | None = None,
              models: Path | None = None) -> UnitResult:
-    torch.set_num_threads(config.run.threads)  # units run in parallel processes; one thread each wastes nothing
-    device = resolve_device(config.run.device)  # before the first CUDA call: it sets cuBLAS up for determinism
-    torch.use_deterministic_algorithms(True, warn_only=True)  # same seed -> same numbers
+    device = prepare_unit(config.run.threads, config.run.device)
     return UnitRunner(config, data, encoding, seed, work, device, models).run()

@@ -31,7 +31,7 @@ from transformers import AutoConfig, PretrainedConfig, PreTrainedModel
 from transformers.utils import logging as hf_logging
 
 import petra.hf.modeling  # noqa: F401  (registers model_type "petra" with the Auto classes)
-from petra.encodings import build_encoding
+from petra.encodings import PositionalEncoding, build_encoding
 from petra.errors import PetraError
 from petra.hf.auto import TASKS, base_type, mark_surgered, register, unmark
 from petra.hf.positions import ATTENTION_NAME, LINK_ATTRIBUTE, PetraPositions, PositionLink
@@ -136,7 +136,8 @@ def replace_position_encoding(
 
     ``max_len``: positions the PE covers (default: those of the pretrained table). ``scale``:
     factor on additive vectors, ``"match"`` = RMS of the pretrained table / RMS of the new vectors
-    (1.0 for ``learned``, which copies the pretrained rows when ``init_from_pretrained``).
+    (1.0 for a PE with a trainable table, such as ``learned``: it copies the pretrained rows when
+    ``init_from_pretrained``).
     """
     arch = _architecture(model)
     if getattr(model.config, "petra_pe", None):
@@ -149,14 +150,14 @@ def replace_position_encoding(
     max_len = max_len or old.num_embeddings - offset
     encoding = build_encoding(name, model.config.hidden_size, model.config.num_attention_heads, max_len, options)
     pretrained_rows = old.weight.detach()[offset : offset + max_len]
-    if name == "learned" and init_from_pretrained:
-        if pretrained_rows.shape[0] < max_len:
-            raise PetraError(
-                f"learned PE with max_len={max_len} exceeds the pretrained table ({pretrained_rows.shape[0]} rows)"
-            )
+    table = encoding.position_table()  # a PE with a trainable table starts from the pretrained rows
+    if table is not None and init_from_pretrained:
+        if pretrained_rows.shape[0] < table.shape[0]:
+            raise PetraError(f"{name} PE with max_len={max_len} exceeds the pretrained table "
+                             f"({pretrained_rows.shape[0]} rows)")
         with torch.no_grad():
-            encoding.table.weight.copy_(pretrained_rows)
-    factor = _scale(encoding, pretrained_rows, name, scale)
+            table.copy_(pretrained_rows)
+    factor = _scale(encoding, pretrained_rows, scale)
     layers = _attention_layers(model, arch) if encoding.kind in ("bias", "rotary") else []
     positions = PetraPositions(encoding.to(old.weight.device, old.weight.dtype), factor)
     positions.train(old.training)  # a new module starts in training mode; follow the model's
@@ -170,8 +171,8 @@ def replace_position_encoding(
     return model
 
 
-def _scale(encoding: nn.Module, pretrained_rows: torch.Tensor, name: str, scale: float | str) -> float:
-    if encoding.kind != "additive" or name == "learned":
+def _scale(encoding: PositionalEncoding, pretrained_rows: torch.Tensor, scale: float | str) -> float:
+    if encoding.kind != "additive" or encoding.position_table() is not None:
         return 1.0 if scale == "match" else float(scale)
     if scale != "match":
         return float(scale)

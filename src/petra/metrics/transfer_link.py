@@ -165,9 +165,10 @@ def resolve_languages(results: Path, pairs: pd.DataFrame, data_dir: str | None, 
     """Profiles of the runs' sources and targets, read as the config names them; ``source``
     (a treebank name) replaces the source of a one-source run."""
     from petra.config import parse_config
+    from petra.experiments.transfer_config import Config
     from petra.experiments.seeding import stage_seed
 
-    data = parse_config(_read_config(results), str(results / "config.yaml")).data
+    data = parse_config(_read_config(results), str(results / "config.yaml"), Config).data
     entries = {t.name: t for t in data.targets}
     unknown = sorted(set(pairs["target"]) - set(entries))
     if unknown:
@@ -234,8 +235,9 @@ def link(results: Path, data_dir: str | None = None, source: str | None = None,
         runs = runs.assign(source=source)
     elif not runs["source"].astype(bool).all():  # written before runs named their source: the config's one
         from petra.config import parse_config
+        from petra.experiments.transfer_config import Config
 
-        data = parse_config(_read_config(results), str(results / "config.yaml")).data
+        data = parse_config(_read_config(results), str(results / "config.yaml"), Config).data
         runs = runs.assign(source=data.sources[0].name)
     outcomes = per_pair(runs, shots)
     languages = resolve_languages(results, outcomes, data_dir, source)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 
-from petra.config import Config
+from petra.experiments.transfer_config import Config
 from petra.data.batches import batches
 from petra.device import uses_cuda
 from petra.experiments.phases import seeded_accuracy

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
-from petra.data.batches import IGNORE, EncodedCorpus, batches
+from petra.data.batches import IGNORE, EncodedCorpus, batches, collate
 from petra.models import PetraModel
 from petra.models.language import set_language
 from petra.tasks import parse
@@ -50,3 +51,29 @@ def sentence_scores(model: PetraModel, corpus: EncodedCorpus, task_type: str, pa
 def accuracy(model: PetraModel, corpus: EncodedCorpus, task_type: str, pad_id: int, batch_size: int = 256) -> float:
     correct, total = sentence_scores(model, corpus, task_type, pad_id, batch_size)
     return int(correct.sum()) / max(int(total.sum()), 1)
+
+
+@torch.no_grad()
+def bounded_loss(model: PetraModel, corpus: EncodedCorpus, task_type: str, pad_id: int, loss: str,
+                 clip: float) -> tuple[float, float]:
+    """(mean bounded loss, accuracy) over every labelled unit (sentence or token) of ``corpus``:
+    ``loss`` zero_one, or cross_entropy clipped to [0, ``clip``] (a bounded loss, as the gap bound needs)."""
+    model.eval()
+    order = np.argsort([len(x) for x in corpus.ids], kind="stable")  # little padding per batch
+    loss_sum = correct = count = 0.0
+    device = next(model.parameters()).device
+    for start in range(0, len(order), 256):
+        batch = collate(corpus, order[start : start + 256].tolist(), pad_id).to(device)
+        logits = model(batch.ids, batch.mask, head="task")
+        targets = batch.labels if task_type == "sequence" else batch.tags
+        keep = targets != IGNORE
+        logits, targets = logits[keep], targets[keep]
+        hits = logits.argmax(-1) == targets
+        if loss == "zero_one":
+            losses = (~hits).float()
+        else:
+            losses = F.cross_entropy(logits, targets, reduction="none").clamp(max=clip)
+        loss_sum += float(losses.sum())
+        correct += float(hits.sum())
+        count += int(keep.sum())
+    return loss_sum / count, correct / count

@@ -1,0 +1,188 @@
+"""The transfer experiment's config (``petra run``, ``petra demo``, ``petra sweep``): the languages,
+pretraining, fine-tuning recipes and what a run keeps; built on :class:`petra.config.ExperimentConfig`."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from petra.config import ExperimentConfig, OptimConfig, RunSection
+from petra.data.augmenters import AugmentConfig
+from petra.data.sources import Language, LanguageSpec
+from petra.data.sources.pools import POOLS
+from petra.data.tokenize import TokenizerConfig
+from petra.encodings import check_covers, kind_of
+from petra.section import Section
+from petra.tasks import TaskConfig
+
+
+class DataConfig(Section):
+    """The languages of a transfer experiment; each entry is any language source (petra.data.sources)."""
+
+    source: Language | list[Language] = Field(
+        LanguageSpec(name="svo"), description="the pretraining language, or a list: one pretraining per source, "
+        "every target scored from each (which source transfers best?)")
+    targets: list[Language] = Field(default_factory=lambda: [LanguageSpec(name="sov", word_order="SOV")])
+    source_train: int | None = Field(4000, gt=0, description="source training sentences (a cap for treebanks; null = all)")
+    test: int | None = Field(500, gt=0, description="test sentences per language (a seeded sample for treebanks; null = all)")
+    seed: int = 1234
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "target_train" in data:
+            raise ValueError("target_train is now one value of finetune.shots (e.g. shots: [100])")
+        return data
+
+    @model_validator(mode="after")
+    def _targets_given(self) -> DataConfig:
+        if not self.targets:
+            raise ValueError("at least one target language is required")
+        if not self.sources:
+            raise ValueError("source: at least one source language is required")
+        return self
+
+    @property
+    def sources(self) -> list[Any]:
+        return self.source if isinstance(self.source, list) else [self.source]
+
+class AdversaryConfig(Section):
+    """Language discriminator behind gradient reversal (Ganin et al. 2016); weight 0 = off."""
+
+    weight: float = Field(0.0, ge=0)
+    schedule: Literal["dann", "constant"] = Field("dann", description="dann: λ rises 0 -> 1 as 2/(1+e^(-10p)) - 1")
+    hidden: int = Field(64, gt=0)
+
+
+class MixConfig(Section):
+    """Multilingual pretraining: more source languages beside ``data.source``."""
+
+    languages: list[Language] = Field(default_factory=list, description="extra (labelled) pretraining languages")
+    sentences: list[int] = Field(default_factory=list, description="training sentences per extra language (a cap for treebanks)")
+    target_text: int = Field(0, ge=0, description="sentences of each target's fine-tuning pool (never its test split) "
+                             "added to pretraining as unlabelled masked-LM text")
+    alpha: float = Field(1.0, ge=0, le=1, description="temperature sampling p_i ∝ n_i^alpha (1: by size, 0: uniform)")
+    loss_weights: list[float] | None = Field(None, description="λ_i per language, source first (default all 1)")
+    language_embeddings: bool = False
+
+    @model_validator(mode="after")
+    def _lengths_agree(self) -> MixConfig:
+        if len(self.sentences) != len(self.languages):
+            raise ValueError(f"sentences ({len(self.sentences)}) must give one size per language ({len(self.languages)})")
+        if self.loss_weights is not None and len(self.loss_weights) != 1 + len(self.languages):
+            raise ValueError(f"loss_weights needs {1 + len(self.languages)} values (data.source first)")
+        return self
+
+
+class PretrainConfig(OptimConfig):
+    objectives: list[Literal["mlm", "task"]] = Field(default_factory=lambda: ["mlm", "task"], min_length=1)
+    mlm_weight: float = Field(1.0, ge=0)
+    task_weight: float = Field(1.0, ge=0)
+    mask_prob: float = Field(0.15, gt=0, lt=1)
+    token_dropout: float = Field(0.0, ge=0, lt=1, description="share of input tokens hidden behind [MASK] for the task loss")
+    task_epochs: int | None = Field(None, gt=0, description="null: masked-LM and the task train jointly for `epochs`; "
+                                    "N: `epochs` of masked-LM on all pretraining text first, then N epochs of the task "
+                                    "on the labelled languages (XTREME: pretrain, then fine-tune on the source)")
+    mix: MixConfig = MixConfig()
+    adversary: AdversaryConfig = AdversaryConfig()
+
+    @model_validator(mode="after")
+    def _stages_need_both_objectives(self) -> PretrainConfig:
+        if self.task_epochs is not None and set(self.objectives) != {"mlm", "task"}:
+            raise ValueError("task_epochs (masked-LM first, then the task) needs objectives [mlm, task]")
+        return self
+
+
+Recipe = Literal["full", "frozen_pe", "adaptive_pe", "adapters", "adversarial"]
+
+
+class FinetuneConfig(OptimConfig):
+    recipes: list[Recipe] = Field(default_factory=lambda: ["full", "frozen_pe"], min_length=1)
+    shots: list[int | Literal["all"]] = Field(
+        default_factory=lambda: [100], min_length=1,
+        description="k target training sentences per run, drawn per seed; 0 = zero-shot only; all = the whole pool")
+    pool: Literal[POOLS] = Field("auto", description="where k-shot sentences come from: auto = train, else dev, else "
+                                 "train+dev, else test-folds (the first that holds the largest k)")
+    folds: int = Field(5, ge=2, description="test-folds: the test split in F seeded folds; train on the others, score the held-out one")
+    max_steps: int | None = Field(None, gt=0, description="fewer epochs when k is large: at most ceil(max_steps / "
+                                  "batches per epoch) epochs (null: always `epochs`)")
+    augment: AugmentConfig = AugmentConfig()
+    epochs: int = Field(30, gt=0)
+    adaptive_hidden: int = Field(32, gt=0, description="adaptive_pe: hidden width of f(p; θ_lang)")
+    adapter_bottleneck: int = Field(16, gt=0, description="adapters: bottleneck width")
+    adversary: AdversaryConfig = AdversaryConfig(weight=0.1)
+    curve_points: int = Field(10, ge=0, description="target-accuracy evaluations per fine-tuning (learning curve)")
+
+    @model_validator(mode="after")
+    def _shots_distinct(self) -> FinetuneConfig:
+        if any(k != "all" and k < 0 for k in self.shots) or len(set(self.shots)) != len(self.shots):
+            raise ValueError(f"shots must be distinct and >= 0 (or 'all'), got {self.shots}")
+        return self
+
+    @property
+    def largest_k(self) -> int:
+        """The largest k given as a number (what a pool must hold; 'all' takes what there is)."""
+        return max([k for k in self.shots if k != "all"], default=0)
+
+
+class RunConfig(RunSection):
+    checkpoint_every: int = Field(100, ge=0, description="training steps between checkpoints (0 = phase ends only)")
+    report_to: list[Literal["tensorboard", "mlflow", "wandb"]] = Field(default_factory=list, description="trackers "
+                                                                       "each finished unit is logged to")
+    keep_models: Literal["none", "best", "all"] = Field("best", description="models kept for `petra export`; best: "
+                                                        "the best seed of each (source, target, PE, recipe, k)")
+
+    @field_validator("report_to")
+    @classmethod
+    def _trackers_distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"report_to lists a tracker twice: {value}")
+        return value
+
+
+class Config(ExperimentConfig):
+    """A transfer experiment (``petra run``, ``petra sweep``): pretrain on the source(s), fine-tune on each target."""
+
+    experiment: Literal["transfer"] = "transfer"
+    task: TaskConfig = TaskConfig()
+    tokenizer: TokenizerConfig = TokenizerConfig()
+    data: DataConfig = DataConfig()
+    pretrain: PretrainConfig = PretrainConfig()
+    finetune: FinetuneConfig = FinetuneConfig()
+    run: RunConfig = RunConfig()
+
+    def languages(self) -> list[Any]:
+        """Every language entry: the source, the extra pretraining languages, the targets."""
+        return [*self.data.sources, *self.pretrain.mix.languages, *self.data.targets]
+
+    @model_validator(mode="after")
+    def _languages_fit_together(self) -> Config:
+        languages = self.languages()
+        names = [language.name for language in languages]
+        if len(set(names)) != len(names):
+            raise ValueError(f"language names must be distinct across source, pretrain.mix and targets, got {names}")
+        known = [language.max_length for language in languages if language.max_length is not None]
+        if known:
+            check_covers(self.encodings, self.model, max(known), "the longest sentence the languages can produce")
+        unlabelled = [language.name for language in languages if not language.sentence_labels]
+        if self.task.type == "sequence" and unlabelled:
+            raise ValueError(f"task.type 'sequence' (which noun is the agent) needs a sentence label that only "
+                             f"synthetic languages carry; {unlabelled} have none: use task.type 'token'")
+        generated = [language.name for language in languages if language.kind == "synthetic"]
+        if generated and (self.data.source_train is None or self.data.test is None):
+            raise ValueError(f"synthetic languages {generated} need numbers for data.source_train and data.test")
+        if self.pretrain.mix.target_text and "mlm" not in self.pretrain.objectives:
+            raise ValueError("pretrain.mix.target_text is unlabelled text: it needs the 'mlm' pretraining objective")
+        if self.pretrain.adversary.weight > 0 and not self.pretrain.mix.languages:
+            raise ValueError("pretrain.adversary needs two or more pretraining languages (add pretrain.mix.languages)")
+        return self
+
+    @model_validator(mode="after")
+    def _recipes_fit_model(self) -> Config:
+        if self.model.architecture == "lstm" and "adapters" in self.finetune.recipes:
+            raise ValueError("recipe 'adapters' needs the transformer architecture (the lstm has no blocks)")
+        silent = [e for e in self.encodings if kind_of(e, self.model) == "none"]
+        if "adaptive_pe" in self.finetune.recipes and silent:
+            raise ValueError(f"recipe 'adaptive_pe' has nothing to adapt with encoding {silent[0]!r}")
+        return self
