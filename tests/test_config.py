@@ -7,6 +7,8 @@ import pytest
 from petra.config import load_config, parse_config
 from petra.errors import PetraError
 
+REPO = Path(__file__).resolve().parents[1]
+
 
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "c.yaml"
@@ -57,7 +59,28 @@ def test_how_an_encoding_acts_is_asked_of_it_with_its_options(tmp_path):
     out = tmp_path / "out"
     result = subprocess.run([sys.executable, "-c", "from petra.cli import entry; entry()", "run", str(path), "-o", str(out)],
                             capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2 and "model.architecture 'lstm'" in result.stderr and not out.exists()
+    assert result.returncode == 2 and not out.exists()
+    assert len(result.stderr.strip().splitlines()) == 1 and "invalid config field 'encodings'" in result.stderr
+
+
+def test_a_config_names_its_experiment_and_each_command_takes_its_own(tmp_path):
+    """`experiment:` (or fields only one experiment has) picks the schema; a command handed another
+    experiment's file says which command runs it, in one line, before any work."""
+    from petra.experiments.bound import BoundConfig
+    from petra.experiments.lengthgen import LengthgenConfig
+    from petra.experiments.transfer_config import Config
+
+    assert type(load_config(REPO / "configs" / "lengthgen.yaml")) is LengthgenConfig
+    assert type(parse_config({"gap": {"draws": 4}})) is BoundConfig  # an older file without `experiment:`
+    assert type(parse_config({"seeds": [0]})) is Config
+    with pytest.raises(PetraError, match=r"invalid config field 'experiment': unknown experiment 'glue'; one of transfer"):
+        parse_config({"experiment": "glue"})
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-c", "from petra.cli import entry; entry()", "run",
+                             str(REPO / "configs" / "lengthgen.yaml"), "-o", str(out)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2 and not out.exists()
+    assert "is a lengthgen config: run it with `petra lengthgen` or `petra sweep`" in result.stderr
 
 
 def test_bad_encoding_options_are_refused_when_the_config_is_read():

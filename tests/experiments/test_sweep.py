@@ -99,6 +99,46 @@ def test_ray_lengthgen_sweep_equals_the_serial_lengthgen_run(tmp_path):
         pd.testing.assert_frame_equal(expected, got, check_exact=True)
 
 
+BOUND_CONFIG = """
+experiment: bound
+encodings: [random_gaussian, sinusoidal]
+seeds: [0, 1]
+model: {dim: 16, heads: 2, ffn_dim: 32, layers: 1}
+data: {train: 60, test: 60}
+train: {epochs: 2}
+gap: {draws: 4, grid_points: 20}
+"""
+ALIGN_CONFIG = """
+experiment: align
+encodings: [sinusoidal, rope]
+model: {dim: 16, layers: 1, heads: 2, ffn_dim: 32}
+data:
+  source: {name: svo, word_order: SVO, shared_vocab: 0.0, vocab_size: 40, seed: 1}
+  target: {name: sov, word_order: SOV, adposition: post, shared_vocab: 0.0, vocab_size: 40, seed: 2}
+  sentences: 200
+pretrain: {epochs: 1, batch_size: 32, warmup_steps: 5}
+align: {seed_pairs: 10, min_count: 2, methods: [procrustes], vectors: [input]}
+"""
+
+
+@pytest.mark.parametrize(("text", "command", "table", "rows"), [
+    (BOUND_CONFIG, "bound", "draws.csv", 2 * (2 * 4 + 1)),  # random_gaussian: 2 schemes x 4 draws; sinusoidal: fixed
+    (ALIGN_CONFIG, "align", "results.csv", 2 * 8),  # per PE: 2 maps x 2 retrievals + oracle x 2 + 2 frequency ranks
+], ids=["bound", "align"])
+def test_sweep_runs_every_experiment_as_its_own_command_does(tmp_path, text, command, table, rows):
+    config = tmp_path / f"{command}.yaml"
+    config.write_text(text)
+    own, swept = tmp_path / "own", tmp_path / "swept"
+    for args in ([command, str(config), "-o", str(own)],
+                 ["sweep", str(config), "--executor", "local", "--workers", "2", "-o", str(swept)]):
+        result = subprocess.run([*PETRA, *args], capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr + result.stdout
+    expected, got = (pd.read_csv(folder / table).drop(columns=["train_seconds", "seconds"], errors="ignore")
+                     for folder in (own, swept))
+    assert len(expected) == rows
+    pd.testing.assert_frame_equal(expected, got, check_exact=True)
+
+
 class Flaky:
     """Fails the first ``failures`` calls, then doubles its argument."""
 

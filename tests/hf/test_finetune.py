@@ -93,7 +93,7 @@ def test_cli_surgery_then_fine_tune(tmp_path, tiny_dirs):
         "--train-sentences", "32", "--test-sentences", "16", "--epochs", "1", "--lr", "1e-3", "-o", str(out),
     ])
     assert result.exit_code == 0, result.output
-    runs = json.loads((out / "results.json").read_text())["runs"]
+    runs = json.loads((out / "metrics.json").read_text())["runs"]
     assert [r["encoding"] for r in runs] == ["keep"] and runs[0]["steps"] == 2
 
 

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from petra.cli.app import SPEED, app, console
+from petra.encodings import BERT_ENCODING
 from petra.errors import PetraError
 
 MIB = 2**20
@@ -111,7 +112,7 @@ def bench(
     steps: int = typer.Option(2, help="training steps of each model per round"),
     warmup: int = typer.Option(1, help="untimed steps of each model first"),
     threads: Optional[int] = typer.Option(None, help="torch threads (default: torch's choice)"),
-    encoding: str = typer.Option("learned", help="petra's positional encoding (BERT uses learned)"),
+    encoding: str = typer.Option(BERT_ENCODING, help=f"petra's positional encoding (BERT uses {BERT_ENCODING})"),
     dropout: float = typer.Option(0.1, help="dropout of both models"),
     foreach: bool = typer.Option(False, "--foreach", help="multi-tensor AdamW instead of the fused kernel"),
     full_head: bool = typer.Option(

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from petra.cli.app import DEVICE_HELP, MODELS, app, console
+from petra.encodings import DEFAULT_ENCODING
 from petra.errors import PetraError
 
 
@@ -73,7 +74,10 @@ def hf_finetune(
     from pydantic import ValidationError
 
     from petra.config import OptimConfig
+    import pandas as pd
+
     from petra.experiments.hf_finetune import KEEP, HFFinetuneConfig, prepare, run
+    from petra.results.writer import write_results
 
     _quiet_hf()
     encodings = pe or [KEEP]
@@ -108,9 +112,8 @@ def hf_finetune(
                       on_step=lambda step, loss: progress.update(bar, advance=1, description=f"loss {loss:.3f}"),
                       prepared=prepared)
     wall = time.perf_counter() - start
-    (out / "config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
     rows = [asdict(r) for r in records]
-    (out / "results.json").write_text(json.dumps({"wall_seconds": round(wall, 2), "runs": rows}, indent=2))
+    write_results(out, config, {"wall_seconds": round(wall, 2), "runs": rows}, {"runs.csv": pd.DataFrame(rows)})
     console.print(_table(rows, f"{model_dir} - {task}: test accuracy after fine-tuning"))
     console.print(f"wall time {wall:.1f} s; results in [bold]{out}[/bold]")
 
@@ -193,7 +196,7 @@ def hf_tiny(
     hidden: int = typer.Option(128, "--hidden"),
     layers: int = typer.Option(2, "--layers"),
     heads: int = typer.Option(4, "--heads"),
-    encoding: str = typer.Option("sinusoidal", "--encoding", help="PE of a petra model (--arch petra)"),
+    encoding: str = typer.Option(DEFAULT_ENCODING, "--encoding", help="PE of a petra model (--arch petra)"),
     mlm_steps: int = typer.Option(0, "--mlm-steps", help="masked-LM pretraining steps with the HF Trainer"),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:

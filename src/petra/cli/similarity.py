@@ -7,7 +7,6 @@ import math
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import pandas as pd
 import typer
 from rich.table import Table
@@ -29,37 +28,6 @@ def _matrix_table(title: str, matrix: pd.DataFrame) -> Table:
     for name, row in matrix.iterrows():
         table.add_row(str(name), *(_fmt(v) for v in row))
     return table
-
-
-def _heatmaps(matrices: dict[str, pd.DataFrame], path: Path, title: str) -> Path:
-    """One heat-map panel per matrix, values written in the cells."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    n = len(matrices)
-    cols = n if n <= 3 else math.ceil(n / 2)  # 4 -> 2 x 2, 6 -> 2 x 3
-    rows = math.ceil(n / cols)
-    size = max(3.2, 0.55 * len(next(iter(matrices.values()))) + 1.6)
-    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows), squeeze=False)
-    for ax, (name, matrix) in zip(axes.ravel(), matrices.items()):
-        image = ax.imshow(matrix.to_numpy(dtype=float), cmap="viridis")
-        ax.set_xticks(range(len(matrix.columns)), matrix.columns, rotation=60, ha="right", fontsize=7)
-        ax.set_yticks(range(len(matrix.index)), matrix.index, fontsize=7)
-        values = matrix.to_numpy(dtype=float)
-        middle = (np.nanmin(values) + np.nanmax(values)) / 2
-        for i in range(values.shape[0]):
-            for j in range(values.shape[1]):
-                ax.text(j, i, _fmt(values[i, j], 2), ha="center", va="center", fontsize=6,
-                        color="black" if values[i, j] > middle else "white")  # legible on viridis
-        ax.set_title(name, fontsize=9)
-        fig.colorbar(image, ax=ax, fraction=0.046)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
 
 
 @app.command(rich_help_panel=ANALYSIS)
@@ -136,14 +104,15 @@ def _uriel_matrices(languages: list[str], data_dir: Path | None) -> dict[str, pd
 def _write_similarity(out: Path, matrices: dict[str, pd.DataFrame], uriel_matrices: dict[str, pd.DataFrame]) -> None:
     from petra.metrics.similarity import COMBINED, MEASURES
     from petra.metrics.structure import FEATURES
+    from petra.results.figures import heatmaps, save
 
     for name, matrix in {**matrices, **uriel_matrices}.items():
         matrix.to_csv(out / f"{name}.csv")
     for feature in FEATURES:
-        _heatmaps({m: matrices[f"{feature}.{m}"] for m in MEASURES}, out / f"{feature}.png", feature)
-    _heatmaps({COMBINED: matrices[COMBINED]}, out / "combined.png", "combined (mean JS distance)")
+        save(heatmaps({m: matrices[f"{feature}.{m}"] for m in MEASURES}, feature, _fmt), out / f"{feature}.png")
+    save(heatmaps({COMBINED: matrices[COMBINED]}, "combined (mean JS distance)", _fmt), out / "combined.png")
     if uriel_matrices:
-        _heatmaps(uriel_matrices, out / "uriel.png", "URIEL+ angular distances")
+        save(heatmaps(uriel_matrices, "URIEL+ angular distances", _fmt), out / "uriel.png")
 
 
 def _print_profiles(profiles) -> None:

@@ -45,6 +45,8 @@ KEEP = "keep"  # the model's own position embeddings: the "before surgery" basel
 
 
 class HFFinetuneConfig(Section):
+    experiment: Literal["hf-finetune"] = "hf-finetune"
+    name: str = "hf-finetune"
     model_dir: Path
     task: Literal["pos", "agent"] = "pos"
     encodings: list[str] = Field(default_factory=lambda: [KEEP], min_length=1,

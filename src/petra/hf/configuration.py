@@ -14,7 +14,7 @@ from typing import Any
 from transformers import PretrainedConfig
 
 from petra.config import ModelConfig
-from petra.encodings import build_encoding
+from petra.encodings import DEFAULT_ENCODING, build_encoding
 from petra.errors import PetraError
 
 
@@ -38,7 +38,7 @@ class PetraConfig(PretrainedConfig):
         intermediate_size: int = 128,
         dropout: float = 0.1,
         max_position_embeddings: int = 128,
-        encoding: str = "sinusoidal",
+        encoding: str = DEFAULT_ENCODING,
         encoding_options: dict[str, Any] | None = None,
         pad_token_id: int = 0,
         language: int = 0,

@@ -27,6 +27,7 @@ from transformers import (
     XLMRobertaConfig,
 )
 
+from petra.encodings import DEFAULT_ENCODING
 from petra.errors import PetraError
 from petra.hf.configuration import PetraConfig
 
@@ -70,7 +71,7 @@ def bpe_tokenizer(texts: Sequence[str], vocab_size: int) -> PreTrainedTokenizerF
 
 
 def tiny_config(arch: Arch, vocab_size: int, pad_id: int, hidden: int = 64, layers: int = 2, heads: int = 4,
-                ffn: int = 128, max_len: int = 128, encoding: str = "sinusoidal") -> PretrainedConfig:
+                ffn: int = 128, max_len: int = 128, encoding: str = DEFAULT_ENCODING) -> PretrainedConfig:
     """A small config of ``arch``; RoBERTa-style tables get the two extra rows their offset needs."""
     common = dict(vocab_size=vocab_size, pad_token_id=pad_id)
     bert_like = dict(hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
@@ -90,7 +91,7 @@ def tiny_config(arch: Arch, vocab_size: int, pad_id: int, hidden: int = 64, laye
 
 def build_tiny_model(
     out_dir: str | Path, texts: Sequence[str], arch: Arch = "bert", vocab_size: int = 1000, hidden: int = 64,
-    layers: int = 2, heads: int = 4, ffn: int = 128, max_len: int = 128, encoding: str = "sinusoidal", seed: int = 0,
+    layers: int = 2, heads: int = 4, ffn: int = 128, max_len: int = 128, encoding: str = DEFAULT_ENCODING, seed: int = 0,
 ) -> Path:
     """Train a tokenizer on ``texts``, randomly initialise an MLM model of ``arch``, save both to ``out_dir``."""
     if not texts:

@@ -23,6 +23,7 @@ from typing import Literal
 
 import torch
 
+from petra.encodings import BERT_ENCODING
 from petra.perf.flops import ModelShape, gemm_shapes, model_work, train_step_flops
 from petra.perf.memory import StepProfile, profile_step, resident_bytes
 from petra.perf.peak import measure_peak, synchronize
@@ -40,7 +41,7 @@ class BenchConfig:
     warmup: int = 1  # untimed steps of each model before the first round
     dropout: float = 0.1
     mask_prob: float = 0.15
-    encoding: str = "learned"  # BERT's absolute learned positions
+    encoding: str = BERT_ENCODING
     fused_adamw: bool = True
     full_head: bool = False  # ablation: petra runs its last layer and head at every position, as HF does
     seed: int = 0

@@ -1,8 +1,10 @@
-"""Report figures: accuracy with CIs and seeds, sample efficiency, learning curves, PE drift,
-distance vs gain. Each returns a Figure."""
+"""The one figure helper: matplotlib set up for files (import ``plt`` from here), :func:`save`, and
+the figures of the report and of `petra similarity`: accuracy with CIs and seeds, sample efficiency,
+learning curves, PE drift, distance vs gain, heat maps. Each returns a Figure."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
@@ -217,5 +219,29 @@ def arc_breakdown(table: pd.DataFrame) -> Figure:
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("UAS (gold arcs of the bucket)")
     axes[0][-1].legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def heatmaps(matrices: dict[str, pd.DataFrame], title: str, fmt) -> Figure:
+    """One heat-map panel per matrix, values written in the cells (``fmt(value, digits)``)."""
+    n = len(matrices)
+    cols = n if n <= 3 else math.ceil(n / 2)  # 4 -> 2 x 2, 6 -> 2 x 3
+    rows = math.ceil(n / cols)
+    size = max(3.2, 0.55 * len(next(iter(matrices.values()))) + 1.6)
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows), squeeze=False)
+    for ax, (name, matrix) in zip(axes.ravel(), matrices.items()):
+        image = ax.imshow(matrix.to_numpy(dtype=float), cmap="viridis")
+        ax.set_xticks(range(len(matrix.columns)), matrix.columns, rotation=60, ha="right", fontsize=7)
+        ax.set_yticks(range(len(matrix.index)), matrix.index, fontsize=7)
+        values = matrix.to_numpy(dtype=float)
+        middle = (np.nanmin(values) + np.nanmax(values)) / 2
+        for i in range(values.shape[0]):
+            for j in range(values.shape[1]):
+                ax.text(j, i, fmt(values[i, j], 2), ha="center", va="center", fontsize=6,
+                        color="black" if values[i, j] > middle else "white")  # legible on viridis
+        ax.set_title(name, fontsize=9)
+        fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig

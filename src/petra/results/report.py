@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 import yaml
 from matplotlib.figure import Figure
@@ -19,6 +18,7 @@ from matplotlib.figure import Figure
 from petra.errors import PetraError
 from petra.results import figures
 from petra.results.arcs import arc_breakdown
+from petra.results.figures import plt
 from petra.results.claims import FEW_TEST_SENTENCES, Claim, break_even, claim_text, claims, describe, marks
 from petra.results.summary import summary_frame
 

@@ -44,7 +44,7 @@ def provenance(config: Any) -> dict:
         "data_seed": getattr(config, "data_seed", getattr(data, "seed", None)),
         "seed_scheme": "each stage of a unit seeds torch/numpy/random with crc32 of (seed, encoding, [target or "
                        "task,] stage)",
-        "deterministic_algorithms": True, "threads_per_unit": config.run.threads,
+        "deterministic_algorithms": True, "threads_per_unit": getattr(config.run, "threads", None),
     }
 
 
