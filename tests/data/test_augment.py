@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from petra.data.augment import (
-    ORDERS, DictionaryTranslator, HFTranslator, SynonymLexicon, back_translate, back_translate_text, clause_order,
-    is_valid_tree, reorder, replace_synonyms,
+    DictionaryTranslator, HFTranslator, SynonymLexicon, back_translate, back_translate_text, replace_synonyms,
 )
+from petra.data.reorder import ORDERS, clause_order, is_valid_tree, reorder
 from petra.data.sentence import Sentence
 from petra.data.synthetic import LanguageSpec, generate
 from petra.data.ud import find_treebank

@@ -8,13 +8,8 @@ from collections import Counter
 import pytest
 
 from petra.data.sentence import Sentence
-from petra.data.synthetic import (
-    NUM_AGENT_CLASSES,
-    LanguageSpec,
-    build_lexicon,
-    generate,
-    word_order_of,
-)
+from petra.data.lexicon import build_lexicon
+from petra.data.synthetic import NUM_AGENT_CLASSES, LanguageSpec, generate, word_order_of
 from petra.errors import PetraError
 
 WORD_ORDERS = ["SVO", "SOV", "VSO", "VOS", "OVS", "OSV"]

@@ -162,7 +162,7 @@ def trees(draw):
 
 
 def check_reorder(sentence, order, flip_adp, flip_adj):
-    from petra.data.augment import is_valid_tree, reorder
+    from petra.data.reorder import is_valid_tree, reorder
 
     assert is_valid_tree(sentence)  # the strategy builds valid trees: re-ordering must never refuse one
     out = reorder(sentence, order, flip_adpositions=flip_adp, flip_adjectives=flip_adj)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from petra.data.synthetic import POS_ORDER, LanguageSpec, build_lexicon
+from petra.data.lexicon import POS_ORDER, build_lexicon
+from petra.data.synthetic import LanguageSpec
 from petra.errors import PetraError
 
 

@@ -11,9 +11,9 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from petra.data.augment import (
-    ORDERS, DictionaryTranslator, HFTranslator, SynonymLexicon, Translator, back_translate, reorder,
-    replace_synonyms,
+    DictionaryTranslator, HFTranslator, SynonymLexicon, Translator, back_translate, replace_synonyms,
 )
+from petra.data.reorder import ORDERS, reorder
 from petra.data.sentence import Sentence
 from petra.section import Section
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from petra.experiments.transfer_config import Config
-from petra.data.augment import dominant_order, is_valid_tree
+from petra.data.reorder import dominant_order, is_valid_tree
 from petra.data.batches import EncodedCorpus, subset
 from petra.data.sentence import Sentence
 from petra.data.sources.pools import TEST_FOLDS, Pool, capped, choose_pool
