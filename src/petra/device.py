@@ -52,12 +52,16 @@ def resolve_device(spec: str) -> torch.device:
     return device
 
 
+def use_threads(threads: int) -> None:
+    """Torch CPU threads for this process: units run in parallel processes, so one each wastes nothing."""
+    torch.set_num_threads(threads)
+
+
 def prepare_unit(threads: int, spec: str) -> torch.device:
-    """Set up this process for one unit of work (the only place petra sets threads): ``threads``
-    torch threads (units run in parallel processes, so one each wastes nothing), deterministic
+    """Set up this process for one unit of work: ``threads`` torch threads, deterministic
     algorithms (same seed, same numbers) and the device ``spec`` names - resolved before the first
     CUDA call, since that is when cuBLAS must be set up for determinism."""
-    torch.set_num_threads(threads)
+    use_threads(threads)
     device = resolve_device(spec)
     torch.use_deterministic_algorithms(True, warn_only=True)
     return device

@@ -130,9 +130,7 @@ def bench(
 
     Example: petra bench --precision both
     """
-    import torch
-
-    from petra.device import check_device
+    from petra.device import check_device, use_threads
     from petra.encodings import get_spec
     from petra.perf.bench import BenchConfig, run_bench
     from petra.perf.flops import ModelShape
@@ -164,7 +162,7 @@ def bench(
     if threads is not None:
         if threads < 1:
             raise PetraError(f"--threads must be >= 1, got {threads}")
-        torch.set_num_threads(threads)
+        use_threads(threads)
     config = BenchConfig(
         shape=shape, precisions=precisions, rounds=rounds, steps=steps, warmup=warmup, dropout=dropout,
         encoding=encoding, fused_adamw=not foreach, full_head=full_head, device=device,

@@ -30,7 +30,7 @@ from typing import Literal
 import torch
 from pydantic import Field, model_validator
 
-from petra.config import ExperimentConfig, OptimConfig, RunSection, Section
+from petra.config import ExperimentConfig, OptimConfig, RunSection
 from petra.data.batches import EncodedCorpus, encode
 from petra.data.synthetic import LanguageSpec, generate
 from petra.data.vocab import LabelSet, Vocab
@@ -40,6 +40,7 @@ from petra.experiments.executors import local_executor, run_all
 from petra.experiments.phases import fit
 from petra.experiments.seeding import seed_everything, stage_seed
 from petra.models import HeadSpec, PetraModel, build_model
+from petra.section import Section
 from petra.tasks import TaskConfig
 from petra.training.evaluate import bounded_loss
 from petra.training.objectives import JointObjective

@@ -25,20 +25,21 @@ from pydantic import Field, model_validator
 from torch import nn
 from transformers import AutoConfig, AutoTokenizer, PreTrainedModel
 
-from petra.config import DeviceSection, OptimConfig, Section
+from petra.config import DeviceSection, OptimConfig
 from petra.device import resolve_device
-from petra.data.batches import IGNORE, EncodedCorpus, batches
+from petra.data.batches import IGNORE, EncodedCorpus
 from petra.data.sentence import Sentence
 from petra.data.synthetic import LanguageSpec, generate
 from petra.data.ud import find_treebank
 from petra.data.vocab import LabelSet
 from petra.encodings import get_spec
 from petra.errors import PetraError
+from petra.experiments.phases import fit
 from petra.experiments.seeding import seed_everything, stage_seed
 from petra.hf.positions import PetraPositions
 from petra.hf.surgery import load_model, max_positions, replace_position_encoding
+from petra.section import Section
 from petra.training.evaluate import accuracy
-from petra.training.loop import train
 from petra.training.objectives import JointObjective
 
 KEEP = "keep"  # the model's own position embeddings: the "before surgery" baseline
@@ -202,13 +203,9 @@ def run_one(config: HFFinetuneConfig, data: TaskData, encoding: str, seed: int, 
     seed_everything(stage_seed(seed, "init"))
     model = HFTaskModel(build_model(config, data, encoding)).to(resolve_device(config.run.device))
     initial = accuracy(model, data.test, data.task_type, data.pad_id)
-    rng = np.random.default_rng(stage_seed(seed, "batches"))
-    cfg = config.optim
-    steps = -(-len(data.train) // cfg.batch_size)
-    objective = JointObjective(data.task_type)
     seed_everything(stage_seed(seed, "train"))
-    result = train(model, lambda _: batches(data.train, cfg.batch_size, data.pad_id, rng), objective, cfg, steps,
-                   on_step=on_step)
+    result = fit(model, data.train, JointObjective(data.task_type), config.optim, data.pad_id,
+                 stage_seed(seed, "batches"), on_step=on_step)
     final = accuracy(model, data.test, data.task_type, data.pad_id)
     if save_to is not None:
         model.model.save_pretrained(save_to)

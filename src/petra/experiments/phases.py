@@ -51,14 +51,14 @@ class PhaseLog:
 def fit(
     model: PetraModel, corpus: EncodedCorpus, objective: Objective, cfg: OptimConfig, pad_id: int, seed: int,
     checkpointer: Checkpointer | None = None, evaluate: Callable[[PetraModel], float] | None = None,
-    eval_every: int = 0,
+    eval_every: int = 0, on_step: Callable[[int, float], None] | None = None,
 ) -> TrainResult:
     """Train on ``corpus`` for ``cfg.epochs``; epoch e's batch order depends only on (seed, e),
     which is what lets a resumed run replay the exact batches it had not yet seen."""
     steps = -(-len(corpus) // cfg.batch_size)
     return train(
         model, lambda epoch: batches(corpus, cfg.batch_size, pad_id, np.random.default_rng([seed, epoch])),
-        objective, cfg, steps, checkpointer=checkpointer, evaluate=evaluate, eval_every=eval_every,
+        objective, cfg, steps, checkpointer=checkpointer, evaluate=evaluate, eval_every=eval_every, on_step=on_step,
     )
 
 

@@ -60,7 +60,7 @@ def rescore(path: Path, scores: dict[str, float]) -> None:
 def describe(config, data, encoding: str, seed: int, recipe: str, source: str, k: int,
              scores: dict[str, float]) -> dict[str, Any]:
     """The metadata of a kept model: what rebuilds it (petra.hf.export) and what ranks it among seeds.
-    ``config``: the run's :class:`~petra.config.Config`; ``data``: its TransferData."""
+    ``config``: the run's :class:`~petra.experiments.transfer_config.Config`; ``data``: its TransferData."""
     from petra.config import config_to_dict
 
     f = config.finetune

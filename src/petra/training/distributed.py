@@ -24,7 +24,7 @@ from accelerate import Accelerator
 
 from petra.experiments.transfer_config import Config
 from petra.data.batches import batches
-from petra.device import uses_cuda
+from petra.device import use_threads, uses_cuda
 from petra.experiments.phases import seeded_accuracy
 from petra.experiments.seeding import seed_everything, stage_seed
 from petra.experiments.pretraining import new_model
@@ -60,7 +60,7 @@ def pretrain_accelerated(config: Config, encoding: str, seed: int, out: Path, da
     # on a GPU machine each process takes its GPU (Accelerate sets the device per rank), else the CPU
     accelerator = Accelerator(cpu=not uses_cuda(config.run.device))
     rank, world = accelerator.process_index, accelerator.num_processes
-    torch.set_num_threads(1)
+    use_threads(1)
     p, data = config.pretrain, prepare_data(config, data_dir)
     model = new_model(config, data, encoding, stage_seed(seed, encoding, "init"), accelerator.device)  # same init on every rank
     mlm = None
