@@ -7,7 +7,7 @@ report into one :class:`PetraError` line), so a typo never silently falls back t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -81,6 +81,17 @@ class ExperimentConfig(Section):
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
     model: ModelConfig = ModelConfig()
     run: RunSection = RunSection()
+
+    # Fields that name or schedule units without changing what a unit computes: left out of its store key.
+    SCHEDULING: ClassVar[tuple[str, ...]] = ("experiment", "name", "encodings", "seeds", "run")
+
+    def unit_key(self, **identity: Any) -> str:
+        """The store key of one unit (``identity``: its encoding, seed, ...): a hash of the resolved config
+        without the scheduling fields, so a rerun, a resumed run or a wider grid finds the units it already has."""
+        from petra.results.store import unit_key
+
+        resolved = {k: v for k, v in self.model_dump(mode="json").items() if k not in self.SCHEDULING}
+        return unit_key(resolved, **identity)
 
     @model_validator(mode="after")
     def _encodings_fit_model(self) -> ExperimentConfig:

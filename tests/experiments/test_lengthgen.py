@@ -35,6 +35,36 @@ def test_quick_lengthgen_end_to_end(tmp_path):
     assert "random_ordered − sinusoidal" in result.stdout
 
 
+def test_a_rerun_reuses_the_finished_units_and_gives_the_same_numbers(tmp_path):
+    """Each unit is kept in RESULTS/store as it finishes: a run that lost units (as a killed one does)
+    computes only those again, and every table comes out as the first run wrote it."""
+    config = tmp_path / "lengthgen.yaml"
+    config.write_text("experiment: lengthgen\nencodings: [sinusoidal, rope]\nseeds: [0, 1]\ntrain_max_length: 3\n"
+                      "test_max_length: 5\neval_samples: 16\nmodel: {dim: 16, heads: 2, ffn_dim: 32, layers: 1}\n"
+                      "train: {steps: 20, batch_size: 8, warmup_steps: 2}\nrun: {workers: 1}\n")
+    out = tmp_path / "out"
+
+    def petra_lengthgen() -> str:
+        result = subprocess.run([*PETRA, "lengthgen", str(config), "-o", str(out)], capture_output=True, text=True,
+                                timeout=300)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    petra_lengthgen()
+    first = {name: pd.read_csv(out / name) for name in ("runs.csv", "summary.csv", "comparison.csv")}
+    kept = sorted((out / "store" / "units").glob("*.pkl"))
+    assert len(kept) == 4  # one per (task, PE, seed)
+    kept[0].unlink()  # a unit the run never finished
+    assert "3 finished unit(s) reused" in petra_lengthgen()
+    assert kept[0].is_file()  # computed again and kept
+    for name, frame in first.items():
+        again = pd.read_csv(out / name)
+        if name == "runs.csv":  # the recomputed unit's training took another number of seconds
+            frame, again = frame.drop(columns=["train_seconds"]), again.drop(columns=["train_seconds"])
+        pd.testing.assert_frame_equal(frame, again, check_exact=True)
+    assert "4 finished unit(s) reused" in petra_lengthgen()  # nothing left to compute
+
+
 def test_training_learns_the_trained_lengths():
     """Short reverse strings are learnt well above chance (0.5) in a few hundred steps."""
     config = parse_config({

@@ -194,7 +194,7 @@ def test_missing_treebank_is_named_before_any_training(tmp_path):
     config = parse_config({**TINY, "data": {"source": {"treebank": "Wolof-WTB"}, "targets": [{"treebank": "Klingon-X"}]}})
     with pytest.raises(PetraError, match=r"data.targets\[0\] \(Klingon-X\): treebank 'Klingon-X' not found"):
         run(config, ResultStore(tmp_path / "store"), data_dir=SHARED)
-    assert not list((tmp_path / "store" / "records").iterdir())
+    assert not list((tmp_path / "store").rglob("*.parquet"))  # no unit recorded
 
 
 def test_a_fitted_tokenizer_is_kept_and_reused(tmp_path, banks):

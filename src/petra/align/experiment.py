@@ -35,7 +35,7 @@ from petra.align.vectors import WordVectors, contextual_vectors, corpus_counts, 
 from petra.config import ExperimentConfig, RunSection
 from petra.device import prepare_unit
 from petra.encodings import DEFAULT_ENCODING
-from petra.experiments.executors import local_executor, run_all
+from petra.experiments.executors import run_units
 from petra.experiments.transfer_config import PretrainConfig
 from petra.section import Section
 from petra.data.batches import EncodedCorpus, encode
@@ -250,6 +250,7 @@ class AlignResults:
     records: list[AlignRecord]  # in unit order (encoding, then seed)
     trainings: list[dict]  # per trained model: what its training did
     failures: list[str]
+    reused: int = 0  # units found finished in the store
 
 
 def run_unit(cfg: AlignConfig, languages: tuple[Language, Language], entries: list[Entry], encoding: str, seed: int,
@@ -272,17 +273,17 @@ def units(cfg: AlignConfig) -> list[tuple[str, int]]:
     return [(e, s) for e in cfg.encodings for s in cfg.seeds]
 
 
-def run(cfg: AlignConfig, executor=None, on_unit_done: Callable[[str, int], None] | None = None) -> AlignResults:
-    """Every (encoding, seed) unit on ``executor`` (default: a local pool of ``run.workers`` processes)."""
+def run(cfg: AlignConfig, executor=None, on_unit_done: Callable[[str, int], None] | None = None,
+        store=None) -> AlignResults:
+    """Every (encoding, seed) unit on ``executor``, kept in ``store`` as it finishes (see run_units)."""
     d = cfg.data
     entries = gold_dictionary(d.source, d.target)
     if cfg.align.seed_pairs >= len(entries):  # fail before any training, not after it
         raise PetraError(f"align.seed_pairs ({cfg.align.seed_pairs}) must be below the {len(entries)} gold pairs "
                          "the two lexicons share, to leave held-out pairs")
     languages = tuple(prepare_language(s, d.sentences, d.seed) for s in (d.source, d.target))
-    todo = units(cfg)
-    executor = executor or local_executor(cfg.run.workers, len(todo))
-    done = None if on_unit_done is None else (lambda i: on_unit_done(*todo[i]))
-    results, failures = run_all(executor, run_unit, [(cfg, languages, entries, e, s) for e, s in todo], done)
-    finished = [r for r in results if r is not None]
-    return AlignResults([x for records, _ in finished for x in records], [t for _, ts in finished for t in ts], failures)
+    done = run_units(cfg, run_unit, units(cfg), lambda unit: (cfg, languages, entries, *unit), executor, on_unit_done,
+                     store)
+    finished = [r for r in done.results if r is not None]
+    return AlignResults([x for records, _ in finished for x in records], [t for _, ts in finished for t in ts],
+                        [f for _, f in done.failures], done.reused)

@@ -85,19 +85,23 @@ def run_align(cfg, executor=None) -> None:
     """Run an align config's units on ``executor`` (default: local processes), write the results, print the table."""
     from petra.align.experiment import run, units
     from petra.align.outputs import write_outputs
+    from petra.results.store import ResultStore
     from petra.results.writer import prepare_output_dir
 
     out = prepare_output_dir(cfg.run.output_dir)
     start = time.perf_counter()
     with unit_progress(f"{cfg.name}: two language models + alignment per unit", len(units(cfg))) as done:
-        result = run(cfg, executor, on_unit_done=lambda e, s: done(f"{e} seed {s}"))
+        result = run(cfg, executor, lambda e, s: done(f"{e} seed {s}"), ResultStore(out / "store"))
+    if result.reused:
+        console.print(f"{result.reused} finished unit(s) reused from {out / 'store'}")
     if not result.records:
         report_failures(result.failures, "no unit finished, so nothing was written")
     wall = time.perf_counter() - start
     summary = write_outputs(out, cfg, result, wall)
     console.print(_table(summary, cfg))
     console.print(f"wall time {wall:.1f} s; results in [bold]{out}[/bold] (metrics.json, results.csv, summary.csv)")
-    report_failures(result.failures, "the other units are scored above; run the same command again to rerun all")
+    report_failures(result.failures, "the other units are kept in the store; run the same command again to retry "
+                                     "the failed ones")
 
 
 def _table(summary, cfg) -> Table:

@@ -42,13 +42,16 @@ def run_lengthgen(cfg, executor=None) -> None:
     """Run a lengthgen config's units on ``executor`` (default: local processes), write the results, print the tables."""
     from petra.experiments.lengthgen import run, units
     from petra.results.lengthgen import write_outputs
+    from petra.results.store import ResultStore
     from petra.results.writer import prepare_output_dir
 
     out = prepare_output_dir(cfg.run.output_dir)
     start = time.perf_counter()
     title = f"{cfg.name}: train {cfg.train.steps} steps + evaluate 1..{cfg.test_max_length}"
     with unit_progress(title, len(units(cfg))) as done:
-        result = run(cfg, executor, on_unit_done=lambda t, e, s: done(f"{t} {e} seed {s}"))
+        result = run(cfg, executor, lambda t, e, s: done(f"{t} {e} seed {s}"), ResultStore(out / "store"))
+    if result.reused:
+        console.print(f"{result.reused} finished unit(s) reused from {out / 'store'}")
     if not result.records:
         report_failures(result.failures, "no unit finished, so nothing was written")
     summary, comparison = write_outputs(out, cfg, result, time.perf_counter() - start)
@@ -56,7 +59,8 @@ def run_lengthgen(cfg, executor=None) -> None:
     if not comparison.empty:
         console.print(_comparison_table(comparison))
     console.print(f"wall time {time.perf_counter() - start:.1f} s; results in [bold]{out}[/bold] (accuracy_by_length.png)")
-    report_failures(result.failures, "the other units are scored above; run the same command again to rerun all")
+    report_failures(result.failures, "the other units are kept in the store; run the same command again to retry "
+                                     "the failed ones")
 
 
 def _summary_table(summary, n: int, m: int) -> Table:

@@ -36,7 +36,7 @@ from petra.data.synthetic import LanguageSpec, generate
 from petra.data.vocab import LabelSet, Vocab
 from petra.device import prepare_unit
 from petra.encodings import BOUND_DEFAULT
-from petra.experiments.executors import local_executor, run_all
+from petra.experiments.executors import run_units
 from petra.experiments.phases import fit
 from petra.experiments.seeding import seed_everything, stage_seed
 from petra.models import HeadSpec, PetraModel, build_model
@@ -179,16 +179,17 @@ class BoundResults:
     data: GapDataset
     records: list[DrawRecord]  # in unit order (encoding, then seed), whatever order the units finished in
     failures: list[str]
+    reused: int = 0  # units found finished in the store
 
 
 def units(config: BoundConfig) -> list[tuple[str, int]]:
     return [(e, s) for e in config.encodings for s in config.seeds]
 
 
-def run(config: BoundConfig, executor=None, on_unit_done: Callable[[str, int], None] | None = None) -> BoundResults:
-    """Every (encoding, seed) unit on ``executor`` (default: a local pool of ``run.workers`` processes)."""
-    data, todo = prepare_data(config), units(config)
-    executor = executor or local_executor(config.run.workers, len(todo))
-    done = None if on_unit_done is None else (lambda i: on_unit_done(*todo[i]))
-    results, failures = run_all(executor, run_unit, [(config, data, e, s) for e, s in todo], done)
-    return BoundResults(data, [r for unit in results if unit is not None for r in unit], failures)
+def run(config: BoundConfig, executor=None, on_unit_done: Callable[[str, int], None] | None = None,
+        store=None) -> BoundResults:
+    """Every (encoding, seed) unit on ``executor``, kept in ``store`` as it finishes (see run_units)."""
+    data = prepare_data(config)
+    done = run_units(config, run_unit, units(config), lambda unit: (config, data, *unit), executor, on_unit_done, store)
+    records = [r for unit in done.results if unit is not None for r in unit]
+    return BoundResults(data, records, [f for _, f in done.failures], done.reused)

@@ -114,17 +114,48 @@ def local_executor(workers: int, units: int) -> LocalExecutor:
     return LocalExecutor(min(workers or os.cpu_count() or 1, units))
 
 
+@dataclass(frozen=True)
+class Completed:
+    results: list[Any]  # in job order, whatever order the jobs finished in; None for a job that failed every retry
+    failures: list[tuple[int, str]]  # (job, error) for each job that failed every retry
+    reused: int  # jobs whose result was already in the store
+
+
 def run_all(executor, fn: Callable, jobs: Sequence[tuple], on_done: Callable[[int], None] | None = None,
-            ) -> tuple[list[Any], list[str]]:
-    """Every job on ``executor``: the results in job order whatever order they finish in (None for a
-    job that failed every retry), and one line per failure. ``on_done(i)`` runs as job i finishes."""
+            store=None, keys: Sequence[str] | None = None) -> Completed:
+    """Every job on ``executor``; ``on_done(i)`` runs as job i finishes. With a ``store`` (and one key
+    per job), each result is kept the moment it arrives and a job already kept is not run again, so
+    an interrupted run resumes where it stopped."""
     results: list[Any] = [None] * len(jobs)
-    failures: list[str] = []
-    for i, result in executor.map(fn, jobs):
+    pending = list(range(len(jobs)))
+    if store is not None:
+        pending = [i for i in pending if not store.has_unit(keys[i])]
+        for i in (i for i in range(len(jobs)) if i not in pending):
+            results[i] = store.unit(keys[i])
+            if on_done is not None:
+                on_done(i)
+    failures: list[tuple[int, str]] = []
+    for n, result in executor.map(fn, [jobs[i] for i in pending]) if pending else ():
+        i = pending[n]
         if isinstance(result, Failure):
-            failures.append(f"unit {i + 1} of {len(jobs)}: {result.error}")
+            failures.append((i, result.error))
         else:
             results[i] = result
+            if store is not None:
+                store.put_unit(keys[i], result)
         if on_done is not None:
             on_done(i)
-    return results, failures
+    return Completed(results, failures, len(jobs) - len(pending))
+
+
+def run_units(config, fn: Callable, units: Sequence[tuple], job: Callable[[tuple], tuple], executor=None,
+              on_unit_done: Callable[..., None] | None = None, store=None) -> Completed:
+    """An experiment's units (tuples that name them: (encoding, seed), (task, encoding, seed)) as
+    ``fn(*job(unit))`` on ``executor`` (default: a local pool of ``config.run.workers`` processes),
+    each kept in ``store`` under ``config.unit_key`` as it finishes; failures name their unit."""
+    keys = [config.unit_key(unit=list(unit)) for unit in units] if store is not None else None
+    executor = executor or local_executor(config.run.workers, len(units))
+    done = None if on_unit_done is None else (lambda i: on_unit_done(*units[i]))
+    completed = run_all(executor, fn, [job(unit) for unit in units], done, store, keys)
+    failures = [(i, f"{' '.join(map(str, units[i]))}: {error}") for i, error in completed.failures]
+    return Completed(completed.results, failures, completed.reused)

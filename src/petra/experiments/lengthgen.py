@@ -29,7 +29,7 @@ from petra.config import ExperimentConfig, ModelConfig, OptimConfig, RunSection
 from petra.data.algorithmic import PAD_ID, TASKS, AlgorithmicTask, build_task
 from petra.device import prepare_unit
 from petra.encodings import LENGTHGEN_DEFAULT, check_covers
-from petra.experiments.executors import local_executor, run_all
+from petra.experiments.executors import run_units
 from petra.experiments.seeding import seed_everything, stage_seed
 from petra.models import HeadSpec, build_model
 from petra.training.evaluate import accuracy
@@ -59,6 +59,8 @@ def _default_model() -> ModelConfig:
 
 
 class LengthgenConfig(ExperimentConfig):
+    SCHEDULING = (*ExperimentConfig.SCHEDULING, "tasks", "reference")  # a unit names its task; reference is analysis
+
     experiment: Literal["lengthgen"] = "lengthgen"
     name: str = "lengthgen"
     tasks: list[TaskName] = Field(default_factory=lambda: ["reverse_string"], min_length=1)
@@ -142,6 +144,7 @@ def run_unit(config: LengthgenConfig, task_name: str, encoding: str, seed: int) 
 class LengthgenResults:
     records: list[LengthRecord]  # in unit order (task, encoding, seed), whatever order the units finished in
     failures: list[str]
+    reused: int = 0  # units found finished in the store
 
 
 def units(config: LengthgenConfig) -> list[tuple[str, str, int]]:
@@ -149,13 +152,11 @@ def units(config: LengthgenConfig) -> list[tuple[str, str, int]]:
 
 
 def run(config: LengthgenConfig, executor=None, on_unit_done: Callable[[str, str, int], None] | None = None,
-        ) -> LengthgenResults:
-    """Every (task, encoding, seed) unit on ``executor`` (default: a local pool of ``run.workers`` processes)."""
-    todo = units(config)
-    executor = executor or local_executor(config.run.workers, len(todo))
-    done = None if on_unit_done is None else (lambda i: on_unit_done(*todo[i]))
-    results, failures = run_all(executor, run_unit, [(config, *unit) for unit in todo], done)
-    return LengthgenResults([r for unit in results if unit is not None for r in unit], failures)
+        store=None) -> LengthgenResults:
+    """Every (task, encoding, seed) unit on ``executor``, kept in ``store`` as it finishes (see run_units)."""
+    done = run_units(config, run_unit, units(config), lambda unit: (config, *unit), executor, on_unit_done, store)
+    records = [r for unit in done.results if unit is not None for r in unit]
+    return LengthgenResults(records, [f for _, f in done.failures], done.reused)
 
 
 __all__ = ["LengthgenConfig", "LengthRecord", "TASKS", "run", "run_unit"]

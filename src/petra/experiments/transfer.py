@@ -21,14 +21,13 @@ from petra.experiments.executors import Failure, local_executor
 from petra.experiments.transfer_data import TransferData, missing_cells, prepare_data, tokenizer_key
 from petra.experiments.unit import run_unit
 from petra.results.kept_models import MODELS, keep_best
-from petra.results.store import ResultStore, unit_key
+from petra.results.store import ResultStore
 from petra.results.tracking import Trackers, tracked_unit
 
 
 def unit_keys(config: Config) -> dict[tuple[str, int], str]:
     """Each unit's store key: the resolved config minus what names or schedules runs."""
-    resolved = {k: v for k, v in config_to_dict(config).items() if k not in ("experiment", "name", "encodings", "seeds", "run")}
-    return {(e, s): unit_key(resolved, encoding=e, seed=s) for e in config.encodings for s in config.seeds}
+    return {(e, s): config.unit_key(encoding=e, seed=s) for e in config.encodings for s in config.seeds}
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@ resolved config and seed, plus its learning curves and (while it runs) its check
 
 Layout under ``root``: ``records/<key>.parquet``, ``curves/<key>.parquet``, ``scores/<key>.parquet``
 (per record, the per-sentence test scores paired comparisons resample), ``work/<key>/``, and
-``shared/<name>/`` for what every unit of a config uses (the fitted tokenizer).
+``shared/<name>/`` for what every unit of a config uses (the fitted tokenizer). The other
+experiments (lengthgen, bound, align) keep each unit's result as returned, in ``units/<key>.pkl``.
 Files are written to a temporary name and renamed, so a crash never leaves half a record, and
 re-running a config skips every unit whose record exists.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -35,9 +37,8 @@ def atomic_write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 class ResultStore:
     def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        for sub in ("records", "curves", "scores", "work"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        self.root = Path(root)  # its folders are made as something is first written there
+        self.root.mkdir(parents=True, exist_ok=True)
 
     def _record(self, key: str) -> Path:
         return self.root / "records" / f"{key}.parquet"
@@ -49,10 +50,30 @@ class ResultStore:
         """Store a finished unit once; its work folder (checkpoints) is then removed."""
         if self.has(key):
             raise FileExistsError(f"record {key} already stored; records are immutable")
+        for sub in ("records", "curves", "scores"):
+            (self.root / sub).mkdir(exist_ok=True)
         atomic_write_parquet(curves.assign(key=key), self.root / "curves" / f"{key}.parquet")
         atomic_write_parquet(scores.assign(key=key), self.root / "scores" / f"{key}.parquet")
         atomic_write_parquet(records.assign(key=key), self._record(key))  # last: marks the unit done
         shutil.rmtree(self.work_dir(key), ignore_errors=True)
+
+    def _unit(self, key: str) -> Path:
+        return self.root / "units" / f"{key}.pkl"
+
+    def has_unit(self, key: str) -> bool:
+        return self._unit(key).is_file()
+
+    def put_unit(self, key: str, result: Any) -> None:
+        """Keep a finished unit's result (the experiment's own records) so a rerun need not compute it again."""
+        path = self._unit(key)
+        path.parent.mkdir(exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(pickle.dumps(result))
+        os.replace(tmp, path)
+
+    def unit(self, key: str) -> Any:
+        # written by put_unit from this folder's own runs (as trusted as its checkpoints)
+        return pickle.loads(self._unit(key).read_bytes())
 
     def work_dir(self, key: str) -> Path:
         return self.root / "work" / key
