@@ -1,7 +1,10 @@
 """Typed, validated configuration: one pydantic model per section, loaded from YAML.
 
-Unknown keys and bad values are errors that name the field (``load_config`` turns pydantic's
-report into one :class:`PetraError` line), so a typo never silently falls back to a default.
+Here: what every experiment shares (:class:`ExperimentConfig` and the model, optimizer and run
+sections) and the loader; each experiment's own config extends the base in its module
+(:data:`EXPERIMENTS`). Unknown keys and bad values are errors that name the field (``load_config``
+turns pydantic's report into one :class:`PetraError` line), so a typo never silently falls back to a
+default.
 """
 
 from __future__ import annotations

@@ -34,3 +34,16 @@ def test_petra_align_bad_option_is_one_line_naming_the_field(tmp_path):
     assert result.returncode == 2, result.stderr
     assert "align.methods" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not list(tmp_path.iterdir())  # refused before anything was written
+
+
+def test_align_fields_that_moved_to_the_shared_run_section_are_named_with_their_new_place():
+    import pytest
+
+    from petra.align.experiment import AlignConfig
+    from petra.config import parse_config
+    from petra.errors import PetraError
+
+    for old, new in (("encoding", "encodings"), ("device", "run.device"), ("output_dir", "run.output_dir")):
+        with pytest.raises(PetraError, match=rf"invalid config field '{old}': '{old}' is now {new}"):
+            parse_config({old: "x"}, "align.yaml", AlignConfig)
+    assert parse_config({"encodings": ["rope", "alibi"]}, "align.yaml", AlignConfig).run.output_dir.name == "align"

@@ -42,7 +42,7 @@ from petra.data.batches import EncodedCorpus, encode
 from petra.data.grammar import NUM_AGENT_CLASSES
 from petra.data.synthetic import LanguageSpec, generate
 from petra.data.vocab import LabelSet, Vocab
-from petra.errors import PetraError
+from petra.errors import FieldError, PetraError
 from petra.experiments.phases import fit
 from petra.experiments.seeding import seed_everything, stage_seed
 from petra.models import HeadSpec, PetraModel, build_model
@@ -112,7 +112,7 @@ class AlignConfig(ExperimentConfig):
     def _moved_fields(cls, data: Any) -> Any:
         moved = [key for key in MOVED if isinstance(data, dict) and key in data]
         if moved:
-            raise ValueError(f"'{moved[0]}' is now {MOVED[moved[0]]}")
+            raise FieldError(moved[0], f"'{moved[0]}' is now {MOVED[moved[0]]}")
         return data
 
 
