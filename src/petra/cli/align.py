@@ -9,7 +9,7 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from petra.cli.app import DEVICE_HELP, MODELS, app, console, report_failures, unit_progress
+from petra.cli.app import DEVICE_HELP, MODELS, app, console, experiment_config, report_failures, unit_progress
 
 # `petra align --quick`: tiny languages and models, one short adversarial game (smoke tests).
 QUICK_OVERRIDES: dict[str, Any] = {
@@ -24,13 +24,6 @@ QUICK_OVERRIDES: dict[str, Any] = {
     "align": {"seed_pairs": 20, "min_count": 2, "adversarial_epochs": 1, "adversarial_iterations": 20,
               "adversarial_restarts": 1},
 }
-
-
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
 
 
 @app.command(rich_help_panel=MODELS)
@@ -50,35 +43,13 @@ def align(
 
     Example: petra align --quick
     """
-    import yaml
-
     from petra.align.experiment import AlignConfig
-    from petra.config import parse_config
-    from petra.errors import PetraError
 
-    data: dict[str, Any] = {}
-    if config is not None:
-        if not config.is_file():
-            raise PetraError(f"config file not found: {config}")
-        try:
-            data = yaml.safe_load(config.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise PetraError(f"{config}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-        if not isinstance(data, dict):
-            raise PetraError(f"{config}: a config must be a mapping of sections")
-    if quick:
-        data = _merge(QUICK_OVERRIDES, data)
-    cli: dict[str, Any] = {"align": {}}
-    for key, value in (("seed_pairs", seed_pairs), ("methods", method), ("vectors", vectors)):
-        if value:
-            cli["align"][key] = value
+    chosen = {"seed_pairs": seed_pairs, "methods": method, "vectors": vectors}
+    options: dict[str, Any] = {"align": {key: value for key, value in chosen.items() if value}}
     if seeds:
-        cli["seeds"] = seeds
-    if device is not None:
-        cli["run"] = {"device": device}
-    if output_dir is not None:
-        cli.setdefault("run", {})["output_dir"] = str(output_dir)
-    run_align(parse_config(_merge(data, cli), str(config or "options"), AlignConfig))
+        options["seeds"] = seeds
+    run_align(experiment_config(config, AlignConfig, QUICK_OVERRIDES, quick, output_dir, device, options))
 
 
 def run_align(cfg, executor=None) -> None:

@@ -74,14 +74,19 @@ def report_failures(failures: list[str], advice: str) -> None:
 DEVICE_HELP = "auto (CUDA when available, else CPU), cpu, cuda or cuda:N; overrides run.device"
 
 
-def experiment_config(config, schema, quick_overrides: dict, quick: bool, output_dir, device: str | None = None):
+def experiment_config(config, schema, quick_overrides: dict, quick: bool, output_dir, device: str | None = None,
+                      options: dict | None = None):
     """An experiment's config: the YAML file (or the schema's defaults when none is given), with
-    the ``--quick`` overrides, ``--output-dir`` and ``--device`` applied on top."""
+    the ``--quick`` overrides, the command's own ``options`` (sections of fields), ``--output-dir``
+    and ``--device`` applied on top."""
     import copy
 
     from petra.config import load_config, parse_config
 
     overrides = copy.deepcopy(quick_overrides) if quick else {}
+    for key, value in (options or {}).items():
+        both = isinstance(value, dict) and isinstance(overrides.get(key), dict)
+        overrides[key] = {**overrides[key], **value} if both else value
     if output_dir is not None:
         overrides.setdefault("run", {})["output_dir"] = str(output_dir)
     if device is not None:
