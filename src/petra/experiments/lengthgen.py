@@ -96,7 +96,7 @@ class LengthgenConfig(ExperimentConfig):
         if self.reference is not None and self.reference not in self.encodings:
             raise ValueError(f"reference {self.reference!r} is not one of encodings {self.encodings}")
         longest = max(self.task(name).sequence_length(self.test_max_length) for name in self.tasks)
-        check_covers(self.encodings, self.model, longest, "the longest test sequence (input + blanks)")
+        check_covers(self.encodings, self.model, longest, "the longest test sequence, input and blanks")
         return self
 
     @property
