@@ -40,6 +40,7 @@ class Results:
     failures: list[str] = field(default_factory=list)  # units that failed every retry
     missing: list[str] = field(default_factory=list)  # (target, k) cells a pool was too small for
     notes: list[str] = field(default_factory=list)  # what could not be added (e.g. distances of a language)
+    warnings: list[str] = field(default_factory=list)  # targets whose words do not reach the model as words
 
     def report(self) -> Path:
         """Write (again) report.html and report.md; the HTML path."""
@@ -66,6 +67,7 @@ def run(config: str | Path | dict | Config, *, data_dir: str | Path | None = Non
     from petra.experiments import transfer
     from petra.results.outputs import write_outputs
     from petra.results.writer import prepare_output_dir
+    from petra.results.coverage import coverage_warnings
     from petra.results.report import write_report
     from petra.results.store import ResultStore
     from petra.results.tracking import Trackers
@@ -80,7 +82,8 @@ def run(config: str | Path | dict | Config, *, data_dir: str | Path | None = Non
     outputs = write_outputs(out, cfg, found, time.perf_counter() - start)
     notes = trackers.failures + _link_distances(out, data_dir)
     write_report(out)
-    return Results(out, outputs.runs, outputs.summary, found.skipped, found.failures, found.missing, notes)
+    return Results(out, outputs.runs, outputs.summary, found.skipped, found.failures, found.missing, notes,
+                   coverage_warnings(out))
 
 
 def _link_distances(out: Path, data_dir: str | Path | None) -> list[str]:
@@ -99,10 +102,11 @@ def _link_distances(out: Path, data_dir: str | Path | None) -> list[str]:
 def load_results(directory: str | Path) -> Results:
     """The tables of a results folder written by `petra run`, `petra demo` or :func:`run`."""
     from petra.results.claims import claims, marks
+    from petra.results.coverage import coverage_warnings
     from petra.results.report import load_run
     from petra.results.summary import summary_frame
 
     found = load_run(Path(directory))
     summary = summary_frame(found.runs)
     summary["claim"] = marks(summary, claims(summary, found.runs, found.scores))
-    return Results(Path(directory), found.runs, summary)
+    return Results(Path(directory), found.runs, summary, warnings=coverage_warnings(Path(directory)))

@@ -1,5 +1,7 @@
 """Sub-word tokenizers and first-sub-word label alignment (XTREME), on tiny corpora built here."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -7,7 +9,8 @@ import torch
 from petra.config import ModelConfig
 from petra.data.batches import IGNORE, batches
 from petra.data.sentence import Sentence
-from petra.data.tokenize import SubwordTokenizer, TokenizerConfig, encode_sentences, raw_corpus
+from petra.data.tokenize import SubwordTokenizer, TokenizerConfig
+from petra.data.word_labels import encode_sentences, raw_corpus
 from petra.data.vocab import LabelSet
 from petra.errors import PetraError
 from petra.models import HeadSpec, build_model
@@ -52,9 +55,42 @@ def test_specials_have_fixed_ids_and_save_load_round_trips(tmp_path):
     assert [tokenizer.tokenizer.id_to_token(i) for i in range(3)] == ["[PAD]", "[UNK]", "[MASK]"]
     tokenizer.save(tmp_path)
     loaded = SubwordTokenizer.load(tmp_path)
-    words = [("the", "windowsills", "barked", "qqq")]
+    words = [("the", "windowsills", "barked", "qqq", "ქართული")]
     assert loaded.word_pieces(words) == tokenizer.word_pieces(words)
-    assert loaded.word_pieces([("qqq",)])[0][0][0] == tokenizer.unk_id
+
+
+SCRIPTS = ["ქართული", "русский", "العربية", "हिन्दी", "日本語", "한국어", "qqq", "niño", "ẓ̌", "🙂"]
+
+
+@pytest.mark.parametrize("kind", ["wordpiece", "bpe", "unigram"])
+def test_no_word_is_unknown_in_any_script(kind):
+    """Fitted on English alone, every sub-word kind spells words of other scripts in byte pieces
+    instead of [UNK] (Georgian, Cyrillic, Arabic, Devanagari, CJK, Hangul, emoji, combining marks)."""
+    tokenizer = SubwordTokenizer.train(TEXT, TokenizerConfig(kind=kind, vocab_size=60, min_frequency=1))
+    pieces = tokenizer.word_pieces([SCRIPTS])[0]
+    assert all(tokenizer.unk_id not in word for word in pieces)
+    assert all(set(word) & tokenizer.byte_ids for word in pieces[:6])  # unseen scripts: spelled in bytes
+    assert not any(set(word) & tokenizer.byte_ids for word in tokenizer.word_pieces([TEXT[0].split()])[0])
+    decoded = tokenizer.tokenizer.decode([i for word in pieces[:3] for i in word])
+    assert all(word in decoded for word in SCRIPTS[:3])  # bytes decode back to the words (pipelines print them)
+
+
+@pytest.mark.parametrize("kind", ["word", "bpe"])
+def test_fit_is_the_same_in_a_fresh_process(kind, tmp_path):
+    """Word vocabularies and BPE fit the same tokenizer in any process (tokenizers' hash maps are
+    seeded per process: WordPiece and Unigram are not, huggingface/tokenizers#1794)."""
+    import subprocess
+    import sys
+
+    script = (f"from petra.data.tokenize import TokenizerConfig, fit_tokenizer\n"
+              f"from tests.data.test_tokenize import TEXT, _sentence\n"
+              f"import sys\nfit_tokenizer(TokenizerConfig(kind={kind!r}, vocab_size=70, min_frequency=1), "
+              f"[_sentence(t) for t in TEXT]).save(sys.argv[1])\n")
+    saved = []
+    for i in range(2):
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / str(i))], check=True, cwd=Path(__file__).parents[2])
+        saved.append(next((tmp_path / str(i)).iterdir()).read_bytes())
+    assert saved[0] == saved[1]
 
 
 def test_load_errors_name_the_file(tmp_path):

@@ -126,7 +126,7 @@ def test_files_sources_k_shot_scratch_and_augmentation(tmp_path, banks):
     assert (sov.pool.split, sov.pool.size, sov.order) == ("train", 60, "SOV")  # 'auto' re-ordering measured SOV
     # test-only: its 40 test sentences in 5 folds; k sentences come from the 4 folds not scored
     assert (vso.pool.split, len(vso.pool.folds), vso.pool.size) == ("test-folds", 5, 32)
-    assert data.stats["target_text_sentences"] == 20  # sov's pool only: test splits are never pretraining text
+    assert data.stats["unlabelled_sentences"] == 20  # sov's pool only: test splits are never pretraining text
     results = run(config, ResultStore(tmp_path / "store"))
     runs = results.runs.set_index(["target", "recipe", "shots"])
     # zero-shot for both, k = 10 for both; 500 > pool size: reported missing, not faked

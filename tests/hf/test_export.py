@@ -22,7 +22,7 @@ UD = {
     "name": "export", "encodings": ["rope"], "seeds": [0, 1],
     "model": {"dim": 32, "layers": 1, "heads": 2, "ffn_dim": 64, "max_len": 64},
     "task": {"type": "token", "labels": "upos"},
-    "tokenizer": {"kind": "wordpiece", "vocab_size": 500, "min_frequency": 1},
+    "tokenizer": {"vocab_size": 500, "min_frequency": 1},
     "data": {"source": {"treebank": "English-EWT"}, "targets": [{"treebank": "Wolof-WTB"}], "source_train": 300,
              "test": 60},
     "pretrain": {"epochs": 3, "batch_size": 16, "lr": 0.003, "warmup_steps": 10},

@@ -12,7 +12,8 @@ import petra
 from petra.config import parse_config
 from petra.data.batches import IGNORE, NO_HEAD
 from petra.data.sentence import Sentence
-from petra.data.tokenize import WordTokenizer, encode_sentences
+from petra.data.tokenize import WordTokenizer
+from petra.data.word_labels import encode_sentences
 from petra.data.vocab import LabelSet, Vocab
 from petra.errors import PetraError
 from petra.tasks.mst import chu_liu_edmonds, decode_tree, tree_score

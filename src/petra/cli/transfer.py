@@ -51,6 +51,8 @@ def run_transfer(config: Config, executor=None, data_dir: Path | None = None) ->
                       "(intervals are wide)")
     for note in results.notes:
         console.print(f"[yellow]{note}[/yellow]")
+    for warning in results.warnings:  # the verdict on such a target may measure the tokenizer, not the PE
+        console.print(f"[bold red]coverage: {warning}[/bold red]")
     console.print(f"wall time {time.perf_counter() - start:.1f} s; results in [bold]{results.directory}[/bold] "
                   "(report: report.html)")
     report_failures(results.failures, "finished units are stored; run the same command again to retry the failed ones")

@@ -26,6 +26,7 @@ class EncodedCorpus:
     # per token: at a word's first sub-word, 1 + the position of its head word's first sub-word
     # (0 = root; NO_HEAD when that was cut off); IGNORE at every other position. None: no trees.
     heads: list[np.ndarray] | None = None
+    labelled: bool = True  # False: raw text (masked-LM only), its tags and labels are placeholders
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -39,6 +40,7 @@ class Batch:
     labels: torch.Tensor  # (B,) sentence labels
     lang: int = 0  # every batch holds one language (see petra.models.language)
     heads: torch.Tensor | None = None  # (B, T) as EncodedCorpus.heads, IGNORE at padding
+    labelled: bool = True  # as its corpus
 
     def to(self, device: torch.device) -> Batch:
         """The batch on ``device`` (itself when it is there already); copies overlap compute on CUDA."""
@@ -46,14 +48,14 @@ class Batch:
             return self
         move = lambda t: t.to(device, non_blocking=True)  # noqa: E731
         heads = None if self.heads is None else move(self.heads)
-        return Batch(move(self.ids), move(self.mask), move(self.tags), move(self.labels), self.lang, heads)
+        return Batch(move(self.ids), move(self.mask), move(self.tags), move(self.labels), self.lang, heads, self.labelled)
 
 
 def subset(corpus: EncodedCorpus, rows: Sequence[int]) -> EncodedCorpus:
     """The sentences ``rows`` of ``corpus``, in that order."""
     heads = None if corpus.heads is None else [corpus.heads[r] for r in rows]
     return EncodedCorpus([corpus.ids[r] for r in rows], [corpus.tags[r] for r in rows],
-                         corpus.labels[list(rows)], corpus.lang, heads)
+                         corpus.labels[list(rows)], corpus.lang, heads, corpus.labelled)
 
 
 def encode(sentences: Sequence[Sentence], vocab: Vocab, labels: LabelSet, tag_kind: str, lang: int = 0) -> EncodedCorpus:
@@ -77,7 +79,7 @@ def collate(corpus: EncodedCorpus, rows: Sequence[int], pad_id: int) -> Batch:
     ids_t = torch.from_numpy(ids)
     labels = torch.from_numpy(corpus.labels[list(rows)])
     heads_t = None if heads is None else torch.from_numpy(heads)
-    return Batch(ids_t, ids_t != pad_id, torch.from_numpy(tags), labels, corpus.lang, heads_t)
+    return Batch(ids_t, ids_t != pad_id, torch.from_numpy(tags), labels, corpus.lang, heads_t, corpus.labelled)
 
 
 def batches(

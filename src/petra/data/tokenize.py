@@ -1,13 +1,18 @@
 """Tokenizers fitted on the text of the pretraining mix, and word -> sub-word labels.
 
 ``word`` keeps each word whole (a :class:`petra.data.vocab.Vocab`; synthetic languages' words are
-already their units); ``wordpiece``, ``bpe`` and ``unigram`` train a Hugging Face ``tokenizers``
-model. Either is saved with the run (``tokenizer.json`` or ``vocab.json``). Word labels are aligned to sub-words as XTREME does (Hu et al.
-2020, following Devlin et al. 2019 for NER): the FIRST sub-word of a word carries the word's label,
-the rest get ``IGNORE`` so the loss and the accuracy count each word exactly once.
+already their units); ``bpe``, ``wordpiece`` and ``unigram`` train a Hugging Face ``tokenizers``
+model. Every sub-word kind covers every script: a character its pieces lack is spelled in bytes,
+so no word reaches the model as ``[UNK]`` for lack of coverage (a target in a script the sources
+never showed would otherwise be a row of ``[UNK]``s). ``bpe`` and ``unigram`` use the library's
+``byte_fallback`` (the 256 pieces ``<0x00>``..``<0xFF>``, SentencePiece's names, follow the learned
+vocabulary); ``tokenizers``' WordPiece has no byte fallback (one unknown character makes the whole
+word ``[UNK]``), so ``wordpiece`` reads words as bytes (GPT-2's byte-to-character map, Radford et al.
+2019) with all 256 and their ``##`` continuations in its vocabulary.
 
-Ids 0, 1, 2 are ``[PAD]``, ``[UNK]``, ``[MASK]``, as in :class:`petra.data.vocab.Vocab`, so
-:func:`petra.data.batches.batches`, masking and :func:`petra.training.evaluate.accuracy` work unchanged.
+Either is saved with the run (``tokenizer.json`` or ``vocab.json``); word labels are aligned to
+sub-words in :mod:`petra.data.word_labels`. Ids 0, 1, 2 are ``[PAD]``, ``[UNK]``, ``[MASK]``, as in
+:class:`petra.data.vocab.Vocab`, so batches, masking and accuracy work unchanged.
 """
 
 from __future__ import annotations
@@ -15,59 +20,94 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import ClassVar, Literal
 
-import numpy as np
 from pydantic import Field
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
-from petra.data.batches import IGNORE, NO_HEAD, EncodedCorpus
 from petra.data.sentence import Sentence
-from petra.data.vocab import SPECIALS, UNK, LabelSet, Vocab
+from petra.data.vocab import SPECIALS, UNK, Vocab
 from petra.errors import PetraError
 from petra.section import Section
 
 TOKENIZER_FILE = "tokenizer.json"
 VOCAB_FILE = "vocab.json"
+KINDS = ("word", "wordpiece", "bpe", "unigram")
+BYTE_PIECES = tuple(f"<0x{b:02X}>" for b in range(256))  # what `byte_fallback` looks up
+LONGEST_WORD = 1000  # WordPiece's per-word limit, in bytes here (its default 100 turns long words into [UNK])
 
 
 class TokenizerConfig(Section):
     """How the vocabulary is learned from the pretraining mix (never from a test split)."""
 
-    kind: Literal["word", "wordpiece", "bpe", "unigram"] = "word"
-    vocab_size: int = Field(8000, ge=16, description="sub-word kinds; 'word' keeps every word it sees")
+    kind: Literal[KINDS] | None = Field(None, description="null: bpe when a language is read from files (treebank, "
+                                        "conllu, datasets), word when every language is synthetic")
+    vocab_size: int = Field(8000, ge=16, description="learned pieces (sub-word kinds; the 256 byte pieces come on top); "
+                            "'word' keeps every word it sees")
     min_frequency: int = Field(2, ge=0, description="rarer pairs are not merged (WordPiece, BPE)")
     lowercase: bool = False
-    limit_alphabet: int = Field(1000, gt=0, description="most frequent characters kept (WordPiece, BPE); CJK needs many")
+    limit_alphabet: int = Field(1000, gt=0, description="most frequent characters kept as pieces (BPE; rarer ones are "
+                                "spelled in bytes); CJK needs many")
     path: Path | None = Field(None, description="use this saved tokenizer (a run's tokenizer/ folder, tokenizer.json "
                               "or vocab.json) instead of fitting one")
 
 
+def default_kind(files: bool) -> str:
+    """The kind a config that names none gets: sub-words for real text, words for synthetic languages."""
+    return "bpe" if files else "word"
+
+
 def _new_tokenizer(config: TokenizerConfig) -> tuple[Tokenizer, trainers.Trainer]:
     specials = list(SPECIALS)  # order matters: ids 0, 1, 2
-    if config.kind == "wordpiece":
-        tokenizer = Tokenizer(models.WordPiece(unk_token=UNK))
-        trainer = trainers.WordPieceTrainer(
-            vocab_size=config.vocab_size, min_frequency=config.min_frequency, special_tokens=specials,
-            limit_alphabet=config.limit_alphabet, show_progress=False,
-        )
-    elif config.kind == "bpe":
-        tokenizer = Tokenizer(models.BPE(unk_token=UNK))
-        trainer = trainers.BpeTrainer(
-            vocab_size=config.vocab_size, min_frequency=config.min_frequency, special_tokens=specials,
-            limit_alphabet=config.limit_alphabet, show_progress=False,
-        )
-    else:
-        tokenizer = Tokenizer(models.Unigram())
-        trainer = trainers.UnigramTrainer(
-            vocab_size=config.vocab_size, special_tokens=specials, unk_token=UNK, show_progress=False
-        )
+    common = {"vocab_size": config.vocab_size, "special_tokens": specials, "show_progress": False}
     steps = [normalizers.NFKC()] + ([normalizers.Lowercase()] if config.lowercase else [])
+    kind = config.kind or default_kind(files=True)
+    if kind == "wordpiece":
+        tokenizer = Tokenizer(models.WordPiece(unk_token=UNK, max_input_chars_per_word=LONGEST_WORD))
+        trainer = trainers.WordPieceTrainer(min_frequency=config.min_frequency, **common)  # bytes come after
+        # No 'Ġ' word-start byte (GPT-2's): transformers' pipelines tell a word's first piece by its
+        # length matching the text, which 'Ġ' breaks. The decoder drops '##' marks before turning bytes
+        # back into characters (it joins words without spaces, as BPE's does; pipelines decode per word).
+        tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+            [pre_tokenizers.Whitespace(), pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+        tokenizer.decoder = decoders.Sequence([decoders.Replace("##", ""), decoders.ByteLevel()])
+    elif kind == "bpe":
+        tokenizer = Tokenizer(models.BPE(unk_token=UNK))
+        trainer = trainers.BpeTrainer(min_frequency=config.min_frequency, limit_alphabet=config.limit_alphabet, **common)
+        tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+        tokenizer.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Fuse()])
+    elif kind == "unigram":
+        tokenizer = Tokenizer(models.Unigram())
+        trainer = trainers.UnigramTrainer(unk_token=UNK, **common)
+        # Unigram follows SentencePiece (Kudo & Richardson 2018): word starts are marked with '▁'.
+        tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
+        tokenizer.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Metaspace()])
+    else:
+        raise PetraError(f"tokenizer kind {kind!r} is not a sub-word kind (wordpiece, bpe, unigram)")
     tokenizer.normalizer = normalizers.Sequence(steps)
-    # Unigram follows SentencePiece (Kudo & Richardson 2018): word starts are marked with '▁'.
-    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace() if config.kind == "unigram" else pre_tokenizers.Whitespace()
     return tokenizer, trainer
+
+
+def _covering_every_byte(tokenizer: Tokenizer) -> Tokenizer:
+    """The trained tokenizer with pieces for every byte appended (ids after the learned ones, in byte
+    order, so the same training gives the same ids): ``<0xNN>`` and ``byte_fallback`` for BPE and
+    Unigram; each byte character and its ``##`` continuation for the byte-level WordPiece."""
+    data = json.loads(tokenizer.to_str())
+    model = data["model"]
+    if model["type"] == "WordPiece":
+        alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+        missing = [p for c in alphabet for p in (c, "##" + c) if p not in model["vocab"]]
+        model["vocab"].update({p: len(model["vocab"]) + i for i, p in enumerate(missing)})
+    elif model["type"] == "BPE":
+        model["vocab"].update({p: len(model["vocab"]) + i for i, p in enumerate(BYTE_PIECES)})
+        model["byte_fallback"] = True
+    else:  # Unigram: (piece, log-probability) pairs; bytes rank below every learned piece
+        lowest = min(score for _, score in model["vocab"])
+        model["vocab"] += [[p, lowest - 1.0] for p in BYTE_PIECES]
+        model["byte_fallback"] = True
+    return Tokenizer.from_str(json.dumps(data))
 
 
 @dataclass(frozen=True)
@@ -106,6 +146,8 @@ class WordTokenizer:
     def whole_words(self) -> tuple[list[str], list[int]]:
         return list(self.vocab.symbols[3:]), list(range(3, len(self.vocab)))
 
+    byte_ids: ClassVar[frozenset[int]] = frozenset()  # whole words only: an unseen word is [UNK]
+
 
 @dataclass(frozen=True)
 class SubwordTokenizer:
@@ -125,7 +167,7 @@ class SubwordTokenizer:
     def train(cls, texts: Iterable[str], config: TokenizerConfig) -> SubwordTokenizer:
         tokenizer, trainer = _new_tokenizer(config)
         tokenizer.train_from_iterator(texts, trainer)
-        return cls(tokenizer)
+        return cls(_covering_every_byte(tokenizer))
 
     @classmethod
     def load(cls, path: str | Path) -> SubwordTokenizer:
@@ -161,13 +203,31 @@ class SubwordTokenizer:
             result.append([p or [self.unk_id] for p in pieces])
         return result
 
+    @cached_property
+    def _byte_level(self) -> bool:
+        return "ByteLevel" in json.dumps(json.loads(self.tokenizer.to_str())["pre_tokenizer"])
+
+    def piece_text(self, token: str) -> str:
+        """The text a vocabulary entry spells, without its word-start or continuation mark; '\ufffd'
+        where it is only part of a character (a byte piece)."""
+        if token in BYTE_PIECES:
+            return "\ufffd"
+        token = token.removeprefix("##").removeprefix("▁")  # WordPiece continuations, Unigram word starts
+        return decoders.ByteLevel().decode([token]) if self._byte_level else token
+
+    @cached_property
+    def byte_ids(self) -> frozenset[int]:
+        """Ids of the pieces that are bytes rather than whole characters: what a word is spelled in when
+        the vocabulary has no piece for one of its characters."""
+        return frozenset(i for token, i in self.tokenizer.get_vocab().items() if "\ufffd" in self.piece_text(token))
+
     def whole_words(self) -> tuple[list[str], list[int]]:
         """Vocabulary entries that are whole words (not '##' continuations, not specials), and their ids."""
         words, rows = [], []
         for token, index in sorted(self.tokenizer.get_vocab().items(), key=lambda item: item[1]):
             if index < 3 or token.startswith("##"):
                 continue
-            word = token.removeprefix("▁")  # Unigram marks word starts with '▁'
+            word = self.piece_text(token)
             if word and word.isalpha():
                 words.append(word)
                 rows.append(index)
@@ -181,19 +241,11 @@ class SubwordTokenizer:
 AnyTokenizer = WordTokenizer | SubwordTokenizer
 
 
-@dataclass(frozen=True)
-class Truncation:
-    """How much ``max_len`` cut off: words past the limit carry no label and are not scored."""
-
-    sentences: int = 0
-    words: int = 0
-
-
 def fit_tokenizer(config: TokenizerConfig, sentences: Sequence[Sentence]) -> AnyTokenizer:
     """A new tokenizer fitted on ``sentences``. Word vocabularies and BPE come out the same every
-    time; WordPiece and Unigram training in ``tokenizers`` is not deterministic across processes
-    (hash-map order breaks ties; huggingface/tokenizers#1794), so experiments keep the one they
-    fitted (see :func:`load_tokenizer`) rather than fit again."""
+    time, in any process (tested); WordPiece and Unigram training in ``tokenizers`` does not (hash-map
+    order breaks ties; huggingface/tokenizers#1794), so experiments keep the one they fitted (see
+    :func:`load_tokenizer`) rather than fit again."""
     if config.kind == "word":
         return WordTokenizer.train(s.words for s in sentences)
     return SubwordTokenizer.train((" ".join(s.words) for s in sentences), config)
@@ -207,67 +259,3 @@ def load_tokenizer(path: str | Path) -> AnyTokenizer:
     if path.name == VOCAB_FILE and path.is_file():
         return WordTokenizer.load(path)
     return SubwordTokenizer.load(path)
-
-
-def to_transformers(tokenizer: AnyTokenizer, max_len: int):
-    """The tokenizer as a ``transformers`` fast tokenizer (what ``pipeline(...)`` and the Auto classes
-    load): same ids, words split on whitespace (sub-word tokenizers also split off punctuation), no
-    special tokens added around a sentence (petra models are trained without them)."""
-    from transformers import PreTrainedTokenizerFast
-
-    if isinstance(tokenizer, WordTokenizer):
-        backend = Tokenizer(models.WordLevel(tokenizer.vocab.index, unk_token=UNK))
-        backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    else:
-        backend = Tokenizer.from_str(tokenizer.tokenizer.to_str())
-        marks = {models.WordPiece: decoders.WordPiece, models.Unigram: decoders.Metaspace}  # BPE here marks nothing
-        if backend.decoder is None and type(backend.model) in marks:  # pipelines print words, not '##' pieces
-            backend.decoder = marks[type(backend.model)]()
-    pad, unk, mask = SPECIALS
-    return PreTrainedTokenizerFast(tokenizer_object=backend, pad_token=pad, unk_token=unk, mask_token=mask,
-                                   model_max_length=max_len)
-
-
-def encode_sentences(
-    sentences: Sequence[Sentence], tokenizer: AnyTokenizer, labels: LabelSet, field: str = "upos",
-    max_len: int | None = None, lang: int = 0,
-) -> tuple[EncodedCorpus, Truncation]:
-    """Sentences -> sub-word ids with first-sub-word labels (the rest ``IGNORE``).
-
-    A sentence longer than ``max_len`` sub-words is cut there; the returned :class:`Truncation`
-    says how many words lost their label, so a caller can report it rather than hide it.
-    """
-    tag_index = labels.index
-    ids, tags, heads, cut_sentences, cut_words = [], [], [], 0, 0
-    for sentence, pieces in zip(sentences, tokenizer.word_pieces([s.words for s in sentences])):
-        row_ids: list[int] = []
-        row_tags: list[int] = []
-        starts: list[int] = []  # each word's first sub-word position
-        for word_pieces, tag in zip(pieces, sentence.token_labels(field)):
-            starts.append(len(row_ids))
-            row_ids += word_pieces
-            row_tags += [tag_index.get(tag, IGNORE)] + [IGNORE] * (len(word_pieces) - 1)
-        row_heads = np.full(len(row_ids), IGNORE, dtype=np.int64)
-        for start, head in zip(starts, sentence.heads):
-            row_heads[start] = 0 if head == 0 else 1 + starts[head - 1]
-        if max_len is not None and len(row_ids) > max_len:
-            cut_sentences += 1
-            cut_words += sum(1 for t in row_tags[max_len:] if t != IGNORE)
-            row_ids, row_tags, row_heads = row_ids[:max_len], row_tags[:max_len], row_heads[:max_len]
-            row_heads[row_heads > max_len] = NO_HEAD  # the head word was cut off: not scored
-        ids.append(np.array(row_ids, dtype=np.int64))
-        tags.append(np.array(row_tags, dtype=np.int64))
-        heads.append(row_heads)
-    labels_array = np.array([s.label for s in sentences], dtype=np.int64)
-    return EncodedCorpus(ids, tags, labels_array, lang, heads), Truncation(cut_sentences, cut_words)
-
-
-def raw_corpus(sentences: Sequence[Sentence], tokenizer: AnyTokenizer, max_len: int | None = None, lang: int = 0) -> EncodedCorpus:
-    """Sub-word ids only (no labels): the raw text masked-LM pretraining reads."""
-    ids = []
-    for pieces in tokenizer.word_pieces([s.words for s in sentences]):
-        row = [p for word in pieces for p in word]
-        ids.append(np.array(row[:max_len] if max_len else row, dtype=np.int64))
-    tags = [np.full(len(r), IGNORE, dtype=np.int64) for r in ids]
-    return EncodedCorpus(ids, tags, np.full(len(ids), -1, dtype=np.int64), lang)
-

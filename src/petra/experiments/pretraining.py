@@ -50,8 +50,7 @@ def pretrain_objective(config: Config, data: TransferData, source: SourceData, m
     if p.token_dropout and task:
         dropout = TokenDropout(p.token_dropout, data.tokenizer.mask_id, torch.Generator().manual_seed(seed_of("token-dropout")))
     weight = p.task_weight if task and "task" in p.objectives else 0.0
-    objective = JointObjective(config.task.type, weight, masked_lm, p.mlm_weight, dropout,
-                               frozenset(c.lang for c in data.target_text))
+    objective = JointObjective(config.task.type, weight, masked_lm, p.mlm_weight, dropout)
     if p.mix.loss_weights is not None:
         corpora = [source.train, *data.mix]
         return LanguageWeighted(objective, {c.lang: w for c, w in zip(corpora, p.mix.loss_weights)})
@@ -67,7 +66,7 @@ def pretrain(config: Config, data: TransferData, source: SourceData, encoding: s
     if p.mix.language_embeddings:
         add_language_embeddings(model, len(data.languages))
         model.to(device)
-    corpora = [source.train, *data.mix, *data.target_text]
+    corpora = [source.train, *data.mix, *data.unlabelled]
     stages = [("pretrain", p, pretrain_objective(config, data, source, True, True, seed_of), corpora)]
     if p.task_epochs is not None:  # masked-LM on all the text, then the task on the labelled languages
         stages = [("pretrain-mlm", p, pretrain_objective(config, data, source, True, False, seed_of), corpora),

@@ -9,9 +9,9 @@ from pydantic import Field, field_validator, model_validator
 
 from petra.config import ExperimentConfig, OptimConfig, RunSection
 from petra.data.augmenters import AugmentConfig
-from petra.data.sources import Language, LanguageSpec
+from petra.data.sources import Language, LanguageSpec, language_kind
 from petra.data.sources.pools import POOLS
-from petra.data.tokenize import TokenizerConfig
+from petra.data.tokenize import TokenizerConfig, default_kind
 from petra.encodings import check_covers, kind_of
 from petra.section import Section
 from petra.tasks import TaskConfig
@@ -151,6 +151,23 @@ class Config(ExperimentConfig):
     pretrain: PretrainConfig = PretrainConfig()
     finetune: FinetuneConfig = FinetuneConfig()
     run: RunConfig = RunConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tokenizer_kind(cls, data: Any) -> Any:
+        """A config that names no tokenizer kind gets sub-words (with byte fallback) when any language
+        is read from files - real text has words the sources never saw - and words when all are synthetic."""
+        section = lambda value: value.model_dump() if isinstance(value, Section) else (value or {})  # noqa: E731
+        if not isinstance(data, dict) or not isinstance(tokenizer := section(data.get("tokenizer")), dict):
+            return data  # not a mapping: the field's own validation says so
+        d, pretrain = section(data.get("data")), section(data.get("pretrain"))
+        mix = section(pretrain.get("mix")) if isinstance(pretrain, dict) else None
+        if tokenizer.get("kind") is not None or not isinstance(d, dict) or not isinstance(mix, dict):
+            return data
+        listed = lambda value: value if isinstance(value, list) else [value]  # noqa: E731
+        entries = [*listed(d.get("source", [])), *listed(d.get("targets", [])), *listed(mix.get("languages", []))]
+        files = any(language_kind(entry) != "synthetic" for entry in entries)
+        return {**data, "tokenizer": {**tokenizer, "kind": default_kind(files)}}
 
     def languages(self) -> list[Any]:
         """Every language entry: the source, the extra pretraining languages, the targets."""

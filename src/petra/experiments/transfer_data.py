@@ -2,23 +2,28 @@
 one tokenizer fitted on the pretraining text, encoded splits, and each target's k-shot pool.
 
 Language indices: the sources, then the extra pretraining languages, then the targets.
-What the tokenizer sees: every source's training sentences, the extra languages', and up to
-max(largest k, ``pretrain.mix.target_text``) sentences of each target's pool - never a test
-split, so a target whose pool is its test folds lends the tokenizer (and masked-LM) no text.
+What the tokenizer sees: every source's training sentences, the extra languages', up to
+max(largest k, ``pretrain.mix.target_text``) sentences of each target's pool, and each language's
+own ``text:`` - never a test sentence, so a target whose pool is its test folds lends the
+tokenizer (and masked-LM) only the text its entry gives. How well the tokenizer then covers each
+language's test words is measured (petra.data.coverage) and kept with the data.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from petra.experiments.transfer_config import Config
+from petra.data import coverage
 from petra.data.reorder import dominant_order, is_valid_tree
 from petra.data.batches import EncodedCorpus, subset
 from petra.data.sentence import Sentence
 from petra.data.sources.pools import TEST_FOLDS, Pool, capped, choose_pool
-from petra.data.tokenize import AnyTokenizer, encode_sentences, fit_tokenizer, load_tokenizer, raw_corpus
+from petra.data.sources.text import language_text
+from petra.data.tokenize import AnyTokenizer, fit_tokenizer, load_tokenizer
+from petra.data.word_labels import encode_sentences, raw_corpus
 from petra.data.vocab import LabelSet
 from petra.errors import PetraError
 from petra.experiments.seeding import stage_seed
@@ -70,7 +75,7 @@ class TransferData:
     sources: dict[str, SourceData]
     targets: dict[str, TargetData]
     mix: list[EncodedCorpus]  # extra labelled pretraining languages
-    target_text: list[EncodedCorpus]  # targets' unlabelled pool text, masked-LM only
+    unlabelled: list[EncodedCorpus]  # masked-LM only: targets' pool text, every language's `text:`
     languages: list[str]  # index -> name, as stored in each corpus's ``lang``
     stats: dict[str, Any] = field(default_factory=dict)
 
@@ -97,12 +102,19 @@ class Sentences:
     extra: dict[str, list[Sentence]]  # extra pretraining languages
     targets: dict[str, dict[str, list[Sentence]]]  # name -> every split (test capped)
     pools: dict[str, Pool]  # per target: where its k-shot sentences come from
-    text: dict[str, list[Sentence]]  # per target: the pool sentences the tokenizer may see
+    pool_text: dict[str, list[Sentence]]  # per target: the pool sentences the tokenizer may see
     label_text: list[Sentence]  # every sentence read, uncapped: the label set covers them all
+    text: dict[str, list[Sentence]]  # per language with `text:`: the lines used (no test sentence)
+    text_provenance: dict[str, dict]
 
     def tokenizer_text(self) -> list[Sentence]:
-        parts = [*self.source_train.values(), *self.extra.values(), *self.text.values()]
+        parts = [*self.source_train.values(), *self.extra.values(), *self.pool_text.values(), *self.text.values()]
         return [s for part in parts for s in part]
+
+    def own_text(self, name: str) -> int:
+        """How many of its own sentences the tokenizer is fitted on (training, pool and `text:` lines)."""
+        parts = (self.source_train, self.extra, self.pool_text, self.text)
+        return sum(len(part.get(name, [])) for part in parts)
 
 
 def _where_source(config: Config, i: int) -> str:
@@ -113,7 +125,7 @@ def read_languages(config: Config, data_dir: str | Path | None = None) -> Senten
     """Read every language of ``config`` once; errors name the config entry, before any training."""
     d, mix, f = config.data, config.pretrain.mix, config.finetune
     pool_size = max(f.largest_k, mix.target_text)  # what a generated target's train split holds
-    source_train, source_test, label_text = {}, {}, []
+    source_train, source_test, label_text, every_test = {}, {}, [], set()
     for i, entry in enumerate(d.sources):
         where = _where_source(config, i)
         src = read_language(entry, where, data_dir, d.source_train, d.test, stage_seed(d.seed, entry.name), ("train", "test"))
@@ -121,6 +133,7 @@ def read_languages(config: Config, data_dir: str | Path | None = None) -> Senten
             raise PetraError(f"{where} ({entry.name}) needs train and test splits (has: {', '.join(src) or 'none'})")
         source_train[entry.name] = capped(src["train"], d.source_train, stage_seed(d.seed, entry.name, "train"))
         source_test[entry.name] = capped(src["test"], d.test, stage_seed(d.seed, entry.name, "test"))
+        every_test |= {s.words for s in src["test"]}
         label_text += [s for split in src.values() for s in split]
     extra = {}
     for i, (entry, n) in enumerate(zip(mix.languages, mix.sentences)):
@@ -131,19 +144,23 @@ def read_languages(config: Config, data_dir: str | Path | None = None) -> Senten
             raise PetraError(f"{where} ({entry.name}) has no train or dev split to pretrain on")
         extra[entry.name] = capped(text, n, stage_seed(d.seed, entry.name, "train"))
         label_text += extra[entry.name]
-    targets, pools, text = {}, {}, {}
+    targets, pools, pool_text = {}, {}, {}
     for i, entry in enumerate(d.targets):
         name = entry.name
         splits = read_language(entry, f"data.targets[{i}]", data_dir, pool_size, d.test, stage_seed(d.seed, name))
         if not splits.get("test"):
             raise PetraError(f"data.targets[{i}] ({name}) has no test split to score on")
         label_text += [s for split in splits.values() for s in split]
+        every_test |= {s.words for s in splits["test"]}
         splits["test"] = capped(splits["test"], d.test, stage_seed(d.seed, name, "test"))
         targets[name] = splits
         pools[name] = choose_pool(f.pool, splits, splits["test"], f.largest_k, f.folds, stage_seed(d.seed, name, "folds"))
         readable = pools[name].sentences if pools[name].split != TEST_FOLDS else []
-        text[name] = capped(readable, pool_size, stage_seed(d.seed, name, "text"))
-    return Sentences(source_train, source_test, extra, targets, pools, text, label_text)
+        pool_text[name] = capped(readable, pool_size, stage_seed(d.seed, name, "text"))
+    given = {entry.name: language_text(entry.text, entry.name, entry.text_sentences, stage_seed(d.seed, entry.name, "raw"),
+                                       every_test) for entry in config.languages() if getattr(entry, "text", None)}
+    return Sentences(source_train, source_test, extra, targets, pools, pool_text, label_text,
+                     {name: t.sentences for name, t in given.items()}, {name: t.provenance for name, t in given.items()})
 
 
 def tokenizer_key(config: Config) -> str:
@@ -200,17 +217,29 @@ def prepare_data(config: Config, data_dir: str | Path | None = None, kept_tokeni
         test, cut = encode(splits["test"], name)
         pool = read.pools[name]
         target_data[name] = TargetData(name, index[name], test, pool, dominant_order(pool.sentences), cut.words)
-    target_text = [raw_corpus(capped(read.text[name], mix.target_text, stage_seed(config.data.seed, name, "text")),
-                              tokenizer, max_len, index[name]) for name in read.targets if mix.target_text and read.text[name]]
+    unlabelled = [raw_corpus(capped(read.pool_text[name], mix.target_text, stage_seed(config.data.seed, name, "text")),
+                             tokenizer, max_len, index[name]) for name in read.targets if mix.target_text and read.pool_text[name]]
+    if "mlm" in config.pretrain.objectives:
+        unlabelled += [raw_corpus(text, tokenizer, max_len, index[name]) for name, text in read.text.items()]
     stats = {
         "tokenizer_kind": config.tokenizer.kind, "tokenizer_vocab": len(tokenizer),
         "sources": {name: {"train_sentences": len(s.train), "test_sentences": len(s.test),
                            "train_truncated_words": s.truncated_words["train"],
                            "test_truncated_words": s.truncated_words["test"]} for name, s in sources.items()},
-        "target_text_sentences": sum(len(c) for c in target_text),
+        "unlabelled_sentences": sum(len(c) for c in unlabelled),
+        "text": read.text_provenance,
+        "coverage": language_coverage(read, tokenizer),
     }
     return TransferData(tokenizer, labels, num_classes, sources, target_data,
-                        [encode(s, name)[0] for name, s in read.extra.items()], target_text, languages, stats)
+                        [encode(s, name)[0] for name, s in read.extra.items()], unlabelled, languages, stats)
+
+
+def language_coverage(read: Sentences, tokenizer: AnyTokenizer) -> list[dict]:
+    """:class:`petra.data.coverage.Coverage` of every source's and target's test split, as table rows."""
+    seen = {w for s in read.tokenizer_text() for w in s.words}
+    tests = [*((name, "source", test) for name, test in read.source_test.items()),
+             *((name, "target", splits["test"]) for name, splits in read.targets.items())]
+    return [asdict(coverage.measure(tokenizer, name, role, test, seen, read.own_text(name))) for name, role, test in tests]
 
 
 def missing_cells(config: Config, data: TransferData) -> list[str]:

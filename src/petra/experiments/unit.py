@@ -20,7 +20,7 @@ import torch
 from petra.experiments.transfer_config import Config
 from petra.data.augmenters import Augmenters
 from petra.data.batches import EncodedCorpus, collate
-from petra.data.tokenize import encode_sentences
+from petra.data.word_labels import encode_sentences
 from petra.device import prepare_unit
 from petra.encodings import build_encoding
 from petra.experiments.phases import PhaseLog, fit_mixture, seeded_accuracy, seeded_scores

@@ -8,7 +8,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
 from petra.config import ModelConfig
+from petra.data.tokenize import AnyTokenizer, WordTokenizer
+from petra.data.vocab import SPECIALS, UNK
 from petra.errors import PetraError
 from petra.experiments.records import ZERO_SHOT
 from petra.results.kept_models import Choice, KeptModel, find_kept
@@ -36,9 +40,29 @@ def build_hf_model(kept: KeptModel, target: str):
     return model.eval()
 
 
+def to_transformers(tokenizer: AnyTokenizer, max_len: int):
+    """The tokenizer as a ``transformers`` fast tokenizer (what ``pipeline(...)`` and the Auto classes
+    load): same ids, words split on whitespace (sub-word tokenizers also split off punctuation), no
+    special tokens added around a sentence (petra models are trained without them)."""
+    from transformers import PreTrainedTokenizerFast
+
+    if isinstance(tokenizer, WordTokenizer):
+        backend = Tokenizer(models.WordLevel(tokenizer.vocab.index, unk_token=UNK))
+        backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    else:
+        backend = Tokenizer.from_str(tokenizer.tokenizer.to_str())
+        marks = {models.WordPiece: decoders.WordPiece, models.Unigram: decoders.Metaspace}  # BPE here marks nothing
+        if backend.decoder is None and type(backend.model) in marks:  # tokenizers saved before decoders were: pipelines print words, not '##' pieces
+            backend.decoder = marks[type(backend.model)]()
+    pad, unk, mask = SPECIALS
+    return PreTrainedTokenizerFast(tokenizer_object=backend, pad_token=pad, unk_token=unk, mask_token=mask,
+                                   model_max_length=max_len)
+
+
+
 def export(results: Path, choice: Choice, out: Path) -> dict:
     """Write the chosen model of the results folder ``results`` to ``out``; returns what was exported."""
-    from petra.data.tokenize import load_tokenizer, to_transformers
+    from petra.data.tokenize import load_tokenizer
 
     results = Path(results)
     config, kept = find_kept(results, choice)

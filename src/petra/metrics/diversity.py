@@ -117,14 +117,15 @@ def diversity(mix: Sequence[StructureProfile]) -> MixDiversity:
 
 def _config_mix(path: Path, data_dir: str | None) -> list[StructureProfile]:
     """A transfer config's pretraining text, read exactly as the run reads it: each source's
-    training sentences, the extra pretraining languages, and each target's pool text."""
+    training sentences, the extra pretraining languages, and each target's pool text (a `text:` file has no
+    trees to profile)."""
     from petra.config import load_config
     from petra.experiments.transfer_config import Config
     from petra.experiments.transfer_data import read_languages
 
     config = load_config(path, schema=Config)
     read = read_languages(config, data_dir)
-    parts = {**read.source_train, **read.extra, **{name: text for name, text in read.text.items() if text}}
+    parts = {**read.source_train, **read.extra, **{name: text for name, text in read.pool_text.items() if text}}
     return [profile(v, name) for name, v in parts.items()]
 
 

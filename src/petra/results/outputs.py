@@ -14,7 +14,11 @@ from petra.results.figures import accuracy_with_ci, sample_efficiency
 from petra.results.writer import records, write_results
 from petra.results.arcs import arc_breakdown
 from petra.results.claims import claims, marks
+from petra.results.coverage import COVERAGE_FILE
 from petra.results.summary import summary_frame
+
+
+COVERAGE_COLUMNS = ("unknown_rate", "byte_rate", "pieces_per_word", "test_types_seen", "own_text_sentences")
 
 
 @dataclass(frozen=True)
@@ -44,10 +48,12 @@ def _in_config_order(runs: pd.DataFrame, config: Config) -> pd.DataFrame:
 
 def target_table(data: TransferData) -> pd.DataFrame:
     """What each target offered: test size, k-shot pool (its largest k; under test folds, what the
-    other folds hold), measured word order, truncated test words."""
+    other folds hold), measured word order, truncated test words, and how the tokenizer covers it."""
+    covered = {row["language"]: row for row in data.stats["coverage"] if row["role"] == "target"}
     return pd.DataFrame([
         {"target": t.name, "test_sentences": len(t.test), "pool_split": t.pool.split or "-", "pool_sentences": t.pool.size,
-         "folds": len(t.pool.folds), "dominant_order": t.order or "-", "test_truncated_words": t.truncated_test_words}
+         "folds": len(t.pool.folds), "dominant_order": t.order or "-", "test_truncated_words": t.truncated_test_words,
+         **{k: v for k, v in covered[t.name].items() if k in COVERAGE_COLUMNS}}
         for t in data.targets.values()
     ])
 
@@ -63,6 +69,7 @@ def write_outputs(directory: Path, config: Config, results: TransferResults, sec
     if results.data is not None:  # None when every unit came from the store: the files of that run stay
         results.data.tokenizer.save(directory / "tokenizer")
         tables["targets.csv"] = targets = target_table(results.data)
+        tables[COVERAGE_FILE] = pd.DataFrame(results.data.stats["coverage"])
         metrics.update(data=results.data.stats, targets=records(targets), missing_cells=results.missing)
     arcs = arc_breakdown(results.scores)
     if arcs is not None:  # parsing: attachment by arc direction and length

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from petra.data.sentence import Sentence
-from petra.data.tokenize import encode_sentences, load_tokenizer
+from petra.data.tokenize import load_tokenizer
+from petra.data.word_labels import encode_sentences
 from petra.data.ud import write_conllu
 from petra.data.vocab import LabelSet
 from petra.errors import PetraError

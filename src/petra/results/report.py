@@ -20,6 +20,7 @@ from petra.results import figures
 from petra.results.arcs import arc_breakdown
 from petra.results.figures import plt
 from petra.results.claims import FEW_TEST_SENTENCES, Claim, break_even, claim_text, claims, describe, marks
+from petra.results.coverage import coverage_warnings
 from petra.results.summary import summary_frame
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;line-height:1.45}
@@ -261,6 +262,9 @@ def write_report(directory: Path) -> tuple[Path, Path]:
     # the first figure (the sample-efficiency curve when k varies) and its break-even table open the page
     opening, rest = blocks[:1] + [_break_even_html(summary)], blocks[1:]
     few, lines = _few_test_sentences(summary), headline(found)
+    poorly_covered = coverage_warnings(directory)
+    if poorly_covered:  # first: every verdict on such a target may measure the tokenizer, not the PE
+        lines = [f"<span class='alarm'>Coverage: {html.escape(w)}</span>" for w in poorly_covered] + lines
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>petra report: {html.escape(name)}</title>"
             f"<style>{STYLE}</style></head><body><h1>petra report: {html.escape(name)}</h1>"
             f"<p class='sub'>pretrained on <b>{html.escape(', '.join(sources))}</b>; {facts}</p>"

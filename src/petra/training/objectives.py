@@ -71,14 +71,13 @@ class TokenDropout:
 @dataclass
 class JointObjective:
     """L = w_mlm * L_mlm + w_task * L_task; a zero weight (or missing part) drops that term.
-    Batches of an ``unlabelled`` language (raw target text) get the masked-LM term only."""
+    Unlabelled batches (raw text: a target's pool, a language's ``text:``) get the masked-LM term only."""
 
     task_type: str
     task_weight: float = 1.0
     mlm: MLMObjective | None = None
     mlm_weight: float = 1.0
     token_dropout: TokenDropout | None = None
-    unlabelled: frozenset[int] = frozenset()
 
     def state_dict(self) -> dict:
         dropout = self.token_dropout.generator.get_state() if self.token_dropout is not None else None
@@ -92,7 +91,7 @@ class JointObjective:
 
     def __call__(self, model: PetraModel, batch: Batch) -> torch.Tensor:
         loss = torch.zeros(())
-        if self.task_weight and batch.lang not in self.unlabelled:
+        if self.task_weight and batch.labelled:
             task_batch = batch if self.token_dropout is None else self.token_dropout(batch)
             loss = loss + self.task_weight * task_loss(model, task_batch, self.task_type)
         if self.mlm is not None and self.mlm_weight:

@@ -23,7 +23,8 @@ FILE_KINDS = ("treebank", "conllu", "datasets")
 KINDS = ("synthetic", *FILE_KINDS)
 
 
-def _kind(value: Any) -> str:
+def language_kind(value: Any) -> str:
+    """'synthetic' or the file kind of a language entry (a mapping as written, or a parsed entry)."""
     if isinstance(value, dict):
         return next((k for k in FILE_KINDS if k in value), "synthetic")
     return getattr(value, "kind", "synthetic")
@@ -36,10 +37,10 @@ Language = Annotated[
         Annotated[ConlluSource, Tag("conllu")],
         Annotated[DatasetsSource, Tag("datasets")],
     ],
-    Discriminator(_kind),
+    Discriminator(language_kind),
 ]
 
-__all__ = ["ConlluFiles", "ConlluSource", "DatasetsSource", "Language", "LanguageSpec", "TreebankSource"]
+__all__ = ["ConlluFiles", "ConlluSource", "DatasetsSource", "Language", "LanguageSpec", "TreebankSource", "language_kind"]
 
 
 def field_path(loc: tuple) -> list[str]:

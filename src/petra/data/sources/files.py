@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from petra.data.sentence import Sentence
 from petra.errors import PetraError
@@ -24,6 +24,9 @@ SPLIT_WORDS = {"train": "train", "dev": "dev", "validation": "dev", "valid": "de
 
 class FileSource(Section):
     name: str = ""  # filled from the reference when the config gives none
+    text: Path | None = Field(None, description="raw text of the language (a UTF-8 file or folder, one sentence per "
+                              "line) for the tokenizer and masked-LM; never scored")
+    text_sentences: int = Field(20000, gt=0, description="at most this many lines of `text` (a seeded sample)")
     kind: ClassVar[str]
     sentence_labels: ClassVar[bool] = False
     max_length: ClassVar[int | None] = None
