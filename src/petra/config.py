@@ -87,6 +87,8 @@ class ExperimentConfig(Section):
 
     # Fields that name or schedule units without changing what a unit computes: left out of its store key.
     SCHEDULING: ClassVar[tuple[str, ...]] = ("experiment", "name", "encodings", "seeds", "run")
+    # (section, field) added after stores existed: left out of the key while at their default, so those stores resume.
+    LATER_FIELDS: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     def unit_key(self, **identity: Any) -> str:
         """The store key of one unit (``identity``: its encoding, seed, ...): a hash of the resolved config
@@ -94,6 +96,10 @@ class ExperimentConfig(Section):
         from petra.results.store import unit_key
 
         resolved = {k: v for k, v in self.model_dump(mode="json").items() if k not in self.SCHEDULING}
+        for section, name in self.LATER_FIELDS:  # at their default they compute what the key always meant
+            fields = resolved.get(section, {})
+            if name in fields and fields[name] == type(getattr(self, section)).model_fields[name].default:
+                del fields[name]
         return unit_key(resolved, **identity)
 
     @model_validator(mode="after")

@@ -251,6 +251,19 @@ def fit_tokenizer(config: TokenizerConfig, sentences: Sequence[Sentence]) -> Any
     return SubwordTokenizer.train((" ".join(s.words) for s in sentences), config)
 
 
+def as_json(tokenizer: AnyTokenizer) -> str:
+    """The tokenizer as the JSON text ``save`` writes (a kept model carries a grown tokenizer this way)."""
+    if isinstance(tokenizer, WordTokenizer):
+        return json.dumps(list(tokenizer.vocab.symbols), ensure_ascii=False)
+    return tokenizer.tokenizer.to_str()
+
+
+def from_json(text: str) -> AnyTokenizer:
+    """The tokenizer :func:`as_json` wrote."""
+    symbols = json.loads(text)
+    return WordTokenizer(Vocab(tuple(symbols))) if isinstance(symbols, list) else SubwordTokenizer(Tokenizer.from_str(text))
+
+
 def load_tokenizer(path: str | Path) -> AnyTokenizer:
     """A tokenizer saved by ``save``: a folder holding tokenizer.json or vocab.json, or either file."""
     path = Path(path)

@@ -21,13 +21,15 @@ from petra.training.objectives import JointObjective, MLMObjective, TokenDropout
 
 
 def new_model(config: Config, data: TransferData, encoding: str, seed: int,
-              device: torch.device | str = "cpu") -> PetraModel:
-    """A fresh model, initialised on the CPU from ``seed`` (the same weights whatever the device), then moved."""
+              device: torch.device | str = "cpu", vocab_size: int | None = None) -> PetraModel:
+    """A fresh model, initialised on the CPU from ``seed`` (the same weights whatever the device), then
+    moved; ``vocab_size``: a grown vocabulary's (default: the run tokenizer's)."""
+    vocab_size = vocab_size or len(data.tokenizer)
     heads = {"task": HeadSpec(config.task.type, data.num_classes)}
     if "mlm" in config.pretrain.objectives:
-        heads["mlm"] = HeadSpec("token", len(data.tokenizer))
+        heads["mlm"] = HeadSpec("token", vocab_size)
     seed_everything(seed)
-    return build_model(config.model, encoding, len(data.tokenizer), heads).to(device)
+    return build_model(config.model, encoding, vocab_size, heads).to(device)
 
 
 def with_adversary(model: PetraModel, objective, config: Config, data: TransferData, adversary: AdversaryConfig,

@@ -33,7 +33,8 @@ class RunRecord:
     loss_volatility: float | None = None
     pe_drift: float | None = None  # ||P_ft - P_pre|| / ||P_pre|| (trainable PEs only)
     pe_cosine_change: float | None = None
-    cka: float | None = None  # linear CKA, pretrained vs fine-tuned, on target sentences
+    cka: float | None = None  # linear CKA, pretrained vs fine-tuned, on target sentences (None with a grown vocabulary)
+    vocab_added: int | None = None  # finetune.extend_vocab: pieces this fine-tuning added (None: off)
     uas: float | None = None  # parsing (accuracy = LAS): right heads, every word
     las: float | None = None
     uas_nopunct: float | None = None  # without punctuation (relation punct), as CoNLL 2018 also reports

@@ -3,7 +3,7 @@ pretraining, fine-tuning recipes and what a run keeps; built on :class:`petra.co
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -12,6 +12,7 @@ from petra.data.augmenters import AugmentConfig
 from petra.data.sources import Language, LanguageSpec, language_kind
 from petra.data.sources.pools import POOLS
 from petra.data.tokenize import TokenizerConfig, default_kind
+from petra.data.vocab_extension import GROWING_KINDS
 from petra.encodings import check_covers, kind_of
 from petra.section import Section
 from petra.tasks import TaskConfig
@@ -113,6 +114,9 @@ class FinetuneConfig(OptimConfig):
     adapter_bottleneck: int = Field(16, gt=0, description="adapters: bottleneck width")
     adversary: AdversaryConfig = AdversaryConfig(weight=0.1)
     curve_points: int = Field(10, ge=0, description="target-accuracy evaluations per fine-tuning (learning curve)")
+    extend_vocab: int = Field(0, ge=0, description="new pieces learned from each fine-tuning's k target sentences and "
+                              "the target's text:, added for that fine-tuning and its scratch model, each embedding "
+                              "starting as the mean of the pieces it replaces (Wang et al. 2020); 0: off")
 
     @model_validator(mode="after")
     def _shots_distinct(self) -> FinetuneConfig:
@@ -145,6 +149,7 @@ class Config(ExperimentConfig):
     """A transfer experiment (``petra run``, ``petra sweep``): pretrain on the source(s), fine-tune on each target."""
 
     experiment: Literal["transfer"] = "transfer"
+    LATER_FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("finetune", "extend_vocab"),)
     task: TaskConfig = TaskConfig()
     tokenizer: TokenizerConfig = TokenizerConfig()
     data: DataConfig = DataConfig()
@@ -193,6 +198,16 @@ class Config(ExperimentConfig):
             raise ValueError("pretrain.mix.target_text is unlabelled text: it needs the 'mlm' pretraining objective")
         if self.pretrain.adversary.weight > 0 and not self.pretrain.mix.languages:
             raise ValueError("pretrain.adversary needs two or more pretraining languages (add pretrain.mix.languages)")
+        return self
+
+    @model_validator(mode="after")
+    def _vocabulary_can_grow(self) -> Config:
+        if self.finetune.extend_vocab and self.tokenizer.kind not in GROWING_KINDS:
+            raise ValueError(f"finetune.extend_vocab grows only {' and '.join(GROWING_KINDS)} vocabularies (tokenizer.kind "
+                             f"{self.tokenizer.kind!r} does not fit the same way in every process, and a fine-tuning "
+                             "must be the same on a rerun)")
+        if self.finetune.extend_vocab and self.tokenizer.path is not None:
+            raise ValueError("finetune.extend_vocab learns from the fitted tokenizer's settings: drop tokenizer.path")
         return self
 
     @model_validator(mode="after")

@@ -47,6 +47,7 @@ class TargetData:
     pool: Pool  # k-shot sentences are drawn from here
     order: str | None  # dominant clause order of the pool ('auto' re-ordering uses it)
     truncated_test_words: int
+    test_sentences: list[Sentence] = field(default_factory=list)  # what ``test`` encodes (a grown vocabulary re-reads it)
 
     def shots(self, wanted: list[int | str]) -> list[int]:
         """The k this target runs: 0, every k its pool holds, and 'all' as the pool's size."""
@@ -78,6 +79,7 @@ class TransferData:
     unlabelled: list[EncodedCorpus]  # masked-LM only: targets' pool text, every language's `text:`
     languages: list[str]  # index -> name, as stored in each corpus's ``lang``
     stats: dict[str, Any] = field(default_factory=dict)
+    text: dict[str, list[Sentence]] = field(default_factory=dict)  # per language: its `text:` lines used
 
     @property
     def pad_id(self) -> int:
@@ -216,7 +218,8 @@ def prepare_data(config: Config, data_dir: str | Path | None = None, kept_tokeni
     for name, splits in read.targets.items():
         test, cut = encode(splits["test"], name)
         pool = read.pools[name]
-        target_data[name] = TargetData(name, index[name], test, pool, dominant_order(pool.sentences), cut.words)
+        target_data[name] = TargetData(name, index[name], test, pool, dominant_order(pool.sentences), cut.words,
+                                       splits["test"])
     unlabelled = [raw_corpus(capped(read.pool_text[name], mix.target_text, stage_seed(config.data.seed, name, "text")),
                              tokenizer, max_len, index[name]) for name in read.targets if mix.target_text and read.pool_text[name]]
     if "mlm" in config.pretrain.objectives:
@@ -231,7 +234,7 @@ def prepare_data(config: Config, data_dir: str | Path | None = None, kept_tokeni
         "coverage": language_coverage(read, tokenizer),
     }
     return TransferData(tokenizer, labels, num_classes, sources, target_data,
-                        [encode(s, name)[0] for name, s in read.extra.items()], unlabelled, languages, stats)
+                        [encode(s, name)[0] for name, s in read.extra.items()], unlabelled, languages, stats, read.text)
 
 
 def language_coverage(read: Sentences, tokenizer: AnyTokenizer) -> list[dict]:

@@ -19,7 +19,10 @@ import torch
 
 from petra.experiments.transfer_config import Config
 from petra.data.augmenters import Augmenters
-from petra.data.batches import EncodedCorpus, collate
+from petra.data.batches import EncodedCorpus, subset
+from petra.data.sentence import Sentence
+from petra.data.tokenize import AnyTokenizer
+from petra.data.vocab_extension import Extension, extend
 from petra.data.word_labels import encode_sentences
 from petra.device import prepare_unit
 from petra.encodings import build_encoding
@@ -28,9 +31,9 @@ from petra.experiments.pretraining import new_model, pretrain, with_adversary
 from petra.experiments.records import ZERO_SHOT, RunRecord, UnitResult, pool_folds
 from petra.experiments.seeding import seed_everything, stage_seed
 from petra.experiments.transfer_data import SourceData, TargetData, TransferData
-from petra.metrics.stability import linear_cka, loss_volatility, pe_drift, steps_to_fraction
+from petra.metrics.stability import drift_and_cka, loss_volatility, steps_to_fraction
 from petra.models import PetraModel
-from petra.models.language import AdaptivePE, set_language
+from petra.models.vocabulary import grow_embeddings
 from petra.results.kept_models import SUFFIX, describe, link_model, model_name, rescore, save_model
 from petra.tasks.parse import PUNCT
 from petra.training.objectives import JointObjective
@@ -104,8 +107,8 @@ class UnitRunner:
     def _kept(self, recipe: str, source: str, target: str | None = None, k: int = 0) -> Path | None:
         return None if self.models is None else self.models / f"{model_name(recipe, source, target, k)}{SUFFIX}"
 
-    def _meta(self, recipe: str, source: str, k: int, scores: dict[str, float]) -> dict:
-        return describe(self.config, self.data, self.encoding, self.seed, recipe, source, k, scores)
+    def _meta(self, recipe: str, source: str, k: int, scores: dict[str, float], grown: AnyTokenizer | None = None) -> dict:
+        return describe(self.config, self.data, self.encoding, self.seed, recipe, source, k, scores, grown)
 
     def _k_shot(self, target: TargetData, k: int, zero: dict[str, float], on_source: dict[str, float]) -> None:
         """Scratch and every recipe from every source on the same k sentences of ``target`` (drawn
@@ -116,19 +119,20 @@ class UnitRunner:
         rows, sizes = [], {}
         for fold in target.folds:
             where = f"{target.name}/{k}" + ("" if fold is None else f"/fold{fold}")
-            test_set, scored = target.scored(fold)
+            grown = self._grown(target, k, fold)
+            test_set, scored = self._test_set(target, fold, grown)
             rows.append(scored)
-            plain = None if augmented else self._shots(target, k, fold, None)
+            plain = None if augmented else self._shots(target, k, fold, None, grown.tokenizer)
             if not augmented:
                 scratch.setdefault(None, []).append(self.log.once(f"scratch/{where}", lambda: self._finetune(
-                    target, test_set, plain, "scratch", f"scratch/{where}")))
+                    target, test_set, plain, "scratch", f"scratch/{where}", grown)))
             for source in self.data.sources.values():
-                train_set = self._shots(target, k, fold, source) if augmented else plain
+                train_set = self._shots(target, k, fold, source, grown.tokenizer) if augmented else plain
                 sizes[source.name] = len(train_set)
                 if augmented:
                     label = f"scratch/{source.name}/{where}"
                     scratch.setdefault(source.name, []).append(self.log.once(label, lambda: self._finetune(
-                        target, test_set, train_set, "scratch", label)))
+                        target, test_set, train_set, "scratch", label, grown)))
                 done: dict[str, dict] = {}
                 keep = k if fold == target.folds[0] else None  # under test folds, the first fold's model
                 for recipe in self.config.finetune.recipes:
@@ -139,7 +143,7 @@ class UnitRunner:
                     else:
                         label = f"{recipe}/{source.name}/{where}"
                         done[recipe] = self.log.once(label, lambda: self._finetune(
-                            target, test_set, train_set, recipe, label, source, keep))
+                            target, test_set, train_set, recipe, label, grown, source, keep))
                     tuned.setdefault((source.name, recipe), []).append(done[recipe])
         pooled_scratch = {key: pool_folds(results, rows) for key, results in scratch.items()}
         for key, result in pooled_scratch.items():
@@ -150,10 +154,11 @@ class UnitRunner:
             path = self._kept(recipe, source, target.name, k)
             if len(results) > 1 and path is not None and path.is_file():  # test folds: rank by the pooled score
                 rescore(path, {target.name: r["accuracy"]})
-            self._record(source, target, recipe, k, r, base, zero[source], on_source[source], sizes[source])
+            self._record(source, target, recipe, k, r, base, zero[source], on_source[source], sizes[source],
+                         grown.added if self.config.finetune.extend_vocab else None)
 
     def _record(self, source: str, target: TargetData, recipe: str, k: int, r: dict, scratch: dict, zero: float,
-                on_source: float, train_sentences: int) -> None:
+                on_source: float, train_sentences: int, vocab_added: int | None = None) -> None:
         """One record from fine-tuning result ``r`` and the ``scratch`` result beside it."""
         sentence = r["sentence"] if r["sentence"] is not None else list(range(len(target.test)))
         self.out.records.append(RunRecord(
@@ -162,25 +167,45 @@ class UnitRunner:
             train_sentences=train_sentences, pool=target.pool.split if k else "", test_sentences=len(sentence),
             pretrain_seconds=self.log.done[f"pretrain/{source}"]["seconds"], finetune_seconds=r["seconds"],
             steps_to_95=r.get("steps_to_95"), loss_volatility=r.get("loss_volatility"), pe_drift=r.get("pe_drift"),
-            pe_cosine_change=r.get("pe_cosine_change"), cka=r.get("cka"),
+            pe_cosine_change=r.get("pe_cosine_change"), cka=r.get("cka"), vocab_added=vocab_added,
             **{name: right / max(scored, 1) for name, (right, scored) in r.get("counts", {}).items()},
         ))
         self.out.scores.append({"source": source, "encoding": self.encoding, "seed": self.seed, "target": target.name,
                                 "recipe": recipe, "shots": k, "sentence": sentence, "correct": r["correct"],
                                 "total": r["total"], **_arcs(r), **_arcs(scratch, "scratch_")})
 
-    def _shots(self, target: TargetData, k: int, fold: int | None, source: SourceData | None) -> EncodedCorpus:
-        """k sentences of the target's pool (outside the held-out ``fold``), the same for every PE
-        at this seed, plus augmentation drawn from ``source`` when configured."""
+    def _drawn(self, target: TargetData, k: int, fold: int | None) -> tuple[list[Sentence], np.random.Generator]:
+        """k sentences of the target's pool (outside the held-out ``fold``), the same for every PE at
+        this seed, and the generator that drew them (augmentation draws on from it)."""
         parts = (str(k), "sample") if fold is None else (str(k), f"fold{fold}", "sample")
         rng = np.random.default_rng(stage_seed(self.seed, target.name, *parts))
-        sentences = target.pool.draw(k, rng, fold)
+        return target.pool.draw(k, rng, fold), rng
+
+    def _grown(self, target: TargetData, k: int, fold: int | None) -> Extension:
+        """The run's tokenizer grown with pieces of this fine-tuning's k sentences and the target's
+        ``text:`` (``finetune.extend_vocab``; itself when off): the same for scratch and every recipe."""
+        sentences = self._drawn(target, k, fold)[0] + self.data.text.get(target.name, [])
+        return extend(self.data.tokenizer, sentences, self.config.finetune.extend_vocab, self.config.tokenizer)
+
+    def _test_set(self, target: TargetData, fold: int | None, grown: Extension) -> tuple[EncodedCorpus, list[int]]:
+        """The test sentences this fine-tuning is scored on (and their rows), read by its tokenizer."""
+        test_set, rows = target.scored(fold)
+        if not grown.added:
+            return test_set, rows
+        every, _ = encode_sentences(target.test_sentences, grown.tokenizer, self.data.labels, self.config.task.labels,
+                                    self.config.model.max_len, target.lang)
+        return subset(every, rows), rows
+
+    def _shots(self, target: TargetData, k: int, fold: int | None, source: SourceData | None,
+               tokenizer: AnyTokenizer) -> EncodedCorpus:
+        """The drawn k sentences, plus augmentation drawn from ``source`` when configured, encoded."""
+        sentences, rng = self._drawn(target, k, fold)
         if source is not None:
             if source.name not in self._augmenters:
                 self._augmenters[source.name] = Augmenters.build(self.config.finetune.augment, source.reorder,
                                                                  self.pretrained(source), self.data.tokenizer)
             sentences = self._augmenters[source.name].apply(sentences, target.order, rng)
-        corpus, _ = encode_sentences(sentences, self.data.tokenizer, self.data.labels, self.config.task.labels,
+        corpus, _ = encode_sentences(sentences, tokenizer, self.data.labels, self.config.task.labels,
                                      self.config.model.max_len, target.lang)
         return corpus
 
@@ -190,16 +215,18 @@ class UnitRunner:
         return any(True for _ in pe.parameters())
 
     def _finetune(self, target: TargetData, test_set: EncodedCorpus, train_set: EncodedCorpus, phase: str,
-                  label: str, source: SourceData | None = None, keep_k: int | None = None) -> dict:
+                  label: str, grown: Extension, source: SourceData | None = None, keep_k: int | None = None) -> dict:
         """Scratch (``source`` None: fresh init) or the recipe ``phase`` applied to a copy of the
-        model pretrained on ``source``; scored on ``test_set``. ``label`` names its checkpoint; with
-        ``keep_k`` (and a models folder) the trained model is kept as the (target, k) model, before
-        the phase is logged done, so a resumed unit never lacks it."""
+        model pretrained on ``source``, its embeddings grown with ``grown``; scored on ``test_set``.
+        ``label`` names its checkpoint; with ``keep_k`` (and a models folder) the trained model is kept
+        as the (target, k) model, before the phase is logged done, so a resumed unit never lacks it."""
         f, task, pad, name = self.config.finetune, self.config.task.type, self.data.pad_id, target.name
         if source is None:
-            model = new_model(self.config, self.data, self.encoding, self._seed(name, "scratch-init"), self.device)
+            model = new_model(self.config, self.data, self.encoding, self._seed(name, "scratch-init"), self.device,
+                              len(grown.tokenizer))
         else:
             model = copy.deepcopy(self.pretrained(source))
+            grow_embeddings(model, grown.replaced)
             apply_recipe(model, phase, len(self.data.languages), f.adaptive_hidden, f.adapter_bottleneck)
             model.to(self.device)  # the modules a recipe adds are made on the CPU
         per_epoch = -(-len(train_set) // f.batch_size)
@@ -231,33 +258,15 @@ class UnitRunner:
             "loss_volatility": loss_volatility(result.losses),
         }
         if source is not None:
-            out.update(self._drift_and_cka(self.pretrained(source), model, test_set))
+            # CKA compares both models on the same tokens: a grown vocabulary reads the text as other tokens
+            out.update(drift_and_cka(self.pretrained(source), model, None if grown.added else test_set,
+                                     self.data.pad_id, self.device, self._seed("cka")))
             path = self._kept(phase, source.name, name, keep_k) if keep_k is not None else None
             if path is not None:
-                save_model(model, path, self._meta(phase, source.name, keep_k, {name: out["accuracy"]}))
+                meta = self._meta(phase, source.name, keep_k, {name: out["accuracy"]}, grown.tokenizer if grown.added else None)
+                save_model(model, path, meta)
         self.log.discard_checkpoint(checkpoint)
         return out
-
-    def _drift_and_cka(self, pretrained: PetraModel, tuned: PetraModel, test_set: EncodedCorpus) -> dict:
-        before = {k: v.detach() for k, v in pretrained.encoding.named_parameters()}
-        # adaptive_pe wraps the PE: its drift is that of the wrapped (frozen) table, f lives outside it
-        tuned_pe = tuned.encoding.base if isinstance(tuned.encoding, AdaptivePE) else tuned.encoding
-        after = {k: v.detach() for k, v in tuned_pe.named_parameters()}
-        drift = pe_drift(before, after)
-        out = {"pe_drift": drift.relative_change, "pe_cosine_change": drift.cosine_structure_change} if drift else {}
-        # 200 test sentences in length-sorted batches of 32: one padded 200-row batch cost 3x as much
-        rows = sorted(range(min(200, len(test_set))), key=lambda r: len(test_set.ids[r]))
-        chunks = [collate(test_set, rows[i : i + 32], self.data.pad_id) for i in range(0, len(rows), 32)]
-        out["cka"] = linear_cka(self._states(pretrained, chunks), self._states(tuned, chunks))
-        return out
-
-    def _states(self, model: PetraModel, chunks: list) -> torch.Tensor:
-        """Encoder states of every real token of ``chunks``, under the same seeded RNG for every model."""
-        set_language(model, chunks[0].lang)
-        with torch.no_grad(), torch.random.fork_rng():
-            torch.manual_seed(self._seed("cka"))
-            chunks = [b.to(self.device) for b in chunks]
-            return torch.cat([model.eval().encoder(b.ids, b.mask)[b.mask] for b in chunks])
 
     def _curves(self, target: str, phase: str, k: int, result: dict, source: str) -> None:
         self._curve(target, phase, k, "loss", enumerate(result["losses"], 1), source)

@@ -62,8 +62,6 @@ def to_transformers(tokenizer: AnyTokenizer, max_len: int):
 
 def export(results: Path, choice: Choice, out: Path) -> dict:
     """Write the chosen model of the results folder ``results`` to ``out``; returns what was exported."""
-    from petra.data.tokenize import load_tokenizer
-
     results = Path(results)
     config, kept = find_kept(results, choice)
     if kept.meta["task"] == "parse":
@@ -71,7 +69,7 @@ def export(results: Path, choice: Choice, out: Path) -> dict:
     model = build_hf_model(kept, choice.target)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
-    to_transformers(load_tokenizer(results / "tokenizer"), config.model.max_len).save_pretrained(out)
+    to_transformers(kept.tokenizer(results), config.model.max_len).save_pretrained(out)
     m = kept.meta
     summary = {"results": str(results.resolve()), "target": choice.target, "source": m["source"],
                "encoding": m["encoding"], "recipe": m["recipe"], "shots": m["shots"], "seed": m["seed"],

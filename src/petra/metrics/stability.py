@@ -111,3 +111,33 @@ def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
     y = y.double() - y.double().mean(0)
     cross = (y.T @ x).norm() ** 2
     return float(cross / ((x.T @ x).norm() * (y.T @ y).norm()).clamp(min=1e-12))
+
+
+def drift_and_cka(pretrained, tuned, test_set, pad_id: int, device: torch.device, seed: int) -> dict:
+    """PE drift of a fine-tuning and linear CKA of its encoder states to the pretrained model's on (up
+    to 200 of) ``test_set``'s tokens; no CKA when ``test_set`` is None (the models read different tokens)."""
+    from petra.data.batches import collate
+    from petra.models.language import AdaptivePE
+
+    before = {k: v.detach() for k, v in pretrained.encoding.named_parameters()}
+    # adaptive_pe wraps the PE: its drift is that of the wrapped (frozen) table, f lives outside it
+    tuned_pe = tuned.encoding.base if isinstance(tuned.encoding, AdaptivePE) else tuned.encoding
+    drift = pe_drift(before, {k: v.detach() for k, v in tuned_pe.named_parameters()})
+    out = {"pe_drift": drift.relative_change, "pe_cosine_change": drift.cosine_structure_change} if drift else {}
+    if test_set is None:
+        return out
+    # 200 test sentences in length-sorted batches of 32: one padded 200-row batch cost 3x as much
+    rows = sorted(range(min(200, len(test_set))), key=lambda r: len(test_set.ids[r]))
+    chunks = [collate(test_set, rows[i : i + 32], pad_id).to(device) for i in range(0, len(rows), 32)]
+    out["cka"] = linear_cka(_states(pretrained, chunks, seed), _states(tuned, chunks, seed))
+    return out
+
+
+def _states(model, chunks: list, seed: int) -> torch.Tensor:
+    """Encoder states of every real token of ``chunks``, under the same seeded RNG for every model."""
+    from petra.models.language import set_language
+
+    set_language(model, chunks[0].lang)
+    with torch.no_grad(), torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return torch.cat([model.eval().encoder(b.ids, b.mask)[b.mask] for b in chunks])

@@ -58,17 +58,21 @@ def rescore(path: Path, scores: dict[str, float]) -> None:
 
 
 def describe(config, data, encoding: str, seed: int, recipe: str, source: str, k: int,
-             scores: dict[str, float]) -> dict[str, Any]:
+             scores: dict[str, float], grown=None) -> dict[str, Any]:
     """The metadata of a kept model: what rebuilds it (petra.hf.export) and what ranks it among seeds.
-    ``config``: the run's :class:`~petra.experiments.transfer_config.Config`; ``data``: its TransferData."""
+    ``config``: the run's :class:`~petra.experiments.transfer_config.Config`; ``data``: its TransferData;
+    ``grown``: the tokenizer its fine-tuning grew (``finetune.extend_vocab``), carried with the model."""
     from petra.config import config_to_dict
+    from petra.data.tokenize import as_json
 
     f = config.finetune
+    tokenizer = data.tokenizer if grown is None else grown
     return {
         "encoding": encoding, "seed": seed, "source": source, "recipe": recipe, "shots": k,
         "scores": scores, "languages": {t: data.targets[t].lang for t in scores},
         "task": config.task.type, "labels": list(data.labels.tags) if config.task.type != "sequence" else None,
-        "num_classes": data.num_classes, "vocab_size": len(data.tokenizer),
+        "num_classes": data.num_classes, "vocab_size": len(tokenizer),
+        **({"tokenizer": as_json(grown)} if grown is not None else {}),
         "model": config_to_dict(config)["model"], "num_languages": len(data.languages),
         "language_embeddings": config.pretrain.mix.language_embeddings,
         "adapter_bottleneck": f.adapter_bottleneck if recipe == "adapters" else 0,
@@ -87,6 +91,12 @@ def link_model(existing: Path, path: Path) -> None:
 class KeptModel:
     path: Path
     meta: dict[str, Any]  # encoding, seed, source, recipe, shots, scores {target: accuracy}, how to rebuild
+
+    def tokenizer(self, results: Path):
+        """The tokenizer this model reads: the one its fine-tuning grew, else the run's (``results/tokenizer``)."""
+        from petra.data.tokenize import from_json, load_tokenizer
+
+        return from_json(self.meta["tokenizer"]) if "tokenizer" in self.meta else load_tokenizer(Path(results) / "tokenizer")
 
     def state(self) -> dict[str, torch.Tensor]:
         with safe_open(str(self.path), "pt") as f:

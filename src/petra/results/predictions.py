@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 
 from petra.data.sentence import Sentence
-from petra.data.tokenize import load_tokenizer
 from petra.data.word_labels import encode_sentences
 from petra.data.ud import write_conllu
 from petra.data.vocab import LabelSet
@@ -45,7 +44,7 @@ def predict(results: Path, choice: Choice, out: Path, data_dir: str | Path | Non
     if pool.folds and m["shots"]:
         sentences = [sentences[i] for i in pool.folds[0]]
     labels = LabelSet(tuple(m["labels"]))
-    tokenizer = load_tokenizer(Path(results) / "tokenizer")
+    tokenizer = kept.tokenizer(results)
     corpus, _ = encode_sentences(sentences, tokenizer, labels, config.task.labels, config.model.max_len,
                                  m["languages"][choice.target])
     scored = parse.scores(load_model(kept, choice.target), corpus, tokenizer.pad_id, labels.index.get(parse.PUNCT),
