@@ -103,3 +103,10 @@ def test_a_wordpiece_run_without_target_text_warns_in_cli_tables_and_report(tmp_
     assert coverage.loc["English-EWT", "pieces_per_word"] < 3 and coverage.loc["English-EWT", "role"] == "source"
     assert pd.read_csv(out / "targets.csv").loc[0, "pieces_per_word"] > 3
     assert "Coverage: Arabic-PUD" in (out / "report.html").read_text()
+
+
+@needs_ud
+def test_a_missing_text_file_names_the_language_before_any_training(tmp_path):
+    target = {"treebank": "Arabic-PUD", "text": str(tmp_path / "nope.txt")}
+    with pytest.raises(PetraError, match=r"Arabic-PUD: text: text file or folder not found: .*nope.txt"):
+        prepare_data(_config(data={**SMALL["data"], "targets": [target]}), SHARED)

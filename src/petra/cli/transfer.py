@@ -78,7 +78,8 @@ def _summary_table(summary) -> Table:
     table = Table(
         title="target test accuracy, mean ± std over seeds; gain = transfer − scratch" + ("; k = 0: zero-shot" if with_k else ""),
         caption="best / tie: the best configuration of its (target, k), and those whose paired difference to it "
-                "has a 95% CI containing 0; NEGATIVE TRANSFER: the gain's 95% CI lies below zero",
+                "has a 95% CI containing 0 (1 seed: the highest, with no seed-level evidence); NEGATIVE TRANSFER: "
+                "the gain's 95% CI lies below zero",
     )
     columns = ("target", *(("source",) if with_source else ()), "PE", "recipe", *(("k",) if with_k else ()), "seeds",
                "test", "accuracy", "scratch", "zero-shot", "gain", "claim", "flag")

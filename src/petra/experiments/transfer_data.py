@@ -21,7 +21,7 @@ from petra.data.reorder import dominant_order, is_valid_tree
 from petra.data.batches import EncodedCorpus, subset
 from petra.data.sentence import Sentence
 from petra.data.sources.pools import TEST_FOLDS, Pool, capped, choose_pool
-from petra.data.sources.text import language_text
+from petra.data.sources.text import LanguageText, language_text
 from petra.data.tokenize import AnyTokenizer, fit_tokenizer, load_tokenizer
 from petra.data.word_labels import encode_sentences, raw_corpus
 from petra.data.vocab import LabelSet
@@ -159,10 +159,23 @@ def read_languages(config: Config, data_dir: str | Path | None = None) -> Senten
         pools[name] = choose_pool(f.pool, splits, splits["test"], f.largest_k, f.folds, stage_seed(d.seed, name, "folds"))
         readable = pools[name].sentences if pools[name].split != TEST_FOLDS else []
         pool_text[name] = capped(readable, pool_size, stage_seed(d.seed, name, "text"))
-    given = {entry.name: language_text(entry.text, entry.name, entry.text_sentences, stage_seed(d.seed, entry.name, "raw"),
-                                       every_test) for entry in config.languages() if getattr(entry, "text", None)}
+    given = _given_text(config, every_test)
     return Sentences(source_train, source_test, extra, targets, pools, pool_text, label_text,
                      {name: t.sentences for name, t in given.items()}, {name: t.provenance for name, t in given.items()})
+
+
+def _given_text(config: Config, test: set[tuple[str, ...]]) -> dict[str, LanguageText]:
+    """Each language's ``text:`` lines (none of them a test sentence); a bad file names the language."""
+    given = {}
+    for entry in config.languages():
+        if getattr(entry, "text", None) is None:
+            continue
+        try:
+            given[entry.name] = language_text(entry.text, entry.name, entry.text_sentences,
+                                              stage_seed(config.data.seed, entry.name, "raw"), test)
+        except PetraError as exc:
+            raise PetraError(f"{entry.name}: text: {exc}") from None
+    return given
 
 
 def tokenizer_key(config: Config) -> str:

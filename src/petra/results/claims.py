@@ -13,6 +13,7 @@ import pandas as pd
 from petra.metrics.compare import PairedDifference, SeedScores, paired_difference, seed_paired_difference
 
 FEW_TEST_SENTENCES = 100  # below this many scored test sentences, a target's numbers are flagged
+ONE_SEED = "1 seed"  # the mark of a cell's top configuration when no seed-level evidence can say it is best
 
 
 @dataclass(frozen=True)
@@ -52,14 +53,28 @@ def _by_seed(scores: pd.DataFrame) -> dict[tuple, dict[int, tuple]]:
 
 
 def _paired(a: dict[int, tuple], b: dict[int, tuple]) -> list[SeedScores]:
-    """Seed by seed, both sides' scores on the sentences both scored, in one order."""
+    """Seed by seed, both sides' scores on the sentences both scored at every seed, in one order
+    (seeds and sentences are crossed: petra.metrics.compare)."""
+    seeds = sorted(set(a) & set(b))
+    if not seeds:
+        return []
+    common = a[seeds[0]][0]
+    for seed in seeds:
+        common = np.intersect1d(np.intersect1d(common, a[seed][0]), b[seed][0])
+    if not len(common):
+        return []
     out = []
-    for seed in sorted(set(a) & set(b)):
+    for seed in seeds:
         (rows_a, ca, ta), (rows_b, cb, _) = a[seed], b[seed]
-        common, ia, ib = np.intersect1d(rows_a, rows_b, return_indices=True)
-        if len(common):
-            out.append(SeedScores(ca[ia], cb[ib], ta[ia]))
+        ia, ib = _positions(rows_a, common), _positions(rows_b, common)
+        out.append(SeedScores(ca[ia], cb[ib], ta[ia]))
     return out
+
+
+def _positions(rows: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Where each of ``wanted`` (sorted, all present) stands in ``rows``."""
+    order = np.argsort(rows)
+    return order[np.searchsorted(rows, wanted, sorter=order)]
 
 
 def _difference(best: pd.Series, other: pd.Series, runs: pd.DataFrame, scored: dict) -> PairedDifference:
@@ -111,8 +126,8 @@ def claims(summary: pd.DataFrame, runs: pd.DataFrame, scores: pd.DataFrame | Non
             return {**row, "label": describe(row, several)}
 
         tied = [label(r, recipes) for r, recipes, d in others if d.tie]
-        mark = {(best["source"], best["encoding"], recipe): "tie" if tied[:1] and others[0][2].tie else "best"
-                for recipe in best_recipes}
+        lead = "tie" if tied[:1] and others[0][2].tie else "best" if others and others[0][2].seed_evidence else ONE_SEED
+        mark = {(best["source"], best["encoding"], recipe): lead for recipe in best_recipes}
         mark.update({(r["source"], r["encoding"], recipe): "tie" for r, recipes, d in others if d.tie for recipe in recipes})
         runner_up, difference = (label(others[0][0], others[0][1]), others[0][2]) if others else (None, None)
         out.append(Claim(str(target), int(k), label(best, best_recipes), runner_up, difference,
@@ -138,8 +153,12 @@ def claim_text(claim: Claim) -> str:
         return f"{best} ahead of {other} with one seed and no per-sentence scores ({interval.split(',')[0]}): no interval"
     if claim.tie:
         more = len(claim.tied) - 1
-        return f"tie: {best} ≈ {other} ({interval})" + (f", and {more} more within the interval" if more > 0 else "")
-    return f"best is {best}, ahead of {other} ({interval})"
+        text = f"tie: {best} ≈ {other} ({interval})" + (f", and {more} more within the interval" if more > 0 else "")
+    else:
+        text = f"best is {best}, ahead of {other} ({interval})"
+    if not d.seed_evidence:  # the interval holds the test sentences only: another seed may reorder them
+        return f"{ONE_SEED}: no seed-level evidence; " + text.replace("best is ", "highest is ", 1) + " over test sentences only"
+    return text
 
 
 def break_even(summary: pd.DataFrame) -> pd.DataFrame:
