@@ -63,7 +63,8 @@ def warnings(rows: Iterable[Mapping], kind: str | None = None) -> list[str]:
         what = [f"{row['unknown_rate']:.0%} of its test words reach the model as [UNK]"] if unknown else []
         what += [f"{row['pieces_per_word']:.1f} pieces per word"] if pieces else []
         if row["own_text_sentences"] == 0:
-            cause = "its text never reached the tokenizer: give `text:` or use a byte-level kind (bpe)"
+            cause = "its text never reached the tokenizer: give `text:`" + (
+                " or use a kind with byte fallback (bpe)" if unknown else " (its words are spelled in bytes)")
         elif unknown:
             cause = (f"the {kind or 'tokenizer'} vocabulary lacks its words or characters: use kind bpe (byte fallback) "
                      "or give more of its text (`text:`)")
