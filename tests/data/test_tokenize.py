@@ -75,17 +75,23 @@ def test_no_word_is_unknown_in_any_script(kind):
     assert all(word in decoded for word in SCRIPTS[:3])  # bytes decode back to the words (pipelines print them)
 
 
+# 300 CJK characters, each as frequent as many others: more than limit_alphabet, with ties at the cut
+CJK = [chr(0x4E00 + i) for i in range(300)]
+CJK_TEXT = [" ".join(CJK[i:i + 10] + ["".join(CJK[i:i + 3])]) for i in range(0, 300, 5)] * 2
+
+
 @pytest.mark.parametrize("kind", ["word", "bpe"])
 def test_fit_is_the_same_in_a_fresh_process(kind, tmp_path):
-    """Word vocabularies and BPE fit the same tokenizer in any process (tokenizers' hash maps are
-    seeded per process: WordPiece and Unigram are not, huggingface/tokenizers#1794)."""
+    """Word vocabularies and BPE fit the same tokenizer in any process, also when the alphabet is cut
+    among equally frequent characters (tokenizers' own cut broke those ties by hash-map order, seeded per
+    process; WordPiece and Unigram stay nondeterministic, huggingface/tokenizers#1794)."""
     import subprocess
     import sys
 
     script = (f"from petra.data.tokenize import TokenizerConfig, fit_tokenizer\n"
-              f"from tests.data.test_tokenize import TEXT, _sentence\n"
-              f"import sys\nfit_tokenizer(TokenizerConfig(kind={kind!r}, vocab_size=70, min_frequency=1), "
-              f"[_sentence(t) for t in TEXT]).save(sys.argv[1])\n")
+              f"from tests.data.test_tokenize import CJK_TEXT, TEXT, _sentence\n"
+              f"import sys\nfit_tokenizer(TokenizerConfig(kind={kind!r}, vocab_size=120, min_frequency=1, limit_alphabet=50), "
+              f"[_sentence(t) for t in TEXT + CJK_TEXT]).save(sys.argv[1])\n")
     saved = []
     for i in range(2):
         subprocess.run([sys.executable, "-c", script, str(tmp_path / str(i))], check=True, cwd=Path(__file__).parents[2])

@@ -18,6 +18,7 @@ sub-words in :mod:`petra.data.word_labels`. Ids 0, 1, 2 are ``[PAD]``, ``[UNK]``
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -59,7 +60,17 @@ def default_kind(files: bool) -> str:
     return "bpe" if files else "word"
 
 
-def _new_tokenizer(config: TokenizerConfig) -> tuple[Tokenizer, trainers.Trainer]:
+def _alphabet(tokenizer: Tokenizer, texts: Sequence[str], limit: int) -> list[str]:
+    """The ``limit`` most frequent characters of ``texts`` as the tokenizer normalises them, ties broken
+    by code point. ``tokenizers`` cuts its alphabet at ``limit_alphabet`` with an unstable sort of
+    counts, so equally frequent characters (common in CJK text) were kept or dropped by hash-map order
+    and the same text gave another BPE in another process; an alphabet chosen here and handed over as
+    ``initial_alphabet`` with ``limit_alphabet`` equal to its size leaves the trainer nothing to choose."""
+    counts = Counter(c for text in texts for c in tokenizer.normalizer.normalize_str(text) if not c.isspace())
+    return sorted(counts, key=lambda c: (-counts[c], c))[:limit]
+
+
+def _new_tokenizer(config: TokenizerConfig, texts: Sequence[str]) -> tuple[Tokenizer, trainers.Trainer]:
     specials = list(SPECIALS)  # order matters: ids 0, 1, 2
     common = {"vocab_size": config.vocab_size, "special_tokens": specials, "show_progress": False}
     steps = [normalizers.NFKC()] + ([normalizers.Lowercase()] if config.lowercase else [])
@@ -75,7 +86,10 @@ def _new_tokenizer(config: TokenizerConfig) -> tuple[Tokenizer, trainers.Trainer
         tokenizer.decoder = decoders.Sequence([decoders.Replace("##", ""), decoders.ByteLevel()])
     elif kind == "bpe":
         tokenizer = Tokenizer(models.BPE(unk_token=UNK))
-        trainer = trainers.BpeTrainer(min_frequency=config.min_frequency, limit_alphabet=config.limit_alphabet, **common)
+        tokenizer.normalizer = normalizers.Sequence(steps)
+        alphabet = _alphabet(tokenizer, texts, config.limit_alphabet)
+        trainer = trainers.BpeTrainer(min_frequency=config.min_frequency, initial_alphabet=alphabet,
+                                      limit_alphabet=len(alphabet), **common)
         tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
         tokenizer.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Fuse()])
     elif kind == "unigram":
@@ -165,7 +179,8 @@ class SubwordTokenizer:
 
     @classmethod
     def train(cls, texts: Iterable[str], config: TokenizerConfig) -> SubwordTokenizer:
-        tokenizer, trainer = _new_tokenizer(config)
+        texts = list(texts)
+        tokenizer, trainer = _new_tokenizer(config, texts)
         tokenizer.train_from_iterator(texts, trainer)
         return cls(_covering_every_byte(tokenizer))
 
