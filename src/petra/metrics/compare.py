@@ -15,10 +15,10 @@ interval takes each with the critical value its own degrees of freedom allow:
 * half-width = sqrt((t_seed se_seed)^2 + (t_sent se_sent)^2).
 
 Why this one: simulated with known seed and sentence variances and no true difference
-(tests/metrics/test_compare.py; 500 draws per row), it names a false "best" 2-6% of the time for 2, 3
-and 5 seeds, where the percentile bootstrap over seeds then sentences petra used before did so up to
-22% (2 seeds give it 4 possible resamples) and one Welch-Satterthwaite t on the summed variance 14%
-with 2 seeds. The price is power with 2 seeds, which is the honest price. With one seed the seed level
+(tests/metrics/test_compare.py; 300-500 draws per setting), it names a false "best" 2-7% of the time
+for 2, 3 and 5 seeds (Monte Carlo error about 1.3 points), where the percentile bootstrap over seeds
+then sentences petra used before did so up to 22% (2 seeds give it 4 possible resamples) and one
+Welch-Satterthwaite t on the summed variance 14% with 2 seeds. The price is power with 2 seeds, which is the honest price. With one seed the seed level
 is unknown: the interval is the sentence level alone and ``seed_evidence`` is False.
 
 When the 95% CI contains zero the honest statement is "tie", however the means are ordered.
