@@ -60,7 +60,7 @@ def warnings(rows: Iterable[Mapping], kind: str | None = None) -> list[str]:
         unknown, pieces = row["unknown_rate"] > UNKNOWN_LIMIT, row["pieces_per_word"] > PIECES_LIMIT
         if not (unknown or pieces):
             continue
-        what = [f"{row['unknown_rate']:.0%} of its test words reach the model as [UNK]"] if unknown else []
+        what = [f"{row['unknown_rate']:.1%} of its test words reach the model as [UNK]"] if unknown else []
         what += [f"{row['pieces_per_word']:.1f} pieces per word"] if pieces else []
         if row["own_text_sentences"] == 0:
             cause = "its text never reached the tokenizer: give `text:`" + (

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from petra.data.sentence import Sentence
+from petra.data.sources.pools import capped
 from petra.errors import PetraError
 
 
@@ -55,8 +56,6 @@ class LanguageText:
 def language_text(path: Path, lang: str, cap: int, seed: int, test: set[tuple[str, ...]]) -> LanguageText:
     """At most ``cap`` lines of ``path`` (a seeded sample), without any line that is a test sentence of
     the run (``test``: their word tuples): test text never reaches the tokenizer or masked-LM."""
-    from petra.data.sources.pools import capped
-
     every = read_text(path, lang)
     kept = [s for s in every if s.words not in test]
     used = capped(kept, cap, seed)
