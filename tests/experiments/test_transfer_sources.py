@@ -198,8 +198,7 @@ def test_missing_treebank_is_named_before_any_training(tmp_path):
 
 
 def test_a_fitted_tokenizer_is_kept_and_reused(tmp_path, banks):
-    """Sub-word training is not deterministic across processes (huggingface/tokenizers#1794), so a
-    run keeps the tokenizer it fitted in its store; a rerun, or `tokenizer.path`, uses it again."""
+    """A run keeps the tokenizer it fitted in its store; a rerun, or `tokenizer.path`, uses it again."""
     config = parse_config(_config(banks))
     kept = tmp_path / "kept"
     first = prepare_data(config, kept_tokenizer=kept)

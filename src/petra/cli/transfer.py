@@ -27,10 +27,13 @@ DATA_DIR_HELP = "folder holding ud/ (or the UD_* folders) for {treebank: NAME} l
 def run_transfer(config: Config, executor=None, data_dir: Path | None = None) -> None:
     """Run (or resume) a transfer config through :func:`petra.api.run` with a progress bar, then
     print the tables (every file is written by then)."""
-    from petra.api import run
+    from petra.api import precision_warning, run
     from petra.results.claims import FEW_TEST_SENTENCES
 
     units = len(config.encodings) * len(config.seeds)
+    slow = precision_warning(config)
+    if slow:
+        console.print(f"[yellow]{slow}[/yellow]")
     start = time.perf_counter()
     with unit_progress(f"{config.name}: pretrain + fine-tune", units) as done:
         try:
@@ -49,7 +52,7 @@ def run_transfer(config: Config, executor=None, data_dir: Path | None = None) ->
     for target, rows in few.groupby("target", sort=False):
         console.print(f"[yellow]{target}: only {rows['test_sentences'].min()} test sentences scored[/yellow] "
                       "(intervals are wide)")
-    for note in results.notes:
+    for note in (n for n in results.notes if n != slow):  # said before training
         console.print(f"[yellow]{note}[/yellow]")
     for warning in results.warnings:  # the verdict on such a target may measure the tokenizer, not the PE
         console.print(f"[bold red]coverage: {warning}[/bold red]")

@@ -8,8 +8,10 @@ run's merges (so the run's own segmentation comes first and the new merges conti
 run spelled in bytes become pieces); for ``word``, its most frequent unseen words. Each new piece
 remembers the run's pieces it replaces, so its embedding can start as their mean (petra.models.vocabulary).
 
-Only deterministic kinds grow: BPE and word vocabularies fit the same way in any process, WordPiece
-and Unigram do not (huggingface/tokenizers#1794), and a fine-tuning must be the same on a rerun.
+Only BPE and word vocabularies grow: their new pieces continue the run's own (merges after its merges,
+words beside its words); a WordPiece or Unigram fitted on other text would re-segment words the run
+already knew (greedy longest match, most likely segmentation), so its old ids would no longer mean
+what the pretrained model learned.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def extend(tokenizer: AnyTokenizer, sentences: Sequence[Sentence], pieces: int, 
         return _new_words(tokenizer, sentences, pieces)
     if json.loads(tokenizer.tokenizer.to_str())["model"]["type"] != "BPE":
         raise PetraError(f"finetune.extend_vocab grows only {' and '.join(GROWING_KINDS)} vocabularies "
-                         "(WordPiece and Unigram training is not deterministic across processes)")
+                         "(their new pieces would re-segment words the run already knew): use tokenizer kind bpe")
     return _new_merges(tokenizer, sentences, pieces, config)
 
 
