@@ -70,6 +70,6 @@ def test_help_groups_commands_in_the_order_a_researcher_works_and_each_has_an_ex
     panels = [line for line in result.output.splitlines() if line.startswith("╭─")]
     assert [re.sub(r"[╭─╮ ]", "", p) for p in panels] == ["Options", "Experiments", "Analysis", "Models", "Speed"]
     listed = re.findall(r"^│ ([a-z][a-z-]*)\s", result.output, re.M)
-    assert listed[:4] == ["demo", "run", "sweep", "report"] and listed[-1] == "bench"
+    assert listed[:5] == ["demo", "run", "sweep", "report", "replicate"] and listed[-1] == "bench"
     for name, command in typer.main.get_command(app).commands.items():
         assert re.search(r"Example: (petra|accelerate) ", command.help or ""), name

@@ -41,6 +41,7 @@ class Results:
     missing: list[str] = field(default_factory=list)  # (target, k) cells a pool was too small for
     notes: list[str] = field(default_factory=list)  # what could not be added (e.g. distances of a language)
     warnings: list[str] = field(default_factory=list)  # targets whose words do not reach the model as words
+    replication: pd.DataFrame = field(default_factory=pd.DataFrame)  # per claim: did it hold on the replication seeds
 
     def report(self) -> Path:
         """Write (again) report.html and report.md; the HTML path."""
@@ -90,7 +91,7 @@ def run(config: str | Path | dict | Config, *, data_dir: str | Path | None = Non
     notes = [n for n in [precision_warning(cfg)] if n] + trackers.failures + _link_distances(out, data_dir)
     write_report(out)
     return Results(out, outputs.runs, outputs.summary, found.skipped, found.failures, found.missing, notes,
-                   coverage_warnings(out))
+                   coverage_warnings(out), outputs.replication)
 
 
 def _link_distances(out: Path, data_dir: str | Path | None) -> list[str]:
@@ -108,12 +109,11 @@ def _link_distances(out: Path, data_dir: str | Path | None) -> list[str]:
 
 def load_results(directory: str | Path) -> Results:
     """The tables of a results folder written by `petra run`, `petra demo` or :func:`run`."""
-    from petra.results.claims import claims, marks
     from petra.results.coverage import coverage_warnings
+    from petra.results.replication import replication_seeds, summarise
     from petra.results.report import load_run
-    from petra.results.summary import summary_frame
 
     found = load_run(Path(directory))
-    summary = summary_frame(found.runs)
-    summary["claim"] = marks(summary, claims(summary, found.runs, found.scores))
-    return Results(Path(directory), found.runs, summary, warnings=coverage_warnings(Path(directory)))
+    tables = summarise(found.runs, found.scores, replication_seeds(Path(directory)))
+    return Results(Path(directory), found.runs, tables.summary, warnings=coverage_warnings(Path(directory)),
+                   replication=tables.replication)

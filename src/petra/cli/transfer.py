@@ -29,8 +29,9 @@ def run_transfer(config: Config, executor=None, data_dir: Path | None = None) ->
     print the tables (every file is written by then)."""
     from petra.api import precision_warning, run
     from petra.results.claims import FEW_TEST_SENTENCES
+    from petra.results.replication import replication_lines
 
-    units = len(config.encodings) * len(config.seeds)
+    units = len(config.encodings) * len(config.all_seeds)
     slow = precision_warning(config)
     if slow:
         console.print(f"[yellow]{slow}[/yellow]")
@@ -56,6 +57,8 @@ def run_transfer(config: Config, executor=None, data_dir: Path | None = None) ->
         console.print(f"[yellow]{note}[/yellow]")
     for warning in results.warnings:  # the verdict on such a target may measure the tokenizer, not the PE
         console.print(f"[bold red]coverage: {warning}[/bold red]")
+    for line in replication_lines(results.replication, config.replicate):
+        console.print(f"[bold]{line}[/bold]" if line.startswith("replication") else f"[yellow]{line}[/yellow]")
     console.print(f"wall time {time.perf_counter() - start:.1f} s; results in [bold]{results.directory}[/bold] "
                   "(report: report.html)")
     report_failures(results.failures, "finished units are stored; run the same command again to retry the failed ones")
@@ -141,6 +144,33 @@ def run_config(
     Example: petra run configs/ud_lowres.yaml --data-dir ../shared/data
     """
     run_transfer(load_run_config(config, output_dir, device), data_dir=data_dir)
+
+
+@app.command(rich_help_panel=EXPERIMENTS)
+def replicate(
+    results: Path = typer.Argument(..., help="a results folder written by `petra run` (holds config.yaml and store/)"),
+    seeds: str = typer.Option(..., "--seeds", help="fresh seeds, comma-separated, e.g. 3,4,5"),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
+    device: Optional[str] = typer.Option(None, "--device", help=DEVICE_HELP),
+) -> None:
+    """Run a finished experiment again with fresh seeds into the same store, and say which claims held.
+
+    The claims stay those of the config's seeds; each is checked against the same comparison on the new
+    seeds alone (replication.csv, the report's Replication section, summary.csv's replication column).
+
+    Example: petra replicate runs/ud_lowres --seeds 3,4,5 --data-dir ../shared/data
+    """
+    from petra.errors import PetraError
+
+    config_file = results / "config.yaml"
+    if not config_file.is_file():
+        raise PetraError(f"{results} is not a petra results folder (no config.yaml); run `petra run` first")
+    try:
+        fresh = [int(seed) for seed in seeds.split(",") if seed.strip()]
+    except ValueError:
+        raise PetraError(f"--seeds: {seeds!r} is not a comma-separated list of integers") from None
+    overrides = {"replicate": fresh, "run": _run_overrides(results, device)}
+    run_transfer(load_config(config_file, overrides, Config), data_dir=data_dir)
 
 
 # The old name of `petra run`: UD-POS configs are transfer configs whose languages are treebanks.

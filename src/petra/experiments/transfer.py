@@ -27,7 +27,7 @@ from petra.results.tracking import Trackers, tracked_unit
 
 def unit_keys(config: Config) -> dict[tuple[str, int], str]:
     """Each unit's store key: the resolved config minus what names or schedules runs."""
-    return {(e, s): config.unit_key(encoding=e, seed=s) for e in config.encodings for s in config.seeds}
+    return {(e, s): config.unit_key(encoding=e, seed=s) for e in config.encodings for s in config.all_seeds}
 
 
 @dataclass(frozen=True)

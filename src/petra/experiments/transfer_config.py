@@ -149,7 +149,10 @@ class Config(ExperimentConfig):
     """A transfer experiment (``petra run``, ``petra sweep``): pretrain on the source(s), fine-tune on each target."""
 
     experiment: Literal["transfer"] = "transfer"
+    SCHEDULING: ClassVar[tuple[str, ...]] = (*ExperimentConfig.SCHEDULING, "replicate")
     LATER_FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("finetune", "extend_vocab"),)
+    replicate: list[int] = Field(default_factory=list, description="fresh seeds that run the experiment again: claims "
+                                 "are made on `seeds` and checked on these (`petra replicate`)")
     task: TaskConfig = TaskConfig()
     tokenizer: TokenizerConfig = TokenizerConfig()
     data: DataConfig = DataConfig()
@@ -173,6 +176,20 @@ class Config(ExperimentConfig):
         entries = [*listed(d.get("source", [])), *listed(d.get("targets", [])), *listed(mix.get("languages", []))]
         files = any(language_kind(entry) != "synthetic" for entry in entries)
         return {**data, "tokenizer": {**tokenizer, "kind": default_kind(files)}}
+
+    @property
+    def all_seeds(self) -> list[int]:
+        """The seeds units run with: the claims' and the replication's."""
+        return [*self.seeds, *self.replicate]
+
+    @model_validator(mode="after")
+    def _replication_seeds_are_fresh(self) -> Config:
+        again = sorted(set(self.seeds) & set(self.replicate))
+        if again:
+            raise ValueError(f"replicate: seeds {again} are in 'seeds' already; a replication needs seeds the claims did not use")
+        if len(set(self.replicate)) != len(self.replicate):
+            raise ValueError(f"replicate lists a seed twice: {self.replicate}")
+        return self
 
     def languages(self) -> list[Any]:
         """Every language entry: the source, the extra pretraining languages, the targets."""
@@ -203,9 +220,8 @@ class Config(ExperimentConfig):
     @model_validator(mode="after")
     def _vocabulary_can_grow(self) -> Config:
         if self.finetune.extend_vocab and self.tokenizer.kind not in GROWING_KINDS:
-            raise ValueError(f"finetune.extend_vocab grows only {' and '.join(GROWING_KINDS)} vocabularies (tokenizer.kind "
-                             f"{self.tokenizer.kind!r} does not fit the same way in every process, and a fine-tuning "
-                             "must be the same on a rerun)")
+            raise ValueError(f"finetune.extend_vocab grows only {' and '.join(GROWING_KINDS)} vocabularies (new "
+                             f"{self.tokenizer.kind!r} pieces would re-segment words the run already knew)")
         if self.finetune.extend_vocab and self.tokenizer.path is not None:
             raise ValueError("finetune.extend_vocab learns from the fitted tokenizer's settings: drop tokenizer.path")
         return self

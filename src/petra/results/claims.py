@@ -43,9 +43,11 @@ def describe(row, with_source: bool = True) -> str:
     return f"{base} (from {source})" if with_source and source and isinstance(source, str) else base
 
 
-def _by_seed(scores: pd.DataFrame) -> dict[tuple, dict[int, tuple]]:
+def by_seed(scores: pd.DataFrame | None) -> dict[tuple, dict[int, tuple]]:
     """(source, target, encoding, recipe, shots) -> seed -> (sentence rows, correct, total)."""
     out: dict[tuple, dict[int, tuple]] = {}
+    if scores is None or scores.empty:  # results written before per-sentence scores were kept
+        return out
     for r in scores.itertuples(index=False):
         key = (r.source, r.target, r.encoding, r.recipe, int(r.shots))
         out.setdefault(key, {})[int(r.seed)] = (np.asarray(r.sentence), np.asarray(r.correct), np.asarray(r.total))
@@ -77,7 +79,8 @@ def _positions(rows: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return order[np.searchsorted(rows, wanted, sorter=order)]
 
 
-def _difference(best: pd.Series, other: pd.Series, runs: pd.DataFrame, scored: dict) -> PairedDifference:
+def difference(best: pd.Series | dict, other: pd.Series | dict, runs: pd.DataFrame, scored: dict) -> PairedDifference:
+    """best - other, paired on seeds and sentences (``scored``: :func:`by_seed`), or on seeds alone."""
     key = lambda r: (r["source"], r["target"], r["encoding"], r["recipe"], int(r["shots"]))  # noqa: E731
     seeds = _paired(scored.get(key(best), {}), scored.get(key(other), {}))
     if seeds:
@@ -113,24 +116,24 @@ def _distinct(ranked: pd.DataFrame, runs: pd.DataFrame) -> list[tuple[pd.Series,
 
 def claims(summary: pd.DataFrame, runs: pd.DataFrame, scores: pd.DataFrame | None) -> list[Claim]:
     """One claim per (target, k) cell of ``summary``, in its order."""
-    scored = _by_seed(scores) if scores is not None and not scores.empty else {}
+    scored = by_seed(scores)
     several = summary["source"].nunique() > 1
     out = []
     for (target, k), cell in summary.groupby(["target", "shots"], sort=False):
         ranked = _distinct(cell.sort_values("accuracy_mean", ascending=False, kind="stable"), runs)
         (best, best_recipes), others = ranked[0], []
         for r, recipes in ranked[1:]:
-            others.append((r, recipes, _difference(best, r, runs, scored)))
+            others.append((r, recipes, difference(best, r, runs, scored)))
         def label(r: pd.Series, recipes: list[str]) -> dict:
-            row = {**r.to_dict(), "recipe": " = ".join(recipes)}
+            row = {**r.to_dict(), "recipe": " = ".join(recipes), "recipes": recipes}
             return {**row, "label": describe(row, several)}
 
         tied = [label(r, recipes) for r, recipes, d in others if d.tie]
         lead = "tie" if tied[:1] and others[0][2].tie else "best" if others and others[0][2].seed_evidence else ONE_SEED
         mark = {(best["source"], best["encoding"], recipe): lead for recipe in best_recipes}
         mark.update({(r["source"], r["encoding"], recipe): "tie" for r, recipes, d in others if d.tie for recipe in recipes})
-        runner_up, difference = (label(others[0][0], others[0][1]), others[0][2]) if others else (None, None)
-        out.append(Claim(str(target), int(k), label(best, best_recipes), runner_up, difference,
+        runner_up, gap = (label(others[0][0], others[0][1]), others[0][2]) if others else (None, None)
+        out.append(Claim(str(target), int(k), label(best, best_recipes), runner_up, gap,
                          [t["label"] for t in tied], mark if others else {}))
     return out
 

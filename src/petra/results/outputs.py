@@ -13,9 +13,8 @@ from petra.experiments.transfer_data import TransferData
 from petra.results.figures import accuracy_with_ci, sample_efficiency
 from petra.results.writer import records, write_results
 from petra.results.arcs import arc_breakdown
-from petra.results.claims import claims, marks
 from petra.results.coverage import COVERAGE_FILE
-from petra.results.summary import summary_frame
+from petra.results.replication import REPLICATION_FILE, summarise
 
 
 COVERAGE_COLUMNS = ("unknown_rate", "byte_rate", "pieces_per_word", "test_types_seen", "own_text_sentences")
@@ -26,6 +25,7 @@ class RunOutputs:
     directory: Path
     runs: pd.DataFrame
     summary: pd.DataFrame
+    replication: pd.DataFrame
 
 
 def _in_config_order(runs: pd.DataFrame, config: Config) -> pd.DataFrame:
@@ -60,12 +60,16 @@ def target_table(data: TransferData) -> pd.DataFrame:
 
 def write_outputs(directory: Path, config: Config, results: TransferResults, seconds: float) -> RunOutputs:
     runs = _in_config_order(results.runs.drop(columns=["key"], errors="ignore"), config)
-    summary = summary_frame(runs)
-    summary["claim"] = marks(summary, claims(summary, runs, results.scores))
+    found = summarise(runs, results.scores, config.replicate)
+    summary = found.summary
     metrics = {"wall_seconds": round(seconds, 2), "units_reused_from_store": results.skipped,
                "runs": records(runs), "summary": records(summary)}
     tables = {"runs.csv": runs, "summary.csv": summary, "curves.csv": results.curves.drop(columns=["key"], errors="ignore"),
               "scores.parquet": results.scores.drop(columns=["key"], errors="ignore")}
+    (directory / REPLICATION_FILE).unlink(missing_ok=True)  # a folder replicated before keeps no stale verdicts
+    if not found.replication.empty:
+        tables[REPLICATION_FILE] = found.replication
+        metrics["replication"] = records(found.replication)
     if results.data is not None:  # None when every unit came from the store: the files of that run stay
         results.data.tokenizer.save(directory / "tokenizer")
         tables["targets.csv"] = targets = target_table(results.data)
@@ -74,8 +78,9 @@ def write_outputs(directory: Path, config: Config, results: TransferResults, sec
     arcs = arc_breakdown(results.scores)
     if arcs is not None:  # parsing: attachment by arc direction and length
         tables["arcs.csv"] = arcs
-    figures = {"accuracy.png": accuracy_with_ci(runs, summary)}
+    claimed = runs[~runs["seed"].isin(config.replicate)]  # figures show what the claims rest on
+    figures = {"accuracy.png": accuracy_with_ci(claimed, summary)}
     if runs["shots"].nunique() > 1:
         figures["sample_efficiency.png"] = sample_efficiency(summary)[0]
     write_results(directory, config, metrics, tables, figures)
-    return RunOutputs(directory, runs, summary)
+    return RunOutputs(directory, runs, summary, found.replication)

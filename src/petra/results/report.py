@@ -19,9 +19,9 @@ from petra.errors import PetraError
 from petra.results import figures
 from petra.results.arcs import arc_breakdown
 from petra.results.figures import plt
-from petra.results.claims import FEW_TEST_SENTENCES, Claim, break_even, claim_text, claims, describe, marks
+from petra.results.claims import FEW_TEST_SENTENCES, Claim, break_even, claim_text, describe
 from petra.results.coverage import coverage_warnings
-from petra.results.summary import summary_frame
+from petra.results.replication import replication_lines, replication_seeds, summarise
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;line-height:1.45}
 h1{margin-bottom:0}.sub{color:#666;margin-top:.2em}table{border-collapse:collapse;font-size:.9em;margin:1em 0}
@@ -233,9 +233,10 @@ def _break_even_html(summary: pd.DataFrame) -> str:
 def write_report(directory: Path) -> tuple[Path, Path]:
     directory = Path(directory)
     run = load_run(directory)
-    runs, summary = run.runs, summary_frame(run.runs)
-    found = claims(summary, runs, run.scores)
-    summary["claim"] = marks(summary, found)
+    again = replication_seeds(directory)
+    tables = summarise(run.runs, run.scores, again)
+    summary, found = tables.summary, tables.claims
+    runs = run.runs[~run.runs["seed"].isin(again)]  # what the claims rest on (the replication has its own section)
     name = run.metrics.get("name", directory.name)
     config = yaml.safe_load((directory / "config.yaml").read_text()) if (directory / "config.yaml").is_file() else {}
     sources = _sources(runs, config)
@@ -268,15 +269,44 @@ def write_report(directory: Path) -> tuple[Path, Path]:
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>petra report: {html.escape(name)}</title>"
             f"<style>{STYLE}</style></head><body><h1>petra report: {html.escape(name)}</h1>"
             f"<p class='sub'>pretrained on <b>{html.escape(', '.join(sources))}</b>; {facts}</p>"
-            f"<div class='card'>{'<br>'.join(lines)}</div>{alarm_html}{few}{''.join(opening)}"
+            f"<div class='card'>{'<br>'.join(lines)}</div>{alarm_html}{few}{_replication_html(tables.replication, again)}"
+            f"{''.join(opening)}"
             f"<h2>Summary</h2><div class='wide'>{_html_table(summary, len(sources) > 1)}</div>{''.join(rest)}</body></html>")
     html_path, md_path = directory / "report.html", directory / "report.md"
     html_path.write_text(page)
     md = [f"# petra report: {name}\n", f"Pretrained on **{', '.join(sources)}**; {facts}.\n",
           *[f"- {_strip_tags(line)}" for line in lines], "", _strip_tags(alarm_html), _strip_tags(few), "",
+          *_replication_md(tables.replication, again),
           *md_figs[:1], "## Summary\n", _markdown_table(_table(summary, len(sources) > 1)), "", *md_figs[1:]]
     md_path.write_text("\n".join(md))
     return html_path, md_path
+
+
+REPLICATION_COLUMNS = {"target": "target", "shots": "k", "claim": "claim", "best": "best", "runner_up": "runner-up",
+                       "difference": "difference", "ci_low": "CI low", "ci_high": "CI high",
+                       "again_difference": "again", "again_ci_low": "again CI low", "again_ci_high": "again CI high",
+                       "again_best": "new seeds' best", "verdict": "verdict"}
+
+
+def _replication_html(table: pd.DataFrame, seeds: list[int]) -> str:
+    """Each claim against the same comparison on the replication seeds (placed before the figures:
+    it says how far to trust the headline above it)."""
+    if table.empty:
+        return ""
+    lines = "<br>".join(html.escape(line) for line in replication_lines(table, seeds))
+    shown = table[list(REPLICATION_COLUMNS)].rename(columns=REPLICATION_COLUMNS)
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in shown.columns)
+    rows = "".join("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in row) + "</tr>" for row in shown.itertuples(index=False))
+    return (f"<h2>Replication</h2><p>{lines}</p><p>Each claim above against the same two configurations compared "
+            "on the replication seeds alone ('again'; replication.csv).</p>"
+            f"<div class='wide'><table><tr>{head}</tr>{rows}</table></div>")
+
+
+def _replication_md(table: pd.DataFrame, seeds: list[int]) -> list[str]:
+    if table.empty:
+        return []
+    shown = table[list(REPLICATION_COLUMNS)].rename(columns=REPLICATION_COLUMNS)
+    return ["## Replication\n", *[f"- {line}" for line in replication_lines(table, seeds)], "", _markdown_table(shown), ""]
 
 
 def _markdown_table(table: pd.DataFrame) -> str:

@@ -41,6 +41,7 @@ def provenance(config: Any) -> dict:
     return {
         "petra": petra.__version__, "torch": torch.__version__, "numpy": numpy.__version__,
         "python": platform.python_version(), "experiment": config.experiment, "seeds": list(config.seeds),
+        "replication_seeds": list(getattr(config, "replicate", [])),
         "data_seed": getattr(config, "data_seed", getattr(data, "seed", None)),
         "seed_scheme": "each stage of a unit seeds torch/numpy/random with crc32 of (seed, encoding, [target or "
                        "task,] stage)",
