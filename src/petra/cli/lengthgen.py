@@ -75,7 +75,7 @@ def _summary_table(summary, n: int, m: int) -> Table:
 
 def _comparison_table(comparison) -> Table:
     table = Table(title="unseen-length accuracy difference, paired by seed (same training data)")
-    for column in ("task", "difference", "mean ± std", "95% bootstrap CI", "seeds won"):
+    for column in ("task", "difference", "mean ± std", "95% CI (t, seeds)", "seeds won"):
         table.add_column(column, justify="left" if column in ("task", "difference") else "right")
     for row in comparison.itertuples():
         table.add_row(row.task, f"{row.reference} − {row.versus}", f"{row.difference_mean:+.3f}±{row.difference_std:.3f}",

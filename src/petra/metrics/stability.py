@@ -8,20 +8,20 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy import stats
 
-BOOTSTRAP_RESAMPLES = 2000
-
-
-def bootstrap_ci(values: Sequence[float], level: float = 0.95, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap CI of the mean (Efron & Tibshirani 1993). With one value the
-    interval is that value: one seed says nothing about spread, and the report shows n."""
+def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
+    """Student's t interval of the mean over seeds (n - 1 degrees of freedom). The percentile bootstrap
+    petra used before is far too narrow for the 2-5 seeds experiments have: on normal draws it covered
+    the true mean 51% (2 seeds), 74% (3) and 84% (5) of the time, the t interval 94-96% (1,000 draws each,
+    tests/metrics/test_stability.py). With one value the interval is that value: one seed says nothing
+    about spread, and the report shows n."""
     x = np.asarray(values, dtype=float)
+    mean = float(x.mean())
     if len(x) < 2:
-        return float(x.mean()), float(x.mean())
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, len(x), size=(BOOTSTRAP_RESAMPLES, len(x)))].mean(axis=1)
-    alpha = (1 - level) / 2
-    return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+        return mean, mean
+    half = float(stats.t.ppf(0.5 + level / 2, len(x) - 1)) * float(x.std(ddof=1)) / np.sqrt(len(x))
+    return mean - half, mean + half
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class SeedStats:
     def of(cls, values: Sequence[float]) -> SeedStats:
         x = np.asarray(values, dtype=float)
         std = float(x.std(ddof=1)) if len(x) > 1 else 0.0
-        low, high = bootstrap_ci(x)
+        low, high = mean_ci(x)
         mean = float(x.mean())
         return cls(len(x), mean, std, low, high, std / abs(mean) if mean else float("inf"), float(x.min()))
 

@@ -37,7 +37,7 @@ def _cell(frame: pd.DataFrame, source: str, target: str, k: int) -> pd.DataFrame
 
 
 def accuracy_with_ci(runs: pd.DataFrame, summary: pd.DataFrame) -> Figure:
-    """Per target and k: mean accuracy per (PE, recipe) with its 95% bootstrap CI, every seed as a
+    """Per target and k: mean accuracy per (PE, recipe) with its 95% t interval over seeds, every seed as a
     dot, and the scratch baseline; a red edge marks a negative-transfer alarm."""
     panels = _panels(runs)
     encodings = _order(runs["encoding"])

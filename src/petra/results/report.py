@@ -112,7 +112,7 @@ def _sections(runs: pd.DataFrame, summary: pd.DataFrame, curves: pd.DataFrame, l
                                 "fine-tuning on k target sentences (log axis; k = 0: zero-shot), mean over seeds with "
                                 "its 95% CI band, per recipe (and source); dashed gray: the same k sentences trained "
                                 "from scratch, with its CI; dotted line: the break-even k (below).", figure))
-    sections += [Section("Accuracy per PE and recipe", "Bars: mean over seeds with 95% bootstrap CI; dots: seeds; "
+    sections += [Section("Accuracy per PE and recipe", "Bars: mean over seeds with its 95% t interval; dots: seeds; "
                         "gray: from-scratch baseline; red edge: negative-transfer alarm.",
                         figures.accuracy_with_ci(runs, summary))]
     def has(kind: str, phase: str) -> bool:

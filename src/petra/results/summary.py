@@ -1,4 +1,4 @@
-"""From run records to the tables a person reads: mean ± std per PE and recipe, bootstrap CIs,
+"""From run records to the tables a person reads: mean ± std per PE and recipe, t intervals over seeds,
 gain vs scratch with the negative-transfer alarm, and the stability columns."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ GROUP = ["source", "target", "encoding", "recipe", "shots"]
 def summary_frame(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per (source, target, encoding, recipe, k) over seeds (zero-shot rows have no scratch and no gain).
 
-    ``negative_transfer`` is raised when the 95% bootstrap CI of the seed-paired gain lies wholly
+    ``negative_transfer`` is raised when the 95% t interval of the seed-paired gain lies wholly
     below zero: pretraining reliably made the target worse than scratch on the same data and budget.
     """
     group = [c for c in GROUP if c in runs.columns]  # older results have no 'shots' or 'source'
