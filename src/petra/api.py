@@ -41,6 +41,7 @@ class Results:
     missing: list[str] = field(default_factory=list)  # (target, k) cells a pool was too small for
     notes: list[str] = field(default_factory=list)  # what could not be added (e.g. distances of a language)
     warnings: list[str] = field(default_factory=list)  # targets whose words do not reach the model as words
+    across: pd.DataFrame = field(default_factory=pd.DataFrame)  # per pair of PEs / recipes / sources: verdict across targets
     replication: pd.DataFrame = field(default_factory=pd.DataFrame)  # per claim: did it hold on the replication seeds
 
     def report(self) -> Path:
@@ -91,7 +92,7 @@ def run(config: str | Path | dict | Config, *, data_dir: str | Path | None = Non
     notes = [n for n in [precision_warning(cfg)] if n] + trackers.failures + _link_distances(out, data_dir)
     write_report(out)
     return Results(out, outputs.runs, outputs.summary, found.skipped, found.failures, found.missing, notes,
-                   coverage_warnings(out), outputs.replication)
+                   coverage_warnings(out), outputs.across, outputs.replication)
 
 
 def _link_distances(out: Path, data_dir: str | Path | None) -> list[str]:
@@ -116,4 +117,4 @@ def load_results(directory: str | Path) -> Results:
     found = load_run(Path(directory))
     tables = summarise(found.runs, found.scores, replication_seeds(Path(directory)))
     return Results(Path(directory), found.runs, tables.summary, warnings=coverage_warnings(Path(directory)),
-                   replication=tables.replication)
+                   across=tables.across, replication=tables.replication)

@@ -29,6 +29,7 @@ def run_transfer(config: Config, executor=None, data_dir: Path | None = None) ->
     print the tables (every file is written by then)."""
     from petra.api import precision_warning, run
     from petra.results.claims import FEW_TEST_SENTENCES
+    from petra.results.across import across_lines
     from petra.results.replication import replication_lines
 
     units = len(config.encodings) * len(config.all_seeds)
@@ -57,6 +58,8 @@ def run_transfer(config: Config, executor=None, data_dir: Path | None = None) ->
         console.print(f"[yellow]{note}[/yellow]")
     for warning in results.warnings:  # the verdict on such a target may measure the tokenizer, not the PE
         console.print(f"[bold red]coverage: {warning}[/bold red]")
+    for line in across_lines(results.across):  # the answer across languages, after the per-cell table
+        console.print(line, markup=False)
     for line in replication_lines(results.replication, config.replicate):
         console.print(f"[bold]{line}[/bold]" if line.startswith("replication") else f"[yellow]{line}[/yellow]")
     console.print(f"wall time {time.perf_counter() - start:.1f} s; results in [bold]{results.directory}[/bold] "

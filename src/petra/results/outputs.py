@@ -14,6 +14,7 @@ from petra.results.figures import accuracy_with_ci, sample_efficiency
 from petra.results.writer import records, write_results
 from petra.results.arcs import arc_breakdown
 from petra.results.coverage import COVERAGE_FILE
+from petra.results.across import ACROSS_FILE
 from petra.results.replication import REPLICATION_FILE, summarise
 
 
@@ -25,6 +26,7 @@ class RunOutputs:
     directory: Path
     runs: pd.DataFrame
     summary: pd.DataFrame
+    across: pd.DataFrame
     replication: pd.DataFrame
 
 
@@ -66,10 +68,11 @@ def write_outputs(directory: Path, config: Config, results: TransferResults, sec
                "runs": records(runs), "summary": records(summary)}
     tables = {"runs.csv": runs, "summary.csv": summary, "curves.csv": results.curves.drop(columns=["key"], errors="ignore"),
               "scores.parquet": results.scores.drop(columns=["key"], errors="ignore")}
-    (directory / REPLICATION_FILE).unlink(missing_ok=True)  # a folder replicated before keeps no stale verdicts
-    if not found.replication.empty:
-        tables[REPLICATION_FILE] = found.replication
-        metrics["replication"] = records(found.replication)
+    for name, table in ((ACROSS_FILE, found.across), (REPLICATION_FILE, found.replication)):
+        (directory / name).unlink(missing_ok=True)  # a folder written before keeps no stale verdicts
+        if not table.empty:
+            tables[name] = table
+            metrics[name.removesuffix(".csv")] = records(table)
     if results.data is not None:  # None when every unit came from the store: the files of that run stay
         results.data.tokenizer.save(directory / "tokenizer")
         tables["targets.csv"] = targets = target_table(results.data)
@@ -83,4 +86,4 @@ def write_outputs(directory: Path, config: Config, results: TransferResults, sec
     if runs["shots"].nunique() > 1:
         figures["sample_efficiency.png"] = sample_efficiency(summary)[0]
     write_results(directory, config, metrics, tables, figures)
-    return RunOutputs(directory, runs, summary, found.replication)
+    return RunOutputs(directory, runs, summary, found.across, found.replication)

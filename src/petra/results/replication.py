@@ -8,8 +8,9 @@ each is then checked on the replication seeds alone:
   ``separated`` them;
 * a ``1 seed`` lead (no seed-level evidence) can only keep its sign or turn.
 
-This module is also where a results folder's tables come from (summary, claims, replication), so
-``petra run``, ``petra report`` and :func:`petra.load_results` read a folder the same way.
+This module is also where a results folder's tables come from (summary, claims, the verdict across
+targets, replication), so ``petra run``, ``petra report`` and :func:`petra.load_results` read a folder
+the same way.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from petra.results.across import across_table
 from petra.results.claims import ONE_SEED, Claim, by_seed, claims, difference, marks
 from petra.results.summary import summary_frame
 
@@ -31,6 +33,7 @@ REPLICATION_FILE = "replication.csv"
 class Tables:
     summary: pd.DataFrame  # over the claims' seeds, with the `claim` column (and `replication`: the new seeds' marks)
     claims: list[Claim]
+    across: pd.DataFrame  # per pair of PEs (recipes, sources) and k: the verdict across targets (petra.results.across)
     replication: pd.DataFrame  # one row per (target, k) with a comparison; empty without replication seeds
 
 
@@ -39,14 +42,15 @@ def summarise(runs: pd.DataFrame, scores: pd.DataFrame | None, replicate: Sequen
     on the runs whose seed is."""
     again = runs["seed"].isin(list(replicate))
     summary, found, scored = _claimed(runs[~again], scores, ~_in(scores, replicate))
+    across = across_table(summary, runs[~again], by_seed(scored))
     if not again.any():
-        return Tables(summary, found, pd.DataFrame())
+        return Tables(summary, found, across, pd.DataFrame())
     summary_again, found_again, scored_again = _claimed(runs[again], scores, _in(scores, replicate))
     summary["replication"] = marks(summary, found_again)
     cells, scored_again = {(c.target, c.shots): c for c in found_again}, by_seed(scored_again)
     rows = [_checked(c, cells[(c.target, c.shots)], runs[again], scored_again) for c in found
             if c.runner_up is not None and (c.target, c.shots) in cells]
-    return Tables(summary, found, pd.DataFrame(rows))
+    return Tables(summary, found, across, pd.DataFrame(rows))
 
 
 def replication_seeds(directory: Path) -> list[int]:

@@ -21,6 +21,7 @@ from petra.results.arcs import arc_breakdown
 from petra.results.figures import plt
 from petra.results.claims import FEW_TEST_SENTENCES, Claim, break_even, claim_text, describe
 from petra.results.coverage import coverage_warnings
+from petra.results.across import across_lines
 from petra.results.replication import replication_lines, replication_seeds, summarise
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;line-height:1.45}
@@ -263,23 +264,33 @@ def write_report(directory: Path) -> tuple[Path, Path]:
     # the first figure (the sample-efficiency curve when k varies) and its break-even table open the page
     opening, rest = blocks[:1] + [_break_even_html(summary)], blocks[1:]
     few, lines = _few_test_sentences(summary), headline(found)
+    answer = across_lines(tables.across)  # the answer across languages comes first; the per-cell claims follow
     poorly_covered = coverage_warnings(directory)
     if poorly_covered:  # first: every verdict on such a target may measure the tokenizer, not the PE
         lines = [f"<span class='alarm'>Coverage: {html.escape(w)}</span>" for w in poorly_covered] + lines
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>petra report: {html.escape(name)}</title>"
             f"<style>{STYLE}</style></head><body><h1>petra report: {html.escape(name)}</h1>"
             f"<p class='sub'>pretrained on <b>{html.escape(', '.join(sources))}</b>; {facts}</p>"
-            f"<div class='card'>{'<br>'.join(lines)}</div>{alarm_html}{few}{_replication_html(tables.replication, again)}"
+            f"{_answer_html(answer)}<div class='card'>{'<br>'.join(lines)}</div>{alarm_html}{few}{_replication_html(tables.replication, again)}"
             f"{''.join(opening)}"
             f"<h2>Summary</h2><div class='wide'>{_html_table(summary, len(sources) > 1)}</div>{''.join(rest)}</body></html>")
     html_path, md_path = directory / "report.html", directory / "report.md"
     html_path.write_text(page)
     md = [f"# petra report: {name}\n", f"Pretrained on **{', '.join(sources)}**; {facts}.\n",
+          *([f"**Across targets** (across_targets.csv):\n", *[f"- {line}" for line in answer], ""] if answer else []),
           *[f"- {_strip_tags(line)}" for line in lines], "", _strip_tags(alarm_html), _strip_tags(few), "",
           *_replication_md(tables.replication, again),
           *md_figs[:1], "## Summary\n", _markdown_table(_table(summary, len(sources) > 1)), "", *md_figs[1:]]
     md_path.write_text("\n".join(md))
     return html_path, md_path
+
+
+def _answer_html(lines: list[str]) -> str:
+    if not lines:
+        return ""
+    return ("<div class='card'><b>Across targets</b> (languages as the unit: random-effects mean of the per-target "
+            "paired differences, HKSJ 95% interval; across_targets.csv)<br>" + "<br>".join(html.escape(l) for l in lines)
+            + "</div>")
 
 
 REPLICATION_COLUMNS = {"target": "target", "shots": "k", "claim": "claim", "best": "best", "runner_up": "runner-up",

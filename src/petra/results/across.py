@@ -1,0 +1,86 @@
+"""The answer across target languages: for each pair of PEs (and of recipes, and of sources) at each k,
+the mean paired difference over targets with languages as the sampling unit (petra.metrics.across),
+win / tie / loss counts over targets, and the languages on each side when the verdict depends on them.
+Written as ``across_targets.csv``; its sentences open the report and follow the CLI table."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import pandas as pd
+
+from petra.metrics.across import DEPENDS, TIE, TargetDifference, across_targets
+from petra.results.claims import difference
+
+ACROSS_FILE = "across_targets.csv"
+FACTORS = {"PE": "encoding", "recipe": "recipe", "source": "source"}  # what varies; the other two are held fixed
+
+
+def across_table(summary: pd.DataFrame, runs: pd.DataFrame, scored: dict) -> pd.DataFrame:
+    """One row per (factor, k, fixed context, pair) compared on two or more targets (``scored``: claims.by_seed)."""
+    rows = []
+    for factor, column in FACTORS.items():
+        fixed = [c for c in FACTORS.values() if c != column]
+        for (shots, *context), group in summary.groupby(["shots", *fixed], sort=False):
+            levels = _ranked(group, column)
+            for a, b in combinations(levels, 2):
+                row = _compared(group, column, a, b, runs, scored)
+                if row is not None:
+                    rows.append({"factor": factor, "shots": shots, "context": _context(dict(zip(fixed, context))),
+                                 "a": a, "b": b, **row})
+    return pd.DataFrame(rows)
+
+
+def _ranked(group: pd.DataFrame, column: str) -> list[str]:
+    """The levels of ``column``, best mean accuracy over targets first (so a difference reads 'a - b')."""
+    return list(group.groupby(column, sort=False)["accuracy_mean"].mean().sort_values(ascending=False, kind="stable").index)
+
+
+def _context(fixed: dict) -> str:
+    parts = [f"{fixed['recipe']}" if "recipe" in fixed else f"{fixed['encoding']}"]
+    if fixed.get("source"):
+        parts.append(f"from {fixed['source']}")
+    if "recipe" in fixed and "encoding" in fixed:
+        parts = [f"{fixed['encoding']} + {fixed['recipe']}", *parts[1:]]
+    return ", ".join(parts)
+
+
+def _compared(group: pd.DataFrame, column: str, a: str, b: str, runs: pd.DataFrame, scored: dict) -> dict | None:
+    per_target = []
+    for target, cell in group.groupby("target", sort=False):
+        rows = {level: r for level, r in zip(cell[column], cell.to_dict(orient="records"))}
+        if a in rows and b in rows:
+            d = difference(rows[a], rows[b], runs, scored)
+            per_target.append(TargetDifference(str(target), d.difference, d.ci_low, d.ci_high))
+    if len(per_target) < 2 or all(t.difference == 0 == t.ci_low == t.ci_high for t in per_target):
+        return None  # one target is its cell's claim; identical numbers everywhere: the same model twice
+    found = across_targets(per_target)
+    return {
+        "targets": len(per_target), "mean": found.mean, "ci_low": found.ci_low, "ci_high": found.ci_high,
+        "tau": found.tau, "i2": found.i2, "wins": found.wins, "ties": found.ties, "losses": found.losses,
+        "verdict": found.verdict, "ahead_on": ", ".join(t.target for t in found.targets if t.side > 0),
+        "behind_on": ", ".join(t.target for t in found.targets if t.side < 0),
+    }
+
+
+def across_lines(table: pd.DataFrame) -> list[str]:
+    """The verdict in sentences: per factor, k and context, the leading level against each other."""
+    if table.empty:
+        return []
+    lines = []
+    for (factor, shots, context), group in table.groupby(["factor", "shots", "context"], sort=False):
+        lead = group["a"].iloc[0]
+        k = "zero-shot" if shots == 0 else f"k = {shots}"
+        said = [_said(r) for r in group[group["a"] == lead].itertuples()]
+        lines.append(f"{factor} across {group['targets'].max()} targets, {k} ({context}): " + "; ".join(said))
+    return lines
+
+
+def _said(r) -> str:
+    interval = f"{r.mean:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}], spread τ {r.tau:.3f}, I² {r.i2:.0%}"
+    counts = f"ahead on {r.wins}, tied on {r.ties}, behind on {r.losses} of {r.targets}"
+    if r.verdict == DEPENDS:
+        return f"{r.a} vs {r.b}: it depends on the language ({interval}; ahead on {r.ahead_on}; behind on {r.behind_on})"
+    if r.verdict == TIE:
+        return f"{r.a} ≈ {r.b}: tie across targets ({interval}; {counts})"
+    return f"{r.a} ahead of {r.b} across targets ({interval}; {counts})"

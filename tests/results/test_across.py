@@ -1,0 +1,60 @@
+"""The verdict across targets read from runs and per-sentence scores: a PE ahead on every language is
+ahead across them, one that helps half and hurts half depends on the language (named), and the
+sentences open the report."""
+
+import numpy as np
+import pandas as pd
+
+from petra.results.across import across_lines, across_table
+from petra.results.claims import by_seed
+from petra.results.summary import summary_frame
+
+SENTENCES = 300
+
+
+def _runs(p: dict[tuple[str, str], float], seeds: int = 3, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """{(target, encoding): accuracy}: per seed, sentences right with that probability."""
+    rng = np.random.default_rng(seed)
+    runs, scores = [], []
+    for (target, encoding), q in p.items():
+        for s in range(seeds):
+            right = (rng.random(SENTENCES) < q).astype(int)
+            base = {"source": "src", "encoding": encoding, "seed": s, "target": target, "recipe": "full", "shots": 100}
+            runs.append({**base, "accuracy": right.mean(), "scratch_accuracy": 0.3, "zero_shot_accuracy": 0.2,
+                         "source_accuracy": 0.9, "test_sentences": SENTENCES})
+            scores.append({**base, "sentence": list(range(SENTENCES)), "correct": right.tolist(), "total": [1] * SENTENCES})
+    return pd.DataFrame(runs), pd.DataFrame(scores)
+
+
+def _table(p):
+    runs, scores = _runs(p)
+    return across_table(summary_frame(runs), runs, by_seed(scores))
+
+
+def test_ahead_on_every_language_is_ahead_across_them():
+    table = _table({(t, e): q for t in ("a", "b", "c", "d") for e, q in (("rope", 0.8), ("sinusoidal", 0.6))})
+    (row,) = table.to_dict(orient="records")
+    assert (row["factor"], row["a"], row["b"], row["verdict"], row["wins"]) == ("PE", "rope", "sinusoidal", "ahead", 4)
+    assert 0 < row["ci_low"] < row["mean"] < row["ci_high"] and abs(row["mean"] - 0.2) < 0.03
+    (line,) = across_lines(table)
+    assert line.startswith("PE across 4 targets, k = 100 (full, from src): rope ahead of sinusoidal across targets (+0.")
+
+
+def test_helping_half_and_hurting_half_depends_on_the_language():
+    p = {("up1", "rope"): 0.8, ("up1", "alibi"): 0.6, ("up2", "rope"): 0.8, ("up2", "alibi"): 0.6,
+         ("down1", "rope"): 0.6, ("down1", "alibi"): 0.8, ("down2", "rope"): 0.6, ("down2", "alibi"): 0.8}
+    (row,) = _table(p).to_dict(orient="records")
+    assert row["verdict"] == "depends on the language" and (row["wins"], row["losses"]) == (2, 2)
+    assert {row["a"], row["b"]} == {"rope", "alibi"}
+    assert {row["ahead_on"], row["behind_on"]} == {"up1, up2", "down1, down2"}
+    (line,) = across_lines(_table(p))
+    assert "it depends on the language" in line and "up1, up2" in line and "down1, down2" in line
+
+
+def test_the_same_model_twice_is_no_comparison_and_one_target_is_left_to_its_claim():
+    runs, scores = _runs({(t, "rope"): 0.7 for t in ("a", "b")})
+    twin = runs.assign(recipe="frozen_pe")
+    both = pd.concat([runs, twin], ignore_index=True)
+    assert across_table(summary_frame(both), both, by_seed(pd.concat([scores, scores.assign(recipe="frozen_pe")]))).empty
+    one = _runs({("a", "rope"): 0.8, ("a", "sinusoidal"): 0.6})[0]
+    assert across_table(summary_frame(one), one, {}).empty
