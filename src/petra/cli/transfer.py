@@ -90,10 +90,11 @@ def _summary_table(summary) -> Table:
                 "has a 95% CI containing 0 (1 seed: the highest, with no seed-level evidence); NEGATIVE TRANSFER: "
                 "the gain's 95% CI lies below zero",
     )
+    again = "replication" in summary  # the marks the replication seeds give (petra replicate)
     columns = ("target", *(("source",) if with_source else ()), "PE", "recipe", *(("k",) if with_k else ()), "seeds",
-               "test", "accuracy", "scratch", "zero-shot", "gain", "claim", "flag")
+               "test", "accuracy", "scratch", "zero-shot", "gain", "claim", *(("again",) if again else ()), "flag")
     for column in columns:
-        table.add_column(column, justify="left" if column in ("target", "source", "PE", "recipe", "claim", "flag") else "right")
+        table.add_column(column, justify="left" if column in ("target", "source", "PE", "recipe", "claim", "again", "flag") else "right")
     for row in summary.itertuples():
         zero_shot = row.scratch_mean != row.scratch_mean  # NaN: a k = 0 row
         few = row.test_sentences < FEW_TEST_SENTENCES
@@ -103,7 +104,7 @@ def _summary_table(summary) -> Table:
             f"[yellow]{row.test_sentences}[/yellow]" if few else str(row.test_sentences),
             f"{row.accuracy_mean:.3f}±{row.accuracy_std:.3f}", "-" if zero_shot else f"{row.scratch_mean:.3f}",
             f"{row.zero_shot_mean:.3f}", "-" if zero_shot else f"{row.gain_mean:+.3f}±{row.gain_std:.3f}",
-            row.claim,
+            row.claim, *((row.replication,) if again else ()),
             "[red]NEGATIVE TRANSFER[/red]" if row.negative_transfer else ("gain<0" if row.gain_mean < 0 else ""),
         )
     return table

@@ -37,12 +37,9 @@ def _ranked(group: pd.DataFrame, column: str) -> list[str]:
 
 
 def _context(fixed: dict) -> str:
-    parts = [f"{fixed['recipe']}" if "recipe" in fixed else f"{fixed['encoding']}"]
-    if fixed.get("source"):
-        parts.append(f"from {fixed['source']}")
-    if "recipe" in fixed and "encoding" in fixed:
-        parts = [f"{fixed['encoding']} + {fixed['recipe']}", *parts[1:]]
-    return ", ".join(parts)
+    """What was held fixed, as in 'full, from English-EWT' or 'rope + full'."""
+    held = " + ".join(fixed[c] for c in ("encoding", "recipe") if c in fixed)
+    return f"{held}, from {fixed['source']}" if fixed.get("source") else held
 
 
 def _compared(group: pd.DataFrame, column: str, a: str, b: str, runs: pd.DataFrame, scored: dict) -> dict | None:

@@ -167,6 +167,7 @@ TABLE_COLUMNS = {
     "accuracy_std": "std", "accuracy_worst": "worst seed", "scratch_mean": "scratch", "zero_shot_mean": "zero-shot",
     "gain_mean": "gain", "gain_ci_low": "gain CI low", "gain_ci_high": "gain CI high", "steps_to_95_mean": "steps to 95%",
     "pe_drift_mean": "PE drift", "cka_mean": "CKA", "test_sentences": "test sentences", "claim": "claim",
+    "replication": "again (new seeds)",
 }
 
 
