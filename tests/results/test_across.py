@@ -58,3 +58,16 @@ def test_the_same_model_twice_is_no_comparison_and_one_target_is_left_to_its_cla
     assert across_table(summary_frame(both), both, by_seed(pd.concat([scores, scores.assign(recipe="frozen_pe")]))).empty
     one = _runs({("a", "rope"): 0.8, ("a", "sinusoidal"): 0.6})[0]
     assert across_table(summary_frame(one), one, {}).empty
+
+
+def test_the_report_opens_with_the_answer_then_the_grid(tmp_path):
+    from petra.results.report import write_report
+
+    runs, scores = _runs({(t, e): q for t in ("a", "b", "c", "d") for e, q in (("rope", 0.8), ("sinusoidal", 0.6))})
+    runs.assign(zero_shot_accuracy=0.2, pretrain_seconds=1.0, finetune_seconds=1.0).to_csv(tmp_path / "runs.csv", index=False)
+    scores.to_parquet(tmp_path / "scores.parquet", index=False)
+    page = write_report(tmp_path)[0].read_text()
+    order = [page.index(x) for x in ("Across targets", "<h2>Per target and k</h2>", "Each (target, k) in words", "Summary table")]
+    assert order == sorted(order)
+    assert "rope ahead of sinusoidal across targets" in page
+    assert page.count("background:#d4edda") == 4  # rope is the best of each target's cell

@@ -19,7 +19,7 @@ from petra.errors import PetraError
 from petra.results import figures
 from petra.results.arcs import arc_breakdown
 from petra.results.figures import plt
-from petra.results.claims import FEW_TEST_SENTENCES, Claim, break_even, claim_text, describe
+from petra.results.claims import FEW_TEST_SENTENCES, ONE_SEED, Claim, break_even, claim_text, describe
 from petra.results.coverage import coverage_warnings
 from petra.results.across import across_lines
 from petra.results.replication import replication_lines, replication_seeds, summarise
@@ -266,18 +266,21 @@ def write_report(directory: Path) -> tuple[Path, Path]:
     opening, rest = blocks[:1] + [_break_even_html(summary)], blocks[1:]
     few, lines = _few_test_sentences(summary), headline(found)
     answer = across_lines(tables.across)  # the answer across languages comes first; the per-cell claims follow
-    poorly_covered = coverage_warnings(directory)
-    if poorly_covered:  # first: every verdict on such a target may measure the tokenizer, not the PE
-        lines = [f"<span class='alarm'>Coverage: {html.escape(w)}</span>" for w in poorly_covered] + lines
+    covered = [f"<span class='alarm'>Coverage: {html.escape(w)}</span>" for w in coverage_warnings(directory)]
+    # first: on a poorly covered target every verdict may measure the tokenizer, not the PE
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>petra report: {html.escape(name)}</title>"
             f"<style>{STYLE}</style></head><body><h1>petra report: {html.escape(name)}</h1>"
             f"<p class='sub'>pretrained on <b>{html.escape(', '.join(sources))}</b>; {facts}</p>"
-            f"{_answer_html(answer)}<div class='card'>{'<br>'.join(lines)}</div>{alarm_html}{few}{_replication_html(tables.replication, again)}"
-            f"{''.join(opening)}"
-            f"<h2>Summary</h2><div class='wide'>{_html_table(summary, len(sources) > 1)}</div>{''.join(rest)}</body></html>")
+            + (f"<div class='card'>{'<br>'.join(covered)}</div>" if covered else "")
+            + f"{_answer_html(answer)}{_grid_html(found)}{alarm_html}{few}{_replication_html(tables.replication, again)}"
+            f"{''.join(opening)}<details><summary><b>Each (target, k) in words</b> ({len(lines)})</summary>"
+            f"<div class='card'>{'<br>'.join(lines)}</div></details>"
+            f"<details><summary><b>Summary table</b> ({len(summary)} rows: summary.csv)</summary>"
+            f"<div class='wide'>{_html_table(summary, len(sources) > 1)}</div></details>{''.join(rest)}</body></html>")
     html_path, md_path = directory / "report.html", directory / "report.md"
     html_path.write_text(page)
     md = [f"# petra report: {name}\n", f"Pretrained on **{', '.join(sources)}**; {facts}.\n",
+          *[f"- {_strip_tags(line)}" for line in covered], "",
           *([f"**Across targets** (across_targets.csv):\n", *[f"- {line}" for line in answer], ""] if answer else []),
           *[f"- {_strip_tags(line)}" for line in lines], "", _strip_tags(alarm_html), _strip_tags(few), "",
           *_replication_md(tables.replication, again),
@@ -287,11 +290,45 @@ def write_report(directory: Path) -> tuple[Path, Path]:
 
 
 def _answer_html(lines: list[str]) -> str:
+    """The PE verdicts open the page; those on recipes and sources follow, folded."""
     if not lines:
         return ""
+    first = [line for line in lines if line.startswith("PE ")] or lines
+    more = [line for line in lines if line not in first]
+    folded = (f"<details><summary>recipes and sources ({len(more)})</summary>" + "<br>".join(html.escape(x) for x in more)
+              + "</details>") if more else ""
     return ("<div class='card'><b>Across targets</b> (languages as the unit: random-effects mean of the per-target "
-            "paired differences, HKSJ 95% interval; across_targets.csv)<br>" + "<br>".join(html.escape(l) for l in lines)
-            + "</div>")
+            "paired differences, HKSJ 95% interval; across_targets.csv)<br>" + "<br>".join(html.escape(x) for x in first)
+            + folded + "</div>")
+
+
+GRID_COLOURS = {"best": "#d4edda", "tie": "#eceff3", ONE_SEED: "#fff3cd"}
+
+
+def _grid_html(found: list[Claim]) -> str:
+    """Targets x k, each cell its claim: the best configuration (green), 'tie' (gray) or a one-seed lead
+    (yellow); hovering shows the claim in words."""
+    if not found:
+        return ""
+    ks = sorted({c.shots for c in found})
+    by_cell = {(c.target, c.shots): c for c in found}
+    rows = []
+    for target in dict.fromkeys(c.target for c in found):
+        cells = []
+        for k in ks:
+            claim = by_cell.get((target, k))
+            if claim is None or claim.runner_up is None:
+                cells.append("<td>–</td>")
+                continue
+            lead = "tie" if claim.tie else "best" if claim.difference.seed_evidence else ONE_SEED
+            text = "tie" if lead == "tie" else claim.best["label"] + (" (1 seed)" if lead == ONE_SEED else "")
+            cells.append(f"<td style='background:{GRID_COLOURS[lead]};text-align:left' title='{html.escape(claim_text(claim))}'>"
+                         f"{html.escape(text)}</td>")
+        rows.append(f"<tr><td>{html.escape(target)}</td>{''.join(cells)}</tr>")
+    head = "".join(f"<th>{'zero-shot' if k == 0 else f'k = {k}'}</th>" for k in ks)
+    return ("<h2>Per target and k</h2><p>Green: the best configuration (its paired 95% CI against the runner-up excludes "
+            "zero); gray: a tie; yellow: the highest with one seed (no seed-level evidence). Hover a cell for the numbers; "
+            f"every claim in words is further down.</p><table><tr><th>target</th>{head}</tr>{''.join(rows)}</table>")
 
 
 REPLICATION_COLUMNS = {"target": "target", "shots": "k", "claim": "claim", "best": "best", "runner_up": "runner-up",
