@@ -97,3 +97,14 @@ def test_break_even_k_is_where_scratch_catches_up():
     assert table.iloc[0]["break_even_k"] == 1000
     never = break_even(summary_frame(pd.DataFrame(rows[:6])))
     assert np.isnan(never.iloc[0]["break_even_k"]) and never.iloc[0]["largest_k"] == 100
+
+
+def test_a_model_trained_once_is_shown_once():
+    from petra.results.claims import shown_once
+
+    rng = np.random.default_rng(5)
+    runs, scores = _cell({"rope": [(rng.random(SENTENCES) < 0.7).astype(int) for _ in range(3)]})
+    twin = runs.assign(recipe="frozen_pe")  # rope has no parameters: frozen_pe trained the same model
+    both = pd.concat([runs, twin], ignore_index=True)
+    shown = shown_once(summary_frame(both), both)
+    assert list(shown["recipe"]) == ["full = frozen_pe"] and len(summary_frame(both)) == 2

@@ -28,8 +28,8 @@ def run_transfer(config: Config, executor=None, data_dir: Path | None = None) ->
     """Run (or resume) a transfer config through :func:`petra.api.run` with a progress bar, then
     print the tables (every file is written by then)."""
     from petra.api import precision_warning, run
-    from petra.results.claims import FEW_TEST_SENTENCES
     from petra.results.across import across_lines
+    from petra.results.claims import FEW_TEST_SENTENCES, shown_once
     from petra.results.replication import replication_lines
 
     units = len(config.encodings) * len(config.all_seeds)
@@ -47,7 +47,7 @@ def run_transfer(config: Config, executor=None, data_dir: Path | None = None) ->
     if results.skipped:
         console.print(f"{results.skipped} finished unit(s) reused from {results.directory / 'store'}")
     console.print(_source_table(results.runs))
-    console.print(_summary_table(results.summary))
+    console.print(_summary_table(shown_once(results.summary, results.runs)))
     for cell in results.missing:
         console.print(f"not fine-tuned: {cell}")
     few = results.summary[results.summary["test_sentences"] < FEW_TEST_SENTENCES]

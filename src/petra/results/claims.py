@@ -114,6 +114,17 @@ def _distinct(ranked: pd.DataFrame, runs: pd.DataFrame) -> list[tuple[pd.Series,
     return [(r, recipes) for r, recipes, _ in groups]
 
 
+def shown_once(summary: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """``summary`` for reading: recipes that trained the same model (frozen_pe on a PE without
+    parameters) become one row, its recipe 'full = frozen_pe'."""
+    names = {}
+    for _, cell in summary.groupby(["target", "shots"], sort=False):
+        names.update({r.name: " = ".join(recipes) for r, recipes in _distinct(cell, runs)})
+    out = summary.loc[[i for i in summary.index if i in names]].copy()
+    out["recipe"] = [names[i] for i in out.index]
+    return out
+
+
 def claims(summary: pd.DataFrame, runs: pd.DataFrame, scores: pd.DataFrame | None) -> list[Claim]:
     """One claim per (target, k) cell of ``summary``, in its order."""
     scored = by_seed(scores)

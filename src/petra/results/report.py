@@ -19,7 +19,7 @@ from petra.errors import PetraError
 from petra.results import figures
 from petra.results.arcs import arc_breakdown
 from petra.results.figures import plt
-from petra.results.claims import FEW_TEST_SENTENCES, ONE_SEED, Claim, break_even, claim_text, describe
+from petra.results.claims import FEW_TEST_SENTENCES, ONE_SEED, Claim, break_even, claim_text, describe, shown_once
 from petra.results.coverage import coverage_warnings
 from petra.results.across import across_lines
 from petra.results.replication import replication_lines, replication_seeds, summarise
@@ -276,7 +276,7 @@ def write_report(directory: Path) -> tuple[Path, Path]:
             f"{''.join(opening)}<details><summary><b>Each (target, k) in words</b> ({len(lines)})</summary>"
             f"<div class='card'>{'<br>'.join(lines)}</div></details>"
             f"<details><summary><b>Summary table</b> ({len(summary)} rows: summary.csv)</summary>"
-            f"<div class='wide'>{_html_table(summary, len(sources) > 1)}</div></details>{''.join(rest)}</body></html>")
+            f"<div class='wide'>{_html_table(shown_once(summary, runs), len(sources) > 1)}</div></details>{''.join(rest)}</body></html>")
     html_path, md_path = directory / "report.html", directory / "report.md"
     html_path.write_text(page)
     md = [f"# petra report: {name}\n", f"Pretrained on **{', '.join(sources)}**; {facts}.\n",
@@ -284,7 +284,7 @@ def write_report(directory: Path) -> tuple[Path, Path]:
           *([f"**Across targets** (across_targets.csv):\n", *[f"- {line}" for line in answer], ""] if answer else []),
           *[f"- {_strip_tags(line)}" for line in lines], "", _strip_tags(alarm_html), _strip_tags(few), "",
           *_replication_md(tables.replication, again),
-          *md_figs[:1], "## Summary\n", _markdown_table(_table(summary, len(sources) > 1)), "", *md_figs[1:]]
+          *md_figs[:1], "## Summary\n", _markdown_table(_table(shown_once(summary, runs), len(sources) > 1)), "", *md_figs[1:]]
     md_path.write_text("\n".join(md))
     return html_path, md_path
 
