@@ -61,3 +61,31 @@ def test_helping_half_the_languages_and_hurting_the_others_depends_on_the_langua
 def test_one_target_is_its_own_interval():
     found = across_targets([_target("only", 0.02, 0.01)])
     assert (found.ci_low, found.ci_high) == pytest.approx((0.02 - 0.0196, 0.02 + 0.0196))
+
+
+def test_a_difference_that_grows_with_distance_is_found_and_a_flat_one_is_not():
+    from petra.metrics.across import moderation
+
+    rng = np.random.default_rng(3)
+    distance = np.linspace(0, 1, 8)
+    growing = [_target(f"t{i}", 0.1 * x + rng.normal(0, 0.005), 0.005) for i, x in enumerate(distance)]
+    found = moderation(growing, distance)
+    assert found.moves and found.ci_low < 0.1 < found.ci_high
+    flat = [_target(f"t{i}", 0.02 + rng.normal(0, 0.005), 0.005) for i in range(8)]
+    assert not moderation(flat, distance).moves
+    assert moderation(growing[:2], distance[:2]) is None  # two points: no interval
+
+
+def test_the_slope_interval_keeps_its_coverage():
+    from petra.metrics.across import moderation
+
+    rng = np.random.default_rng(4)
+    distance = np.linspace(0, 1, 10)
+    hits = []
+    for _ in range(1000):
+        se = rng.uniform(0.01, 0.03, 10)
+        d = 0.05 * distance + rng.normal(0, 0.02, 10) + rng.normal(0, se)
+        targets = [_target(f"t{i}", float(d[i]), float(se[i])) for i in range(10)]
+        m = moderation(targets, distance)
+        hits.append(m.ci_low <= 0.05 <= m.ci_high)
+    assert np.mean(hits) >= 0.93

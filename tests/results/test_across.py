@@ -71,3 +71,19 @@ def test_the_report_opens_with_the_answer_then_the_grid(tmp_path):
     assert order == sorted(order)
     assert "rope ahead of sinusoidal across targets" in page
     assert page.count("background:#d4edda") == 4  # rope is the best of each target's cell
+
+
+def test_a_pe_difference_that_grows_with_distance_to_the_source_is_said_to_move():
+    from petra.results.across import distance_lines, distance_table
+
+    targets = [f"t{i}" for i in range(6)]
+    p = {}
+    for i, t in enumerate(targets):  # rope's lead grows from 0 to 0.25 as the target gets farther
+        p[(t, "rope")], p[(t, "sinusoidal")] = 0.55 + 0.05 * i, 0.55
+    runs, scores = _runs(p)
+    table = across_table(summary_frame(runs), runs, by_seed(scores))
+    links = pd.DataFrame({"source": "src", "target": targets, "word_order.js": [0.1 * i for i in range(6)]})
+    (row,) = distance_table(table, links).to_dict(orient="records")
+    assert row["moves"] and row["ci_low"] > 0 and abs(row["slope"] - 0.5) < 0.2
+    assert distance_lines(distance_table(table, links))[0].endswith("it moves with the distance")
+    assert distance_table(table, None).empty

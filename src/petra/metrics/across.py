@@ -91,3 +91,44 @@ def across_targets(targets: Sequence[TargetDifference], level: float = 0.95) -> 
     se = np.sqrt(max(spread, 1.0) / w_random.sum())  # never narrower than the weights allow (Röver et al. 2015)
     half = float(stats.t.ppf(0.5 + level / 2, k - 1) * se)
     return AcrossTargets(mean, mean - half, mean + half, float(np.sqrt(tau2)), i2, tuple(targets))
+
+
+@dataclass(frozen=True)
+class Moderation:
+    """How the per-target difference moves with a property of the target (e.g. its distance to the source)."""
+
+    slope: float  # change of the difference per unit of the property
+    ci_low: float
+    ci_high: float
+    targets: int
+
+    @property
+    def moves(self) -> bool:
+        return not self.ci_low <= 0 <= self.ci_high
+
+
+def moderation(targets: Sequence[TargetDifference], x: Sequence[float], level: float = 0.95) -> Moderation | None:
+    """Meta-regression of the per-target differences on ``x`` (a mixed-effects model): the residual
+    between-language variance by the method of moments of DerSimonian-Laird generalised to a regression,
+    weighted least squares with weights 1 / (s_i² + τ²_residual), and the Knapp-Hartung interval for the
+    slope (t, k − 2 df, scale at least 1). None with fewer than three targets or a constant ``x``: a line
+    through two points has no interval."""
+    d, x = np.array([t.difference for t in targets]), np.asarray(x, dtype=float)
+    if len(d) < 3 or np.ptp(x) == 0:
+        return None
+    v = np.array([t.se ** 2 for t in targets])
+    design = np.column_stack([np.ones_like(x), x])
+
+    def fit(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        normal = design.T @ (w[:, None] * design)
+        beta = np.linalg.solve(normal, design.T @ (w * d))
+        return beta, np.linalg.inv(normal), float((w * (d - design @ beta) ** 2).sum())
+
+    w = 1 / v
+    _, inverse, q = fit(w)
+    trace = w.sum() - np.trace(inverse @ (design.T @ ((w ** 2)[:, None] * design)))
+    tau2 = max(0.0, (q - (len(d) - 2)) / trace)
+    beta, inverse, q = fit(1 / (v + tau2))
+    scale = max(q / (len(d) - 2), 1.0)
+    half = float(stats.t.ppf(0.5 + level / 2, len(d) - 2) * np.sqrt(scale * inverse[1, 1]))
+    return Moderation(float(beta[1]), float(beta[1]) - half, float(beta[1]) + half, len(d))

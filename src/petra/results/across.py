@@ -5,11 +5,12 @@ Written as ``across_targets.csv``; its sentences open the report and follow the 
 
 from __future__ import annotations
 
+import json
 from itertools import combinations
 
 import pandas as pd
 
-from petra.metrics.across import DEPENDS, TIE, TargetDifference, across_targets
+from petra.metrics.across import DEPENDS, TIE, TargetDifference, across_targets, moderation
 from petra.results.claims import difference
 
 ACROSS_FILE = "across_targets.csv"
@@ -26,8 +27,8 @@ def across_table(summary: pd.DataFrame, runs: pd.DataFrame, scored: dict) -> pd.
             for a, b in combinations(levels, 2):
                 row = _compared(group, column, a, b, runs, scored)
                 if row is not None:
-                    rows.append({"factor": factor, "shots": shots, "context": _context(dict(zip(fixed, context))),
-                                 "a": a, "b": b, **row})
+                    held = dict(zip(fixed, context))
+                    rows.append({"factor": factor, "shots": shots, "context": _context(held), **held, "a": a, "b": b, **row})
     return pd.DataFrame(rows)
 
 
@@ -57,6 +58,7 @@ def _compared(group: pd.DataFrame, column: str, a: str, b: str, runs: pd.DataFra
         "tau": found.tau, "i2": found.i2, "wins": found.wins, "ties": found.ties, "losses": found.losses,
         "verdict": found.verdict, "ahead_on": ", ".join(t.target for t in found.targets if t.side > 0),
         "behind_on": ", ".join(t.target for t in found.targets if t.side < 0),
+        "per_target": json.dumps({t.target: [t.difference, t.ci_low, t.ci_high] for t in found.targets}),
     }
 
 
@@ -81,3 +83,35 @@ def _said(r) -> str:
     if r.verdict == TIE:
         return f"{r.a} ≈ {r.b}: tie across targets ({interval}; {counts})"
     return f"{r.a} ahead of {r.b} across targets ({interval}; {counts})"
+
+
+DISTANCES = ("word_order.js", "head_direction.js", "combined", "uriel.syntactic")  # as transfer_link_languages.csv names them
+
+
+def distance_table(across: pd.DataFrame, links: pd.DataFrame | None) -> pd.DataFrame:
+    """Does a PE difference move with the target's distance to the source (the seeds' hypothesis that
+    structural similarity decides which PE transfers)? Per PE pair, k > 0 and distance measure: the slope
+    of the per-target differences on the distance (petra.metrics.across.moderation), three targets or more."""
+    if across.empty or links is None or links.empty:
+        return pd.DataFrame()
+    rows = []
+    for r in across[(across["factor"] == "PE") & (across["shots"] > 0) & (across["targets"] >= 3)].itertuples():
+        per_target = {t: TargetDifference(t, *v) for t, v in json.loads(r.per_target).items()}
+        pairs = links[links["source"].fillna("") == (r.source if isinstance(r.source, str) else "")].set_index("target")
+        for measure in (m for m in DISTANCES if m in pairs):
+            known = [t for t in per_target if t in pairs.index and pd.notna(pairs.at[t, measure])]
+            found = moderation([per_target[t] for t in known], [pairs.at[t, measure] for t in known])
+            if found is not None:
+                rows.append({"shots": r.shots, "context": r.context, "a": r.a, "b": r.b, "distance": measure,
+                             "targets": found.targets, "slope": found.slope, "ci_low": found.ci_low,
+                             "ci_high": found.ci_high, "moves": found.moves})
+    return pd.DataFrame(rows)
+
+
+def distance_lines(table: pd.DataFrame) -> list[str]:
+    if table.empty:
+        return []
+    return [f"{r.a} − {r.b} against {r.distance} distance to the source, k = {r.shots} ({r.context}, {r.targets} targets): "
+            f"slope {r.slope:+.3f} per unit [{r.ci_low:+.3f}, {r.ci_high:+.3f}] — "
+            + ("it moves with the distance" if r.moves else "no evidence that it moves with the distance")
+            for r in table.itertuples()]

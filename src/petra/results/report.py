@@ -21,7 +21,7 @@ from petra.results.arcs import arc_breakdown
 from petra.results.figures import plt
 from petra.results.claims import FEW_TEST_SENTENCES, ONE_SEED, Claim, break_even, claim_text, describe, shown_once
 from petra.results.coverage import coverage_warnings
-from petra.results.across import across_lines
+from petra.results.across import across_lines, distance_lines, distance_table
 from petra.results.replication import replication_lines, replication_seeds, summarise
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;line-height:1.45}
@@ -272,7 +272,8 @@ def write_report(directory: Path) -> tuple[Path, Path]:
             f"<style>{STYLE}</style></head><body><h1>petra report: {html.escape(name)}</h1>"
             f"<p class='sub'>pretrained on <b>{html.escape(', '.join(sources))}</b>; {facts}</p>"
             + (f"<div class='card'>{'<br>'.join(covered)}</div>" if covered else "")
-            + f"{_answer_html(answer)}{_grid_html(found)}{alarm_html}{few}{_replication_html(tables.replication, again)}"
+            + f"{_answer_html(answer)}{_distance_html(distance_lines(distance_table(tables.across, run.links)))}"
+            f"{_grid_html(found)}{alarm_html}{few}{_replication_html(tables.replication, again)}"
             f"{''.join(opening)}<details><summary><b>Each (target, k) in words</b> ({len(lines)})</summary>"
             f"<div class='card'>{'<br>'.join(lines)}</div></details>"
             f"<details><summary><b>Summary table</b> ({len(summary)} rows: summary.csv)</summary>"
@@ -300,6 +301,14 @@ def _answer_html(lines: list[str]) -> str:
     return ("<div class='card'><b>Across targets</b> (languages as the unit: random-effects mean of the per-target "
             "paired differences, HKSJ 95% interval; across_targets.csv)<br>" + "<br>".join(html.escape(x) for x in first)
             + folded + "</div>")
+
+
+def _distance_html(lines: list[str]) -> str:
+    if not lines:
+        return ""
+    return ("<details><summary><b>Does the PE difference move with the distance to the source?</b> "
+            f"({sum('it moves' in x for x in lines)} of {len(lines)} slopes exclude zero; weighted meta-regression, "
+            "Knapp-Hartung interval)</summary>" + "<br>".join(html.escape(x) for x in lines) + "</details>")
 
 
 GRID_COLOURS = {"best": "#d4edda", "tie": "#eceff3", ONE_SEED: "#fff3cd"}
