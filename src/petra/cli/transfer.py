@@ -46,7 +46,7 @@ def run_transfer(config: Config, executor=None, data_dir: Path | None = None) ->
             raise typer.Exit(130) from None
     if results.skipped:
         console.print(f"{results.skipped} finished unit(s) reused from {results.directory / 'store'}")
-    console.print(_source_table(results.runs))
+    console.print(_source_table(results.runs[~results.runs["seed"].isin(config.replicate)]))  # the claims' seeds
     console.print(_summary_table(shown_once(results.summary, results.runs)))
     for cell in results.missing:
         console.print(f"not fine-tuned: {cell}")
