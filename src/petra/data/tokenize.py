@@ -60,13 +60,18 @@ def default_kind(files: bool) -> str:
     return "bpe" if files else "word"
 
 
+def _characters(tokenizer: Tokenizer, texts: Sequence[str]) -> Counter:
+    """How often each character of ``texts`` occurs once the tokenizer has normalised them."""
+    return Counter(c for text in texts for c in tokenizer.normalizer.normalize_str(text) if not c.isspace())
+
+
 def _alphabet(tokenizer: Tokenizer, texts: Sequence[str], limit: int) -> list[str]:
     """The ``limit`` most frequent characters of ``texts`` as the tokenizer normalises them, ties broken
     by code point. ``tokenizers`` cuts its alphabet at ``limit_alphabet`` with an unstable sort of
     counts, so equally frequent characters (common in CJK text) were kept or dropped by hash-map order
     and the same text gave another BPE in another process; an alphabet chosen here and handed over as
     ``initial_alphabet`` with ``limit_alphabet`` equal to its size leaves the trainer nothing to choose."""
-    counts = Counter(c for text in texts for c in tokenizer.normalizer.normalize_str(text) if not c.isspace())
+    counts = _characters(tokenizer, texts)
     return sorted(counts, key=lambda c: (-counts[c], c))[:limit]
 
 
@@ -105,8 +110,7 @@ def _trained(config: TokenizerConfig, texts: Sequence[str]) -> Tokenizer:
         tokenizer.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Metaspace()])
     else:
         raise PetraError(f"tokenizer kind {kind!r} is not a sub-word kind (wordpiece, bpe, unigram)")
-    characters = {c for text in texts for c in tokenizer.normalizer.normalize_str(text) if not c.isspace()}
-    if kind == "unigram" and len(characters) > config.vocab_size:
+    if kind == "unigram" and len(characters := _characters(tokenizer, texts)) > config.vocab_size:
         raise PetraError(f"tokenizer: unigram keeps every character of its text as a piece, and this text has "
                          f"{len(characters)}: set tokenizer.vocab_size above that, or use kind bpe (rarer characters in bytes)")
     tokenizer.train_from_iterator(texts, trainer)
