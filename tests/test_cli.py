@@ -20,6 +20,15 @@ def test_encodings_lists_the_zoo():
         assert name in result.output
 
 
+def test_recipes_lists_the_registry():
+    from petra.training.recipes import available
+
+    result = CliRunner().invoke(app, ["recipes"], terminal_width=200)
+    assert result.exit_code == 0
+    for recipe in available():
+        assert recipe.name in result.output
+
+
 def test_bad_config_exits_2_naming_the_field(tmp_path):
     config = tmp_path / "bad.yaml"
     config.write_text("name: x\nfinetune:\n  epochs: zero\n")

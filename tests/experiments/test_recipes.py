@@ -20,7 +20,7 @@ TINY = {
                          "language_embeddings": True},
                  "adversary": {"weight": 0.1}},
     "finetune": {"epochs": 3, "batch_size": 8, "curve_points": 2, "shots": [30],
-                 "recipes": ["full", "frozen_pe", "adaptive_pe", "adapters", "adversarial"]},
+                 "recipes": ["full", "frozen_pe", "frozen_adaptive_pe", "adapters", "adversarial"]},
 }
 
 
@@ -31,11 +31,11 @@ def test_all_recipes_with_multilingual_adversarial_pretraining():
     assert [c.lang for c in data.mix] == [1] and data.targets["sov"].lang == data.targets["sov"].test.lang == 2
     result = run_unit(config, data, "learned", 0)
     runs = pd.DataFrame([r.__dict__ for r in result.records]).set_index("recipe")
-    assert list(runs.index) == ["full", "frozen_pe", "adaptive_pe", "adapters", "adversarial"]
+    assert list(runs.index) == ["full", "frozen_pe", "frozen_adaptive_pe", "adapters", "adversarial"]
     assert runs["accuracy"].between(0, 1).all()
     # The PE table moves only where the recipe lets it train.
     assert runs.loc["full", "pe_drift"] > 0 and runs.loc["adversarial", "pe_drift"] > 0
-    for frozen in ("frozen_pe", "adaptive_pe", "adapters"):
+    for frozen in ("frozen_pe", "frozen_adaptive_pe", "adapters"):
         assert runs.loc[frozen, "pe_drift"] == 0.0
 
 

@@ -39,7 +39,7 @@ data:
   source_train: 200
   test: 40
 pretrain: {epochs: 2, batch_size: 16, mix: {target_text: 30}}
-finetune: {epochs: 3, batch_size: 8, recipes: [full, adaptive_pe], curve_points: 2, shots: [0, 20]}
+finetune: {epochs: 3, batch_size: 8, recipes: [full, frozen_adaptive_pe], curve_points: 2, shots: [0, 20]}
 """
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 

@@ -119,7 +119,7 @@ def test_sequence_task_on_a_treebank_says_why():
 def test_files_sources_k_shot_scratch_and_augmentation(tmp_path, banks):
     augment = {"reorder": {"order": "auto", "source_sentences": 15}, "synonyms": {"model_embeddings": True, "prob": 1.0}}
     config = parse_config(_config(banks, finetune={**TINY["finetune"], "augment": augment,
-                                                   "recipes": ["full", "adaptive_pe", "adapters"]}))
+                                                   "recipes": ["full", "frozen_adaptive_pe", "adapters"]}))
     data = prepare_data(config)
     assert data.languages == ["svo", "sov", "vso"]
     sov, vso = data.targets["sov"], data.targets["vso"]
@@ -131,7 +131,7 @@ def test_files_sources_k_shot_scratch_and_augmentation(tmp_path, banks):
     runs = results.runs.set_index(["target", "recipe", "shots"])
     # zero-shot for both, k = 10 for both; 500 > pool size: reported missing, not faked
     assert set(runs.index) == {(t, "zero_shot", 0) for t in ("sov", "vso")} | {
-        (t, r, 10) for t in ("sov", "vso") for r in ("full", "adaptive_pe", "adapters")}
+        (t, r, 10) for t in ("sov", "vso") for r in ("full", "frozen_adaptive_pe", "adapters")}
     assert results.missing == ["sov k=500: its train pool holds 60 sentences",
                                "vso k=500: its test-folds pool holds 32 sentences"]
     assert runs["scratch_accuracy"].isna().sum() == 2 and runs.loc[("sov", "full", 10), "pool"] == "train"

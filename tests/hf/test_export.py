@@ -14,10 +14,12 @@ from petra.errors import PetraError
 from petra.experiments.transfer import unit_keys
 from petra.hf.export import export
 from petra.results.kept_models import Choice, choose, kept_models
+from petra.training.recipes import available
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 needs_ud = pytest.mark.skipif(not (SHARED / "ud").is_dir(), reason="../shared/data/ud not present")
 
+RECIPES = [r.name for r in available()]  # every recipe's kept model must rebuild to the model that was scored
 UD = {
     "name": "export", "encodings": ["rope"], "seeds": [0, 1],
     "model": {"dim": 32, "layers": 1, "heads": 2, "ffn_dim": 64, "max_len": 64},
@@ -26,7 +28,7 @@ UD = {
     "data": {"source": {"treebank": "English-EWT"}, "targets": [{"treebank": "Wolof-WTB"}], "source_train": 300,
              "test": 60},
     "pretrain": {"epochs": 3, "batch_size": 16, "lr": 0.003, "warmup_steps": 10},
-    "finetune": {"recipes": ["full", "adapters"], "shots": [0, 40], "epochs": 3, "batch_size": 8, "curve_points": 0},
+    "finetune": {"recipes": RECIPES, "shots": [0, 40], "epochs": 3, "batch_size": 8, "curve_points": 0},
 }
 
 
@@ -43,18 +45,18 @@ def test_keep_best_keeps_the_best_seed_of_each_cell(ud_run):
     config = petra.api._config(out / "config.yaml", {})
     kept = kept_models(out / "store", unit_keys(config).values())
     cells = {(m.meta["recipe"], m.meta["shots"]) for m in kept}
-    assert cells == {("zero_shot", 0), ("full", 40), ("adapters", 40)}
+    assert cells == {("zero_shot", 0)} | {(recipe, 40) for recipe in RECIPES}
     runs = results.runs
     for model in kept:
         m = model.meta
         rows = runs[(runs["recipe"] == m["recipe"]) & (runs["shots"] == m["shots"])]
         best = rows.sort_values(["accuracy", "seed"], ascending=[False, True]).iloc[0]
         assert m["seed"] == best["seed"] and m["scores"]["Wolof-WTB"] == pytest.approx(best["accuracy"])
-    assert len(kept) == 3  # one seed per cell: the other seed's models were deleted
+    assert len(kept) == 1 + len(RECIPES)  # one seed per cell: the other seed's models were deleted
 
 
 @needs_ud
-@pytest.mark.parametrize("recipe", ["full", "adapters"])
+@pytest.mark.parametrize("recipe", RECIPES)
 def test_an_exported_model_tags_through_the_pipeline_as_petra_scored_it(ud_run, tmp_path, recipe):
     from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
 

@@ -10,7 +10,8 @@ from petra.errors import PetraError
 from petra.models import HeadSpec, build_model
 from petra.models.language import add_adapters, add_language_embeddings, make_pe_adaptive, set_language
 from petra.training.adversarial import dann_schedule, reverse_gradient
-from petra.training.recipes import apply_recipe
+from petra.experiments.transfer_config import FinetuneConfig
+from petra.training.recipes import Setup, apply_recipe
 
 CONFIG = ModelConfig(dim=32, heads=4, ffn_dim=64, layers=2, dropout=0.0)
 
@@ -41,12 +42,12 @@ def test_adaptive_pe_starts_as_the_identity_and_learns_per_language(encoding):
     assert not torch.allclose(changed, before)
 
 
-def test_adaptive_pe_recipe_trains_only_the_transform_and_head():
+def test_frozen_adaptive_pe_recipe_trains_only_the_transform_and_head():
     m = model("learned")
-    trainable = apply_recipe(m, "adaptive_pe", num_languages=3, adaptive_hidden=8)
+    trained = apply_recipe(m, "frozen_adaptive_pe", Setup(3, FinetuneConfig(adaptive_hidden=8, embeddings="frozen")))
     names = [n for n, p in m.named_parameters() if p.requires_grad]
     assert names and all(n.startswith("encoder.encoding.maps.") or n.startswith("heads.task.") for n in names)
-    assert trainable == sum(p.numel() for p in m.parameters() if p.requires_grad)
+    assert trained.parameters == sum(p.numel() for p in m.parameters() if p.requires_grad)
 
 
 def test_adaptive_pe_rejects_none():
@@ -58,7 +59,7 @@ def test_adapters_start_as_identity_survive_deepcopy_and_are_the_only_trainable_
     m = model()
     ids, mask = batch()
     before = m(ids, mask, "task")
-    apply_recipe(m, "adapters", num_languages=2, adapter_bottleneck=4)
+    apply_recipe(m, "adapters", Setup(2, FinetuneConfig(adapter_bottleneck=4, embeddings="frozen")))
     torch.testing.assert_close(m(ids, mask, "task"), before)
     names = [n for n, p in m.named_parameters() if p.requires_grad]
     assert all(".adapter." in n or n.startswith("heads.task.") for n in names)

@@ -87,3 +87,12 @@ def test_a_pe_difference_that_grows_with_distance_to_the_source_is_said_to_move(
     assert row["moves"] and row["ci_low"] > 0 and abs(row["slope"] - 0.5) < 0.2
     assert distance_lines(distance_table(table, links))[0].endswith("it moves with the distance")
     assert distance_table(table, None).empty
+
+
+def test_one_seed_per_target_is_said():
+    p = {(t, e): q for t in ("a", "b", "c") for e, q in (("rope", 0.8), ("sinusoidal", 0.6))}
+    runs, scores = _runs(p, seeds=1)
+    (row,) = across_table(summary_frame(runs), runs, by_seed(scores)).to_dict(orient="records")
+    assert row["seeds"] == 1
+    assert "one seed per target" in across_lines(pd.DataFrame([row]))[0]
+    assert "one seed" not in across_lines(_table(p))[0]

@@ -202,10 +202,10 @@ def test_every_recipe_parses_through_the_engine(tmp_path):
     config = {"encodings": ["learned"], "seeds": [0], "model": {"dim": 32, "layers": 1, "heads": 2, "ffn_dim": 64},
               "task": {"type": "parse", "labels": "deprel"}, "data": {"source_train": 200, "test": 40},
               "pretrain": {"epochs": 3, "batch_size": 16, "lr": 0.003},
-              "finetune": {"recipes": ["full", "frozen_pe", "adaptive_pe", "adapters", "adversarial"], "shots": [40],
+              "finetune": {"recipes": ["full", "frozen_pe", "frozen_adaptive_pe", "adapters", "adversarial"], "shots": [40],
                            "epochs": 3, "batch_size": 8, "curve_points": 0},
               "run": {"output_dir": str(tmp_path / "r"), "workers": 1}}
     runs = petra.run(config).runs.set_index("recipe")
-    assert set(runs.index) == {"full", "frozen_pe", "adaptive_pe", "adapters", "adversarial"}
+    assert set(runs.index) == {"full", "frozen_pe", "frozen_adaptive_pe", "adapters", "adversarial"}
     assert ((runs["las"] > 0) & (runs["las"] <= runs["uas"]) & (runs["uas"] <= 1)).all()
     assert runs["accuracy"].equals(runs["las"])

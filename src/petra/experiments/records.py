@@ -35,6 +35,8 @@ class RunRecord:
     pe_cosine_change: float | None = None
     cka: float | None = None  # linear CKA, pretrained vs fine-tuned, on target sentences (None with a grown vocabulary)
     vocab_added: int | None = None  # finetune.extend_vocab: pieces this fine-tuning added (None: off)
+    trainable_parameters: int | None = None  # what the recipe trained (None: zero-shot and older results)
+    trained: str | None = None  # the same by group, as in "adapters 8,448 + task head 2,193"
     uas: float | None = None  # parsing (accuracy = LAS): right heads, every word
     las: float | None = None
     uas_nopunct: float | None = None  # without punctuation (relation punct), as CoNLL 2018 also reports
@@ -68,6 +70,8 @@ def pool_folds(results: list[dict], rows: list[list[int]]) -> dict:
     if "counts" in results[0]:  # parsing: right / scored counts add up over folds
         out["counts"] = {name: np.sum([r["counts"][name] for r in results], axis=0).tolist() for name in results[0]["counts"]}
         out["arcs"] = np.sum([r["arcs"] for r in results], axis=0).tolist()
+    for key in ("trainable_parameters", "trained"):  # the same recipe on the same model in every fold
+        out[key] = results[0].get(key)
     for key in ("steps_to_95", "loss_volatility", "pe_drift", "pe_cosine_change", "cka"):
         values = [r[key] for r in results if r.get(key) is not None]
         out[key] = float(np.mean(values)) if values else None

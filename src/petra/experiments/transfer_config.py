@@ -13,8 +13,9 @@ from petra.data.sources import Language, LanguageSpec, language_kind
 from petra.data.sources.pools import POOLS
 from petra.data.tokenize import TokenizerConfig, default_kind
 from petra.data.vocab_extension import GROWING_KINDS
-from petra.encodings import check_covers, kind_of
+from petra.encodings import check_covers
 from petra.section import Section
+from petra.training.recipes import DEFAULT_RECIPES, EMBEDDINGS, get_recipe
 from petra.tasks import TaskConfig
 
 
@@ -95,11 +96,9 @@ class PretrainConfig(OptimConfig):
         return self
 
 
-Recipe = Literal["full", "frozen_pe", "adaptive_pe", "adapters", "adversarial"]
-
-
 class FinetuneConfig(OptimConfig):
-    recipes: list[Recipe] = Field(default_factory=lambda: ["full", "frozen_pe"], min_length=1)
+    recipes: list[str] = Field(default_factory=lambda: list(DEFAULT_RECIPES), min_length=1,
+                               description="fine-tuning recipes (petra.training.recipes; `petra zoo` lists them)")
     shots: list[int | Literal["all"]] = Field(
         default_factory=lambda: [100], min_length=1,
         description="k target training sentences per run, drawn per seed; 0 = zero-shot only; all = the whole pool")
@@ -110,13 +109,27 @@ class FinetuneConfig(OptimConfig):
                                   "batches per epoch) epochs (null: always `epochs`)")
     augment: AugmentConfig = AugmentConfig()
     epochs: int = Field(30, gt=0)
-    adaptive_hidden: int = Field(32, gt=0, description="adaptive_pe: hidden width of f(p; θ_lang)")
+    adaptive_hidden: int = Field(32, gt=0, description="frozen_adaptive_pe, full_adaptive_pe: hidden width of f(p; θ_lang)")
     adapter_bottleneck: int = Field(16, gt=0, description="adapters: bottleneck width")
+    lora_rank: int = Field(8, gt=0, description="lora: rank r of each low-rank update")
+    lora_alpha: float = Field(16.0, gt=0, description="lora: the update is scaled by alpha / r")
+    embeddings: Literal[EMBEDDINGS] = Field(
+        "target", description="frozen-encoder recipes (frozen_adaptive_pe, adapters, lora): target = the embedding rows "
+        "of the pieces the k sentences use train, the rest stay as pretrained; all = the whole table; frozen = none")
     adversary: AdversaryConfig = AdversaryConfig(weight=0.1)
     curve_points: int = Field(10, ge=0, description="target-accuracy evaluations per fine-tuning (learning curve)")
     extend_vocab: int = Field(0, ge=0, description="new pieces learned from each fine-tuning's k target sentences and "
                               "the target's text:, added for that fine-tuning and its scratch model, each embedding "
                               "starting as the mean of the pieces it replaces (Wang et al. 2020); 0: off")
+
+    @field_validator("recipes")
+    @classmethod
+    def _known_recipes(cls, recipes: list[str]) -> list[str]:
+        for name in recipes:
+            get_recipe(name)  # a clear error naming the recipes there are
+        if len(set(recipes)) != len(recipes):
+            raise ValueError(f"recipes must be distinct, got {recipes}")
+        return recipes
 
     @model_validator(mode="after")
     def _shots_distinct(self) -> FinetuneConfig:
@@ -228,9 +241,8 @@ class Config(ExperimentConfig):
 
     @model_validator(mode="after")
     def _recipes_fit_model(self) -> Config:
-        if self.model.architecture == "lstm" and "adapters" in self.finetune.recipes:
-            raise ValueError("recipe 'adapters' needs the transformer architecture (the lstm has no blocks)")
-        silent = [e for e in self.encodings if kind_of(e, self.model) == "none"]
-        if "adaptive_pe" in self.finetune.recipes and silent:
-            raise ValueError(f"recipe 'adaptive_pe' has nothing to adapt with encoding {silent[0]!r}")
+        for name in self.finetune.recipes:
+            reason = get_recipe(name).check(self)
+            if reason:
+                raise ValueError(f"recipe {name!r} {reason}")
         return self

@@ -37,7 +37,7 @@ from petra.models.vocabulary import grow_embeddings
 from petra.results.kept_models import SUFFIX, describe, link_model, model_name, rescore, save_model
 from petra.tasks.parse import PUNCT
 from petra.training.objectives import JointObjective
-from petra.training.recipes import apply_recipe
+from petra.training.recipes import Setup, apply_recipe, get_recipe
 
 
 def _arcs(result: dict, prefix: str = "") -> dict:
@@ -136,7 +136,7 @@ class UnitRunner:
                 done: dict[str, dict] = {}
                 keep = k if fold == target.folds[0] else None  # under test folds, the first fold's model
                 for recipe in self.config.finetune.recipes:
-                    if recipe == "frozen_pe" and "full" in done and not self._pe_has_parameters():
+                    if get_recipe(recipe).full_without_pe_parameters and "full" in done and not self._pe_has_parameters():
                         done[recipe] = done["full"]  # identical training: nothing of the PE could change
                         if keep is not None and self.models is not None:
                             link_model(self._kept("full", source.name, target.name, k), self._kept(recipe, source.name, target.name, k))
@@ -168,6 +168,7 @@ class UnitRunner:
             pretrain_seconds=self.log.done[f"pretrain/{source}"]["seconds"], finetune_seconds=r["seconds"],
             steps_to_95=r.get("steps_to_95"), loss_volatility=r.get("loss_volatility"), pe_drift=r.get("pe_drift"),
             pe_cosine_change=r.get("pe_cosine_change"), cka=r.get("cka"), vocab_added=vocab_added,
+            trainable_parameters=r.get("trainable_parameters"), trained=r.get("trained"),
             **{name: right / max(scored, 1) for name, (right, scored) in r.get("counts", {}).items()},
         ))
         self.out.scores.append({"source": source, "encoding": self.encoding, "seed": self.seed, "target": target.name,
@@ -227,12 +228,13 @@ class UnitRunner:
         else:
             model = copy.deepcopy(self.pretrained(source))
             grow_embeddings(model, grown.replaced)
-            apply_recipe(model, phase, len(self.data.languages), f.adaptive_hidden, f.adapter_bottleneck)
+            pieces = frozenset(int(i) for ids in train_set.ids for i in np.unique(ids))
+            trained = apply_recipe(model, phase, Setup(len(self.data.languages), f, pieces))
             model.to(self.device)  # the modules a recipe adds are made on the CPU
         per_epoch = -(-len(train_set) // f.batch_size)
         epochs = f.epochs if f.max_steps is None else min(f.epochs, -(-f.max_steps // per_epoch))
         objective, corpora, probabilities = JointObjective(task), [train_set], [1.0]
-        if phase == "adversarial":
+        if source is not None and get_recipe(phase).source_batches:
             # Source batches join (half the steps) so the discriminator has two languages to tell apart.
             per_epoch *= 2
             objective = with_adversary(model, objective, self.config, self.data, f.adversary, epochs * per_epoch,
@@ -249,6 +251,8 @@ class UnitRunner:
             self._seed(name, "finetune"), self.log.checkpointer(checkpoint, at_end=False), steps=per_epoch,
             evaluate=curve, eval_every=max(1, steps // f.curve_points) if f.curve_points else 0,
         )
+        if source is not None:
+            get_recipe(phase).finish(model)
         points = result.evals
         out = {
             **seeded_scores(model, test_set, task, pad, self._seed(name, "eval"), self.punct),
@@ -258,6 +262,7 @@ class UnitRunner:
             "loss_volatility": loss_volatility(result.losses),
         }
         if source is not None:
+            out.update(trainable_parameters=trained.parameters, trained=trained.describe())
             # CKA compares both models on the same tokens: a grown vocabulary reads the text as other tokens
             out.update(drift_and_cka(self.pretrained(source), model, None if grown.added else test_set,
                                      self.data.pad_id, self.device, self._seed("cka")))

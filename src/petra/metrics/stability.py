@@ -120,7 +120,7 @@ def drift_and_cka(pretrained, tuned, test_set, pad_id: int, device: torch.device
     from petra.models.language import AdaptivePE
 
     before = {k: v.detach() for k, v in pretrained.encoding.named_parameters()}
-    # adaptive_pe wraps the PE: its drift is that of the wrapped (frozen) table, f lives outside it
+    # an adaptive PE wraps the PE: its drift is that of the wrapped (frozen) table, f lives outside it
     tuned_pe = tuned.encoding.base if isinstance(tuned.encoding, AdaptivePE) else tuned.encoding
     drift = pe_drift(before, {k: v.detach() for k, v in tuned_pe.named_parameters()})
     out = {"pe_drift": drift.relative_change, "pe_cosine_change": drift.cosine_structure_change} if drift else {}

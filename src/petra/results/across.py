@@ -28,7 +28,7 @@ def across_table(summary: pd.DataFrame, runs: pd.DataFrame, scored: dict) -> pd.
                 row = _compared(group, column, a, b, runs, scored)
                 if row is not None:
                     held = dict(zip(fixed, context))
-                    rows.append({"factor": factor, "shots": shots, "context": _context(held), **held, "a": a, "b": b, **row})
+                    rows.append({"factor": factor, "shots": shots, "context": _context(held, shots), **held, "a": a, "b": b, **row})
     return pd.DataFrame(rows)
 
 
@@ -37,24 +37,26 @@ def _ranked(group: pd.DataFrame, column: str) -> list[str]:
     return list(group.groupby(column, sort=False)["accuracy_mean"].mean().sort_values(ascending=False, kind="stable").index)
 
 
-def _context(fixed: dict) -> str:
-    """What was held fixed, as in 'full, from English-EWT' or 'rope + full'."""
-    held = " + ".join(fixed[c] for c in ("encoding", "recipe") if c in fixed)
-    return f"{held}, from {fixed['source']}" if fixed.get("source") else held
+def _context(fixed: dict, shots: int) -> str:
+    """What was held fixed, as in 'full, from English-EWT' or 'rope + full' (zero-shot has no recipe to name)."""
+    held = " + ".join(fixed[c] for c in ("encoding", "recipe") if c in fixed and not (c == "recipe" and shots == 0))
+    source = f"from {fixed['source']}" if fixed.get("source") else ""
+    return ", ".join(part for part in (held, source) if part)
 
 
 def _compared(group: pd.DataFrame, column: str, a: str, b: str, runs: pd.DataFrame, scored: dict) -> dict | None:
-    per_target = []
+    per_target, seeds = [], 10**9
     for target, cell in group.groupby("target", sort=False):
         rows = {level: r for level, r in zip(cell[column], cell.to_dict(orient="records"))}
         if a in rows and b in rows:
             d = difference(rows[a], rows[b], runs, scored)
             per_target.append(TargetDifference(str(target), d.difference, d.ci_low, d.ci_high))
+            seeds = min(seeds, int(rows[a]["seeds"]), int(rows[b]["seeds"]))
     if len(per_target) < 2 or all(t.difference == 0 == t.ci_low == t.ci_high for t in per_target):
         return None  # one target is its cell's claim; identical numbers everywhere: the same model twice
     found = across_targets(per_target)
     return {
-        "targets": len(per_target), "mean": found.mean, "ci_low": found.ci_low, "ci_high": found.ci_high,
+        "targets": len(per_target), "seeds": seeds, "mean": found.mean, "ci_low": found.ci_low, "ci_high": found.ci_high,
         "tau": found.tau, "i2": found.i2, "wins": found.wins, "ties": found.ties, "losses": found.losses,
         "verdict": found.verdict, "ahead_on": ", ".join(t.target for t in found.targets if t.side > 0),
         "behind_on": ", ".join(t.target for t in found.targets if t.side < 0),
@@ -78,6 +80,8 @@ def across_lines(table: pd.DataFrame) -> list[str]:
 def _said(r) -> str:
     interval = f"{r.mean:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}], spread τ {r.tau:.3f}, I² {r.i2:.0%}"
     counts = f"ahead on {r.wins}, tied on {r.ties}, behind on {r.losses} of {r.targets}"
+    if r.seeds == 1:  # each target's interval is over its test sentences only: a new seed may move it more
+        interval += ", one seed per target"
     if r.verdict == DEPENDS:
         return f"{r.a} vs {r.b}: it depends on the language ({interval}; ahead on {r.ahead_on}; behind on {r.behind_on})"
     if r.verdict == TIE:

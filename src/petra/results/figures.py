@@ -26,6 +26,24 @@ def _order(values: pd.Series) -> list:
     return list(dict.fromkeys(values))
 
 
+COLUMNS = 4  # panels per row: 20+ targets wrap into rows instead of one strip too wide to read
+
+
+def _grid(panels: int, width: float, height: float, **shared) -> tuple[Figure, list]:
+    """A figure of ``panels`` axes, at most COLUMNS a row; the unused axes of the last row are hidden."""
+    cols = max(1, min(COLUMNS, panels))
+    rows = max(1, math.ceil(panels / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False, **shared)
+    flat = list(axes.ravel())
+    for ax in flat[panels:]:
+        ax.set_visible(False)
+    return fig, flat[:max(1, panels)]
+
+
+def _first_column(axes: list) -> list:
+    return axes[::min(COLUMNS, len(axes))]
+
+
 def _panels(runs: pd.DataFrame) -> list[tuple[str, str, int]]:
     """(source, target, k) of every fine-tuned cell, in the runs' order; zero-shot rows have no bars."""
     tuned = runs[runs["shots"] != 0]
@@ -42,11 +60,11 @@ def accuracy_with_ci(runs: pd.DataFrame, summary: pd.DataFrame) -> Figure:
     panels = _panels(runs)
     encodings = _order(runs["encoding"])
     recipes = _order(runs[runs["scratch_accuracy"].notna()]["recipe"])
-    fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(4.8 * max(1, len(panels)), 3.8), sharey=True, squeeze=False)
+    fig, axes = _grid(len(panels), 4.8, 3.8, sharey=True)
     width = 0.8 / (len(recipes) + 1)
     x = np.arange(len(encodings))
     sources = len({p[0] for p in panels})
-    for ax, (source, target, k) in zip(axes[0], panels):
+    for ax, (source, target, k) in zip(axes, panels):
         cell, seeds_of = _cell(summary, source, target, k), _cell(runs, source, target, k)
         for i, recipe in enumerate(recipes):
             rows = cell[cell["recipe"] == recipe].set_index("encoding").reindex(encodings)
@@ -65,13 +83,11 @@ def accuracy_with_ci(runs: pd.DataFrame, summary: pd.DataFrame) -> Figure:
         ax.set_title(f"{source} → " * (sources > 1) + f"target: {target}" + (f", k = {k}" if k >= 0 else ""))
         ax.set_xticks(x, encodings, rotation=20)
         ax.grid(axis="y", alpha=0.3)
-    axes[0][0].set_ylabel("target test accuracy (95% CI)")
-    axes[0][-1].legend(fontsize=8, loc="lower right")
+    for ax in _first_column(axes):
+        ax.set_ylabel("target test accuracy (95% CI)")
+    axes[0].legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig
-
-
-MAX_EFFICIENCY_ROWS = 12  # targets shown in the sample-efficiency grid (rows x PEs panels)
 
 
 def _spaced(ks: list[int]) -> list[int]:
@@ -85,45 +101,48 @@ def _spaced(ks: list[int]) -> list[int]:
     return out
 
 
-def sample_efficiency(summary: pd.DataFrame) -> tuple[Figure, int]:
-    """One panel per (target, PE): accuracy against k on a log axis (k = 0, zero-shot, sits at the
-    linear origin) with its 95% CI band per recipe and source; scratch dashed with its CI; a dotted
-    vertical line at each break-even k. Returns the figure and how many targets it shows."""
+LINE_STYLES = ["-", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1))]  # one per (source, recipe); colour: the PE
+
+
+def sample_efficiency(summary: pd.DataFrame) -> Figure:
+    """One panel per target, every PE overlaid (a colour each): accuracy against k on a log axis (k = 0,
+    zero-shot, sits at the linear origin) with its 95% CI band, a line style per recipe (and source);
+    scratch thin dashed in the PE's colour; a dotted vertical line at each break-even k."""
     from petra.results.claims import break_even
 
-    targets, encodings = _order(summary["target"])[:MAX_EFFICIENCY_ROWS], _order(summary["encoding"])
-    lines = _order(zip(summary["source"], summary["recipe"]))
-    lines = [(s, r) for s, r in lines if r != "zero_shot"]
+    targets, encodings = _order(summary["target"]), _order(summary["encoding"])
+    lines = [(s, r) for s, r in _order(zip(summary["source"], summary["recipe"])) if r != "zero_shot"]
+    several_sources = len({s for s, _ in lines}) > 1
     even = break_even(summary).set_index(["source", "target", "encoding", "recipe"])["break_even_k"]
     smallest = float(summary.loc[summary["shots"] > 0, "shots"].min())  # linear below it, so k = 0 has a place
-    fig, axes = plt.subplots(len(targets), len(encodings), figsize=(3.2 * len(encodings), 2.6 * len(targets)),
-                             sharey="row", squeeze=False)
-    for row, target in enumerate(targets):
-        for col, encoding in enumerate(encodings):
-            ax, cell = axes[row][col], summary[(summary["target"] == target) & (summary["encoding"] == encoding)]
+    fig, axes = _grid(len(targets), 4.0, 3.0, sharey=True)
+    for ax, target in zip(axes, targets):
+        for colour, encoding in enumerate(encodings):
+            cell = summary[(summary["target"] == target) & (summary["encoding"] == encoding)]
             for i, (source, recipe) in enumerate(lines):
                 zero = cell[(cell["source"] == source) & (cell["recipe"] == "zero_shot")]
                 part = pd.concat([zero, cell[(cell["source"] == source) & (cell["recipe"] == recipe)]]).sort_values("shots")
-                label = f"{recipe}" + (f" ({source})" if len({s for s, _ in lines}) > 1 else "")
-                ax.plot(part["shots"], part["accuracy_mean"], marker="o", ms=3, color=f"C{i}", label=label)
-                ax.fill_between(part["shots"], part["accuracy_ci_low"], part["accuracy_ci_high"], color=f"C{i}", alpha=0.15)
+                label = encoding + (f" · {recipe}" if len(lines) > 1 else "") + (f" ({source})" if several_sources else "")
+                ax.plot(part["shots"], part["accuracy_mean"], marker="o", ms=3, color=f"C{colour}",
+                        ls=LINE_STYLES[i % len(LINE_STYLES)], label=label)
+                ax.fill_between(part["shots"], part["accuracy_ci_low"], part["accuracy_ci_high"], color=f"C{colour}", alpha=0.12)
                 k = even.get((source, target, encoding, recipe))
                 if k is not None and pd.notna(k):
-                    ax.axvline(k, color=f"C{i}", ls=":", lw=1)
+                    ax.axvline(k, color=f"C{colour}", ls=":", lw=1)
             scratch = cell[cell["scratch_mean"].notna()].drop_duplicates("shots").sort_values("shots")
-            ax.plot(scratch["shots"], scratch["scratch_mean"], color="gray", ls="--", marker="x", ms=4, label="scratch")
-            ax.fill_between(scratch["shots"], scratch["scratch_ci_low"], scratch["scratch_ci_high"], color="gray", alpha=0.12)
-            ax.set_xscale("symlog", linthresh=smallest, linscale=0.4)
-            ks = _spaced(sorted(int(k) for k in cell["shots"].unique()))  # this target's k ('all': its pool size)
-            ax.set_xticks(ks, [str(k) for k in ks], fontsize=7)
-            ax.minorticks_off()
-            ax.set_title(f"{target} · {encoding}", fontsize=8)
-            ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=6)
+            ax.plot(scratch["shots"], scratch["scratch_mean"], color=f"C{colour}", ls="--", lw=0.8, marker="x", ms=3,
+                    label=f"{encoding} · scratch")
+        ticks = _spaced(sorted(int(k) for k in summary.loc[summary["target"] == target, "shots"].unique()))
+        ax.set_xscale("symlog", linthresh=smallest, linscale=0.4)
+        ax.set_xticks(ticks, [str(k) for k in ticks], fontsize=7)  # this target's k ('all': its pool size)
+        ax.minorticks_off()
+        ax.set_title(str(target), fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=6)
     fig.supxlabel("k target training sentences (log)")
     fig.supylabel("target test accuracy")
     fig.tight_layout()
-    return fig, len(targets)
+    return fig
 
 
 def learning_curves(curves: pd.DataFrame, kind: str = "accuracy", phase: str | None = "full") -> Figure:
@@ -141,8 +160,8 @@ def learning_curves(curves: pd.DataFrame, kind: str = "accuracy", phase: str | N
         rows = rows.sort_values("step").assign(value=lambda r: r.groupby(["encoding", "seed", "target"])["value"]
                                                  .transform(lambda v: v.rolling(window, min_periods=1).mean()))
     targets = _order(rows["target"])
-    fig, axes = plt.subplots(1, max(1, len(targets)), figsize=(4.8 * max(1, len(targets)), 3.4), squeeze=False)
-    for ax, target in zip(axes[0], targets):
+    fig, axes = _grid(len(targets), 4.8, 3.4)
+    for ax, target in zip(axes, targets):
         panel = rows[rows["target"] == target]
         for colour, encoding in enumerate(encodings):
             stats = panel[panel["encoding"] == encoding].groupby("step")["value"].agg(["mean", "min", "max"])
@@ -199,8 +218,8 @@ def arc_breakdown(table: pd.DataFrame) -> Figure:
     """Per target (panel): UAS by gold-arc direction and length at the largest k, a line per PE (the
     first recipe), scratch (mean over PEs) dashed gray, zero-shot (mean over PEs) dotted."""
     targets = _order(table["target"])
-    fig, axes = plt.subplots(1, len(targets), figsize=(4.2 * len(targets), 3.4), squeeze=False, sharey=True)
-    for ax, target in zip(axes[0], targets):
+    fig, axes = _grid(len(targets), 4.2, 3.4, sharey=True)
+    for ax, target in zip(axes, targets):
         rows = table[table["target"] == target]
         k = rows["shots"].max()
         at_k = rows[rows["shots"] == k]
@@ -217,8 +236,9 @@ def arc_breakdown(table: pd.DataFrame) -> Figure:
         ax.tick_params(axis="x", rotation=60)
         ax.set_ylim(0, 1)
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("UAS (gold arcs of the bucket)")
-    axes[0][-1].legend(fontsize=7, loc="lower left")
+    for ax in _first_column(axes):
+        ax.set_ylabel("UAS (gold arcs of the bucket)")
+    axes[0].legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     return fig
 

@@ -75,14 +75,20 @@ def describe(config, data, encoding: str, seed: int, recipe: str, source: str, k
         **({"tokenizer": as_json(grown)} if grown is not None else {}),
         "model": config_to_dict(config)["model"], "num_languages": len(data.languages),
         "language_embeddings": config.pretrain.mix.language_embeddings,
-        "adapter_bottleneck": f.adapter_bottleneck if recipe == "adapters" else 0,
-        "adaptive_hidden": f.adaptive_hidden if recipe == "adaptive_pe" else 0,
+        "adapter_bottleneck": 0, "adaptive_hidden": 0, **_rebuilt_with(recipe, f),
     }
 
 
+def _rebuilt_with(recipe: str, finetune) -> dict[str, Any]:
+    """What the recipe added that a rebuilt model needs (zero-shot: nothing)."""
+    from petra.training.recipes import get_recipe
+
+    return {} if recipe == ZERO_SHOT else get_recipe(recipe).kept(finetune)
+
+
 def link_model(existing: Path, path: Path) -> None:
-    """The same trained model under a second recipe's name (frozen_pe = full for a PE without
-    parameters), as a hard link: no second copy on disk; its name gives its recipe."""
+    """The same trained model under a second recipe's name (a recipe that trains what `full` trains
+    when the PE has no parameters), as a hard link: no second copy on disk; its name gives its recipe."""
     if existing.is_file() and not path.exists():
         os.link(existing, path)
 
@@ -113,7 +119,7 @@ def kept_models(store_root: Path, keys: Iterable[str]) -> list[KeptModel]:
     found = []
     for key in keys:
         for path in sorted((store_root / MODELS / key).glob(f"*{SUFFIX}")):
-            # the file name names the recipe: a frozen_pe file may be a link to the full model's file
+            # the file name names the recipe: one may be a link to the full model's file (link_model)
             found.append(KeptModel(path, {**read_meta(path), "recipe": path.name.split("--")[0]}))
     return found
 

@@ -84,6 +84,6 @@ def write_outputs(directory: Path, config: Config, results: TransferResults, sec
     claimed = runs[~runs["seed"].isin(config.replicate)]  # figures show what the claims rest on
     figures = {"accuracy.png": accuracy_with_ci(claimed, summary)}
     if runs["shots"].nunique() > 1:
-        figures["sample_efficiency.png"] = sample_efficiency(summary)[0]
+        figures["sample_efficiency.png"] = sample_efficiency(summary)
     write_results(directory, config, metrics, tables, figures)
     return RunOutputs(directory, runs, summary, found.across, found.replication)

@@ -23,6 +23,7 @@ from petra.results.claims import FEW_TEST_SENTENCES, ONE_SEED, Claim, break_even
 from petra.results.coverage import coverage_warnings
 from petra.results.across import across_lines, distance_lines, distance_table
 from petra.results.replication import replication_lines, replication_seeds, summarise
+from petra.results.summary import recipe_table
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;line-height:1.45}
 h1{margin-bottom:0}.sub{color:#666;margin-top:.2em}table{border-collapse:collapse;font-size:.9em;margin:1em 0}
@@ -107,12 +108,11 @@ def _sections(runs: pd.DataFrame, summary: pd.DataFrame, curves: pd.DataFrame, l
               scores: pd.DataFrame | None) -> list[Section]:
     sections = []
     if runs["shots"].nunique() > 1:
-        figure, shown = figures.sample_efficiency(summary)
-        more = f" (the first {shown} targets)" if shown < summary["target"].nunique() else ""
-        sections.append(Section("Sample efficiency: accuracy against k", f"Per target{more} and PE: accuracy after "
-                                "fine-tuning on k target sentences (log axis; k = 0: zero-shot), mean over seeds with "
-                                "its 95% CI band, per recipe (and source); dashed gray: the same k sentences trained "
-                                "from scratch, with its CI; dotted line: the break-even k (below).", figure))
+        sections.append(Section("Sample efficiency: accuracy against k", "One panel per target, a colour per PE: "
+                                "accuracy after fine-tuning on k target sentences (log axis; k = 0: zero-shot), mean "
+                                "over seeds with its 95% CI band, a line style per recipe (and source); thin dashed: "
+                                "the same k sentences trained from scratch; dotted line: the break-even k (below).",
+                                figures.sample_efficiency(summary)))
     sections += [Section("Accuracy per PE and recipe", "Bars: mean over seeds with its 95% t interval; dots: seeds; "
                         "gray: from-scratch baseline; red edge: negative-transfer alarm.",
                         figures.accuracy_with_ci(runs, summary))]
@@ -244,7 +244,7 @@ def write_report(directory: Path) -> tuple[Path, Path]:
     sources = _sources(runs, config)
     ks = f" × k in {{{', '.join(map(str, sorted(runs['shots'].unique())))}}}"
     facts = (f"{runs['encoding'].nunique()} PEs × {runs['seed'].nunique()} seeds × {runs['target'].nunique()} targets × "
-             f"{runs.loc[runs['recipe'] != 'zero_shot', 'recipe'].nunique()} recipes{ks}: {len(runs)} rows; "
+             f"{_count(runs.loc[runs['shots'] != 0, 'recipe'].nunique(), 'recipe')}{ks}: {len(runs)} rows; "
              f"{_compute_seconds(runs):.0f} s of training")
     if "las" in runs and runs["las"].notna().any():
         facts += "; dependency parsing: accuracy = LAS (UAS, LAS without punctuation: runs.csv)"
@@ -277,7 +277,8 @@ def write_report(directory: Path) -> tuple[Path, Path]:
             f"{''.join(opening)}<details><summary><b>Each (target, k) in words</b> ({len(lines)})</summary>"
             f"<div class='card'>{'<br>'.join(lines)}</div></details>"
             f"<details><summary><b>Summary table</b> ({len(summary)} rows: summary.csv)</summary>"
-            f"<div class='wide'>{_html_table(shown_once(summary, runs), len(sources) > 1)}</div></details>{''.join(rest)}</body></html>")
+            f"<div class='wide'>{_html_table(shown_once(summary, runs), len(sources) > 1)}</div></details>"
+            f"{_recipes_html(recipe_table(runs))}{''.join(rest)}</body></html>")
     html_path, md_path = directory / "report.html", directory / "report.md"
     html_path.write_text(page)
     md = [f"# petra report: {name}\n", f"Pretrained on **{', '.join(sources)}**; {facts}.\n",
@@ -288,6 +289,18 @@ def write_report(directory: Path) -> tuple[Path, Path]:
           *md_figs[:1], "## Summary\n", _markdown_table(_table(shown_once(summary, runs), len(sources) > 1)), "", *md_figs[1:]]
     md_path.write_text("\n".join(md))
     return html_path, md_path
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _recipes_html(table: pd.DataFrame) -> str:
+    if table.empty:
+        return ""
+    return (f"<details><summary><b>What each recipe trained</b> ({len(table)} recipes: parameters counted)</summary>"
+            f"{table.to_html(index=False, escape=True, formatters={'fewest': '{:,}'.format, 'most': '{:,}'.format})}"
+            "</details>")
 
 
 def _answer_html(lines: list[str]) -> str:

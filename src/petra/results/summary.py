@@ -48,7 +48,22 @@ def _summarise(key: dict, group: pd.DataFrame) -> dict:
         "cka_mean": _mean(group.get("cka")),
         # parsing (accuracy = LAS): the other attachment scores, mean over seeds (NaN for other tasks)
         **{f"{name}_mean": _mean(group.get(name)) for name in ("uas", "uas_nopunct", "las_nopunct")},
+        # what the recipe trained (target embedding rows vary with the seed's k sentences: the mean)
+        "trainable_parameters": _mean(group.get("trainable_parameters")),
+        "trained": group["trained"].dropna().iloc[0] if "trained" in group and group["trained"].notna().any() else None,
     }
+
+
+def recipe_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per recipe: the parameters it trained (fewest and most over PEs, targets and seeds) and, for
+    the first of its runs, which groups."""
+    if "trainable_parameters" not in runs or runs["trainable_parameters"].isna().all():
+        return pd.DataFrame()  # zero-shot only, or results written before recipes counted
+    tuned = runs.dropna(subset=["trainable_parameters"])
+    rows = [{"recipe": recipe, "fewest": int(part["trainable_parameters"].min()),
+             "most": int(part["trainable_parameters"].max()), "trained (first run)": part["trained"].iloc[0]}
+            for recipe, part in tuned.groupby("recipe", sort=False)]
+    return pd.DataFrame(rows)
 
 
 def _mean(column: pd.Series | None) -> float:

@@ -1,0 +1,52 @@
+"""Fine-tuning recipes, a registry like the PE zoo: ``apply_recipe(model, name, setup)`` adds what the
+recipe needs to a copy of the pretrained model and leaves only its parameters trainable.
+
+Adding a recipe = one module calling :func:`register` + its import line below + its test.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from petra.errors import PetraError
+from petra.training.recipes.base import EMBEDDINGS, Recipe, Setup, Trained, count, embedding_rows, only
+
+_REGISTRY: dict[str, Recipe] = {}
+RENAMED = {"adaptive_pe": "frozen_adaptive_pe (the model frozen, as before) or full_adaptive_pe (trained with the rest)"}
+DEFAULT_RECIPES = ("full", "frozen_pe")
+
+
+def register(recipe: Recipe) -> Recipe:
+    if recipe.name in _REGISTRY:
+        raise ValueError(f"recipe {recipe.name!r} registered twice")
+    _REGISTRY[recipe.name] = recipe
+    return recipe
+
+
+def available() -> list[Recipe]:
+    return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+
+
+def get_recipe(name: str) -> Recipe:
+    if name in RENAMED:
+        raise PetraError(f"recipe {name!r} was renamed: use {RENAMED[name]}")
+    if name not in _REGISTRY:
+        raise PetraError(f"unknown recipe {name!r}; available: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name]
+
+
+def apply_recipe(model: nn.Module, name: str, setup: Setup | None = None) -> Trained:
+    """Prepare ``model`` for recipe ``name`` (adding modules where it needs them), leave only what it
+    trains with ``requires_grad``, and return what trains, counted by group."""
+    recipe, setup = get_recipe(name), setup or Setup()
+    groups = recipe.prepare(model, setup)
+    if recipe.frozen_encoder:
+        groups.update(embedding_rows(model, setup))
+    only(model, [p for params in groups.values() for p in params])
+    return count(groups)
+
+
+from petra.training.recipes import adapters, adaptive_pe, adversarial, frozen_pe, full, lora  # noqa: E402,F401
+
+__all__ = ["EMBEDDINGS", "DEFAULT_RECIPES", "Recipe", "Setup", "Trained", "apply_recipe", "available", "get_recipe",
+           "register"]
