@@ -19,11 +19,13 @@ from petra.errors import PetraError
 from petra.results import figures
 from petra.results.arcs import arc_breakdown
 from petra.results.figures import plt
-from petra.results.claims import FEW_TEST_SENTENCES, ONE_SEED, Claim, break_even, claim_text, describe, shown_once
+from petra.results.claims import FEW_TEST_SENTENCES, Claim, claim_text, describe, shown_once
 from petra.results.coverage import coverage_warnings
 from petra.results.across import across_lines, distance_lines, distance_table
-from petra.results.replication import replication_lines, replication_seeds, summarise
+from petra.results.replication import replication_seeds, summarise
 from petra.results.summary import recipe_table
+from petra.results.report_sections import (answer_html, break_even_html, count, distance_html, few_test_sentences, fmt,
+                                           grid_html, markdown_table, recipes_html, replication_html, replication_md)
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;line-height:1.45}
 h1{margin-bottom:0}.sub{color:#666;margin-top:.2em}table{border-collapse:collapse;font-size:.9em;margin:1em 0}
@@ -184,15 +186,9 @@ def _html_table(summary: pd.DataFrame, with_source: bool) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
     rows = []
     for flag, (_, row) in zip(summary["negative_transfer"], table.iterrows()):
-        cells = "".join(f"<td>{_fmt(v)}</td>" for v in row)
+        cells = "".join(f"<td>{fmt(v)}</td>" for v in row)
         rows.append(f"<tr class='{'neg' if flag else ''}'>{cells}</tr>")
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
-
-
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return "–" if pd.isna(value) else f"{value:.3f}"
-    return html.escape(str(value))
 
 
 def _sources(runs: pd.DataFrame, config: dict) -> list[str]:
@@ -201,35 +197,6 @@ def _sources(runs: pd.DataFrame, config: dict) -> list[str]:
         return named
     source = config.get("data", {}).get("source", {})
     return [str(e.get("name", "source")) for e in (source if isinstance(source, list) else [source])]
-
-
-def _few_test_sentences(summary: pd.DataFrame) -> str:
-    few = summary[summary["test_sentences"].notna() & (summary["test_sentences"] < FEW_TEST_SENTENCES)]
-    if few.empty:
-        return ""
-    counts = few.groupby("target", sort=False)["test_sentences"].min()
-    return ("<p class='alarm'>Fewer than 100 test sentences scored (intervals are wide, a difference of a few "
-            "sentences moves the accuracy): " + ", ".join(f"{html.escape(str(t))} ({int(n)})" for t, n in counts.items())
-            + "</p>")
-
-
-def _break_even_html(summary: pd.DataFrame) -> str:
-    """Configurations x targets: the break-even k, or '> largest k' when scratch never caught up."""
-    table = break_even(summary)
-    if table.empty or summary["shots"].nunique() < 2:  # one k: no curve to read it from
-        return ""
-    several = table["source"].nunique() > 1
-    table["configuration"] = [describe(r, several) for r in table.to_dict(orient="records")]
-    table["cell"] = [f"{int(r.break_even_k)}" if pd.notna(r.break_even_k) else f"> {r.largest_k} (not reached)"
-                     for r in table.itertuples()]
-    grid = table.pivot_table(index="configuration", columns="target", values="cell", aggfunc="first", sort=False)
-    targets = list(dict.fromkeys(table["target"]))
-    head = "".join(f"<th>{html.escape(str(t))}</th>" for t in targets)
-    rows = "".join(f"<tr><td>{html.escape(c)}</td>" + "".join(f"<td>{html.escape(str(grid.at[c, t]))}</td>"
-                                                              if pd.notna(grid.at[c, t]) else "<td>–</td>" for t in targets)
-                   + "</tr>" for c in grid.index)
-    return ("<h2>Break-even k</h2><p>The smallest k at which training from scratch catches up: its 95% CI reaches "
-            f"the transfer CI.</p><table><tr><th>configuration</th>{head}</tr>{rows}</table>")
 
 
 def write_report(directory: Path) -> tuple[Path, Path]:
@@ -244,7 +211,7 @@ def write_report(directory: Path) -> tuple[Path, Path]:
     sources = _sources(runs, config)
     ks = f" × k in {{{', '.join(map(str, sorted(runs['shots'].unique())))}}}"
     facts = (f"{runs['encoding'].nunique()} PEs × {runs['seed'].nunique()} seeds × {runs['target'].nunique()} targets × "
-             f"{_count(runs.loc[runs['shots'] != 0, 'recipe'].nunique(), 'recipe')}{ks}: {len(runs)} rows; "
+             f"{count(runs.loc[runs['shots'] != 0, 'recipe'].nunique(), 'recipe')}{ks}: {len(runs)} rows; "
              f"{_compute_seconds(runs):.0f} s of training")
     if "las" in runs and runs["las"].notna().any():
         facts += "; dependency parsing: accuracy = LAS (UAS, LAS without punctuation: runs.csv)"
@@ -263,8 +230,8 @@ def write_report(directory: Path) -> tuple[Path, Path]:
                       f"<figcaption>{section.caption}</figcaption></figure>")
         md_figs.append(f"## {section.title}\n\n![{section.title}](report_files/figure{i}.png)\n\n{section.caption}\n")
     # the first figure (the sample-efficiency curve when k varies) and its break-even table open the page
-    opening, rest = blocks[:1] + [_break_even_html(summary)], blocks[1:]
-    few, lines = _few_test_sentences(summary), headline(found)
+    opening, rest = blocks[:1] + [break_even_html(summary)], blocks[1:]
+    few, lines = few_test_sentences(summary), headline(found)
     answer = across_lines(tables.across)  # the answer across languages comes first; the per-cell claims follow
     covered = [f"<span class='alarm'>Coverage: {html.escape(w)}</span>" for w in coverage_warnings(directory)]
     # first: on a poorly covered target every verdict may measure the tokenizer, not the PE
@@ -272,118 +239,23 @@ def write_report(directory: Path) -> tuple[Path, Path]:
             f"<style>{STYLE}</style></head><body><h1>petra report: {html.escape(name)}</h1>"
             f"<p class='sub'>pretrained on <b>{html.escape(', '.join(sources))}</b>; {facts}</p>"
             + (f"<div class='card'>{'<br>'.join(covered)}</div>" if covered else "")
-            + f"{_answer_html(answer)}{_distance_html(distance_lines(distance_table(tables.across, run.links)))}"
-            f"{_grid_html(found)}{alarm_html}{few}{_replication_html(tables.replication, again)}"
+            + f"{answer_html(answer)}{distance_html(distance_lines(distance_table(tables.across, run.links)))}"
+            f"{grid_html(found)}{alarm_html}{few}{replication_html(tables.replication, again)}"
             f"{''.join(opening)}<details><summary><b>Each (target, k) in words</b> ({len(lines)})</summary>"
             f"<div class='card'>{'<br>'.join(lines)}</div></details>"
             f"<details><summary><b>Summary table</b> ({len(summary)} rows: summary.csv)</summary>"
             f"<div class='wide'>{_html_table(shown_once(summary, runs), len(sources) > 1)}</div></details>"
-            f"{_recipes_html(recipe_table(runs))}{''.join(rest)}</body></html>")
+            f"{recipes_html(recipe_table(runs))}{''.join(rest)}</body></html>")
     html_path, md_path = directory / "report.html", directory / "report.md"
     html_path.write_text(page)
     md = [f"# petra report: {name}\n", f"Pretrained on **{', '.join(sources)}**; {facts}.\n",
           *[f"- {_strip_tags(line)}" for line in covered], "",
-          *([f"**Across targets** (across_targets.csv):\n", *[f"- {line}" for line in answer], ""] if answer else []),
+          *(["**Across targets** (across_targets.csv):\n", *[f"- {line}" for line in answer], ""] if answer else []),
           *[f"- {_strip_tags(line)}" for line in lines], "", _strip_tags(alarm_html), _strip_tags(few), "",
-          *_replication_md(tables.replication, again),
-          *md_figs[:1], "## Summary\n", _markdown_table(_table(shown_once(summary, runs), len(sources) > 1)), "", *md_figs[1:]]
+          *replication_md(tables.replication, again),
+          *md_figs[:1], "## Summary\n", markdown_table(_table(shown_once(summary, runs), len(sources) > 1)), "", *md_figs[1:]]
     md_path.write_text("\n".join(md))
     return html_path, md_path
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
-
-
-def _recipes_html(table: pd.DataFrame) -> str:
-    if table.empty:
-        return ""
-    return (f"<details><summary><b>What each recipe trained</b> ({len(table)} recipes: parameters counted)</summary>"
-            f"{table.to_html(index=False, escape=True, formatters={'fewest': '{:,}'.format, 'most': '{:,}'.format})}"
-            "</details>")
-
-
-def _answer_html(lines: list[str]) -> str:
-    """The PE verdicts open the page; those on recipes and sources follow, folded."""
-    if not lines:
-        return ""
-    first = [line for line in lines if line.startswith("PE ")] or lines
-    more = [line for line in lines if line not in first]
-    folded = (f"<details><summary>recipes and sources ({len(more)})</summary>" + "<br>".join(html.escape(x) for x in more)
-              + "</details>") if more else ""
-    return ("<div class='card'><b>Across targets</b> (languages as the unit: random-effects mean of the per-target "
-            "paired differences, HKSJ 95% interval; across_targets.csv)<br>" + "<br>".join(html.escape(x) for x in first)
-            + folded + "</div>")
-
-
-def _distance_html(lines: list[str]) -> str:
-    if not lines:
-        return ""
-    return ("<details><summary><b>Does the PE difference move with the distance to the source?</b> "
-            f"({sum('it moves' in x for x in lines)} of {len(lines)} slopes exclude zero; weighted meta-regression, "
-            "Knapp-Hartung interval)</summary>" + "<br>".join(html.escape(x) for x in lines) + "</details>")
-
-
-GRID_COLOURS = {"best": "#d4edda", "tie": "#eceff3", ONE_SEED: "#fff3cd"}
-
-
-def _grid_html(found: list[Claim]) -> str:
-    """Targets x k, each cell its claim: the best configuration (green), 'tie' (gray) or a one-seed lead
-    (yellow); hovering shows the claim in words."""
-    if not found:
-        return ""
-    ks = sorted({c.shots for c in found})
-    by_cell = {(c.target, c.shots): c for c in found}
-    rows = []
-    for target in dict.fromkeys(c.target for c in found):
-        cells = []
-        for k in ks:
-            claim = by_cell.get((target, k))
-            if claim is None or claim.runner_up is None:
-                cells.append("<td>–</td>")
-                continue
-            lead = "tie" if claim.tie else "best" if claim.difference.seed_evidence else ONE_SEED
-            text = "tie" if lead == "tie" else claim.best["label"] + (" (1 seed)" if lead == ONE_SEED else "")
-            cells.append(f"<td style='background:{GRID_COLOURS[lead]};text-align:left' title='{html.escape(claim_text(claim))}'>"
-                         f"{html.escape(text)}</td>")
-        rows.append(f"<tr><td>{html.escape(target)}</td>{''.join(cells)}</tr>")
-    head = "".join(f"<th>{'zero-shot' if k == 0 else f'k = {k}'}</th>" for k in ks)
-    return ("<h2>Per target and k</h2><p>Green: the best configuration (its paired 95% CI against the runner-up excludes "
-            "zero); gray: a tie; yellow: the highest with one seed (no seed-level evidence). Hover a cell for the numbers; "
-            f"every claim in words is further down.</p><table><tr><th>target</th>{head}</tr>{''.join(rows)}</table>")
-
-
-REPLICATION_COLUMNS = {"target": "target", "shots": "k", "claim": "claim", "best": "best", "runner_up": "runner-up",
-                       "difference": "difference", "ci_low": "CI low", "ci_high": "CI high",
-                       "again_difference": "again", "again_ci_low": "again CI low", "again_ci_high": "again CI high",
-                       "again_best": "new seeds' best", "verdict": "verdict"}
-
-
-def _replication_html(table: pd.DataFrame, seeds: list[int]) -> str:
-    """Each claim against the same comparison on the replication seeds (placed before the figures:
-    it says how far to trust the headline above it)."""
-    if table.empty:
-        return ""
-    lines = "<br>".join(html.escape(line) for line in replication_lines(table, seeds))
-    shown = table[list(REPLICATION_COLUMNS)].rename(columns=REPLICATION_COLUMNS)
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in shown.columns)
-    rows = "".join("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in row) + "</tr>" for row in shown.itertuples(index=False))
-    return (f"<h2>Replication</h2><p>{lines}</p><p>Each claim above against the same two configurations compared "
-            "on the replication seeds alone ('again'; replication.csv).</p>"
-            f"<div class='wide'><table><tr>{head}</tr>{rows}</table></div>")
-
-
-def _replication_md(table: pd.DataFrame, seeds: list[int]) -> list[str]:
-    if table.empty:
-        return []
-    shown = table[list(REPLICATION_COLUMNS)].rename(columns=REPLICATION_COLUMNS)
-    return ["## Replication\n", *[f"- {line}" for line in replication_lines(table, seeds)], "", _markdown_table(shown), ""]
-
-
-def _markdown_table(table: pd.DataFrame) -> str:
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(html.unescape(_fmt(v)) for v in row) + " |" for row in table.itertuples(index=False)]
-    return "\n".join(lines)
 
 
 def _strip_tags(text: str) -> str:
