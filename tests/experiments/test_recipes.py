@@ -51,3 +51,18 @@ def test_adversary_needs_two_pretraining_languages():
 
     with pytest.raises(PetraError, match="pretrain.adversary needs two or more"):
         parse_config({"pretrain": {"adversary": {"weight": 0.1}}})
+
+
+def test_frozen_encoder_lr_reaches_only_the_frozen_encoder_recipes():
+    def accuracies(**finetune):
+        config = parse_config({**TINY, "pretrain": {"epochs": 1, "batch_size": 16},
+                               "finetune": {**TINY["finetune"], "recipes": ["full", "adapters"], "curve_points": 0,
+                                            **finetune}})
+        records = run_unit(config, prepare_data(config), "learned", 0).records
+        return {r.recipe: (r.accuracy, r.scratch_accuracy) for r in records}
+
+    default = accuracies()
+    assert accuracies(frozen_encoder_lr=1e-3) == default  # the fine-tuning lr (1e-3 by default): the same runs
+    faster = accuracies(frozen_encoder_lr=0.02)
+    assert faster["full"] == default["full"]  # full and scratch train at finetune.lr either way
+    assert faster["adapters"][0] != default["adapters"][0]

@@ -113,6 +113,9 @@ class FinetuneConfig(OptimConfig):
     adapter_bottleneck: int = Field(16, gt=0, description="adapters: bottleneck width")
     lora_rank: int = Field(8, gt=0, description="lora: rank r of each low-rank update")
     lora_alpha: float = Field(16.0, gt=0, description="lora: the update is scaled by alpha / r")
+    frozen_encoder_lr: float | None = Field(
+        None, gt=0, description="learning rate of the frozen-encoder recipes (frozen_adaptive_pe, adapters, lora); "
+        "null: lr. Their zero-initialised modules learn little at full fine-tuning's lr in a few steps (README)")
     embeddings: Literal[EMBEDDINGS] = Field(
         "target", description="frozen-encoder recipes (frozen_adaptive_pe, adapters, lora): target = the embedding rows "
         "of the pieces the k sentences use train, the rest stay as pretrained; all = the whole table; frozen = none")

@@ -247,7 +247,7 @@ class UnitRunner:
         seed_everything(self._seed(name, phase))
         checkpoint = label.replace("/", "-")
         result = fit_mixture(
-            model, corpora, probabilities, objective, f.model_copy(update={"epochs": epochs}), pad,
+            model, corpora, probabilities, objective, f.model_copy(update={"epochs": epochs, "lr": self._lr(phase)}), pad,
             self._seed(name, "finetune"), self.log.checkpointer(checkpoint, at_end=False), steps=per_epoch,
             evaluate=curve, eval_every=max(1, steps // f.curve_points) if f.curve_points else 0,
         )
@@ -272,6 +272,12 @@ class UnitRunner:
                 save_model(model, path, meta)
         self.log.discard_checkpoint(checkpoint)
         return out
+
+    def _lr(self, phase: str) -> float:
+        """Fine-tuning's learning rate, or the frozen-encoder recipes' own (scratch trains every parameter)."""
+        f = self.config.finetune
+        frozen = phase != "scratch" and get_recipe(phase).frozen_encoder
+        return f.frozen_encoder_lr if frozen and f.frozen_encoder_lr is not None else f.lr
 
     def _curves(self, target: str, phase: str, k: int, result: dict, source: str) -> None:
         self._curve(target, phase, k, "loss", enumerate(result["losses"], 1), source)
