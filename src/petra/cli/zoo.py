@@ -15,12 +15,8 @@ def encodings() -> None:
     """
     from petra.encodings import available
 
-    table = Table(title="positional encodings")
-    for column in ("name", "acts as", "description"):
-        table.add_column(column)
-    for spec in available():
-        table.add_row(spec.name, spec.kind, spec.description)
-    console.print(table)
+    _print_registry("positional encodings", ("name", "acts as", "description"),
+                    [(spec.name, spec.kind, spec.description) for spec in available()])
 
 
 @app.command(rich_help_panel=MODELS)
@@ -31,9 +27,14 @@ def recipes() -> None:
     """
     from petra.training.recipes import available
 
-    table = Table(title="fine-tuning recipes")
-    for column in ("name", "encoder", "description"):
+    _print_registry("fine-tuning recipes", ("name", "encoder", "description"),
+                    [(r.name, "frozen" if r.frozen_encoder else "trained", r.description) for r in available()])
+
+
+def _print_registry(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    table = Table(title=title)
+    for column in columns:
         table.add_column(column)
-    for recipe in available():
-        table.add_row(recipe.name, "frozen" if recipe.frozen_encoder else "trained", recipe.description)
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
