@@ -27,8 +27,11 @@ UD = {
     "tokenizer": {"vocab_size": 500, "min_frequency": 1},
     "data": {"source": {"treebank": "English-EWT"}, "targets": [{"treebank": "Wolof-WTB"}], "source_train": 300,
              "test": 60},
-    "pretrain": {"epochs": 3, "batch_size": 16, "lr": 0.003, "warmup_steps": 10},
-    "finetune": {"recipes": RECIPES, "shots": [0, 40], "epochs": 3, "batch_size": 8, "curve_points": 0},
+    # masked-LM first, then the task, with the target's text: what madx starts from and trains its adapters on
+    "pretrain": {"objectives": ["mlm", "task"], "epochs": 2, "task_epochs": 2, "batch_size": 16, "lr": 0.003,
+                 "warmup_steps": 10, "mix": {"target_text": 60}},
+    "finetune": {"recipes": RECIPES, "shots": [0, 40], "epochs": 3, "batch_size": 8, "curve_points": 0,
+                 "language_adapter_steps": 20},
 }
 
 

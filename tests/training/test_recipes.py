@@ -11,7 +11,8 @@ from petra.errors import PetraError
 from petra.experiments.transfer_config import FinetuneConfig
 from petra.models import HeadSpec, build_model
 from petra.training.loop import make_optimizer
-from petra.training.recipes import Setup, apply_recipe, available, get_recipe
+from petra.models.language import InvertibleAdapter
+from petra.training.recipes import Setup, SourceStage, apply_recipe, available, get_recipe
 
 CONFIG = ModelConfig(dim=32, heads=4, ffn_dim=64, layers=2, dropout=0.0)
 VOCAB, CLASSES = 60, 5
@@ -74,7 +75,44 @@ def test_frozen_pe_freezes_only_the_pe_and_lora_merges_into_a_plain_model():
 
 
 def test_unknown_and_renamed_recipes_are_named():
-    with pytest.raises(PetraError, match="unknown recipe 'madx'; available: adapters, adversarial"):
-        get_recipe("madx")
+    with pytest.raises(PetraError, match="unknown recipe 'mad_x'; available: adapters, adversarial"):
+        get_recipe("mad_x")
     with pytest.raises(PetraError, match="'adaptive_pe' was renamed: use frozen_adaptive_pe"):
         parse_config({"finetune": {"recipes": ["full", "adaptive_pe"]}})
+
+
+def test_the_invertible_adapter_inverts_exactly():
+    torch.manual_seed(0)
+    adapter = InvertibleAdapter(32, 8, 2)
+    for module in adapter.modules():
+        if isinstance(module, torch.nn.Linear):
+            torch.nn.init.normal_(module.weight, std=0.5)  # far from the identity it starts as
+    adapter.language = 1
+    x = torch.randn(3, 7, 32)
+    assert not torch.allclose(adapter(x), x)
+    torch.testing.assert_close(adapter.inverse(adapter(x)), x, atol=1e-5, rtol=1e-5)
+
+
+def test_madx_trains_each_language_adapter_alone_then_the_task_adapter():
+    """Each stage of MAD-X leaves trainable exactly one language's adapters (or the task adapter and
+    head), so training one language never moves another's."""
+    torch.manual_seed(0)
+    model = build_model(CONFIG, "learned", VOCAB, {"task": HeadSpec("token", CLASSES), "mlm": HeadSpec("token", VOCAB)})
+    stages = []
+
+    def train(m, corpora, masked_lm, name):
+        stages.append((name, masked_lm, corpora, {n for n, p in m.named_parameters() if p.requires_grad}))
+
+    recipe = get_recipe("madx")
+    texts = {0: ["source text"], 2: ["target text"]}
+    recipe.per_source(model, SourceStage(0, texts, "source task", train, Setup(3, FinetuneConfig())))
+    assert [(name, mlm, corpora) for name, mlm, corpora, _ in stages] == [
+        ("language-0", True, ["source text"]), ("language-2", True, ["target text"]), ("task", False, ["source task"])]
+    source, target, task = (trainable for *_, trainable in stages)
+    assert source and target and not source & target
+    assert all(".down.0." in n or ".up.0." in n or ".f.0." in n or ".g.0." in n for n in source)
+    assert any("embed.invertible.f.2" in n for n in target) and any("blocks.1.adapter.up.2" in n for n in target)
+    assert {n.split(".")[0] for n in task} == {"encoder", "heads"} and all("task_adapter" in n or "heads.task" in n
+                                                                             for n in task)
+    # the invertible adapter at both ends: its inverse undoes it before the masked-LM head
+    assert model.heads["mlm"].inverse_of is model.encoder.embed.invertible

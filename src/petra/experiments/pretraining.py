@@ -5,7 +5,9 @@ pretrained on different sources are a paired comparison."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 
@@ -15,7 +17,7 @@ from petra.experiments.phases import PhaseLog, fit_mixture
 from petra.experiments.seeding import seed_everything
 from petra.experiments.transfer_data import SourceData, TransferData
 from petra.models import HeadSpec, PetraModel, build_model
-from petra.models.language import add_language_embeddings
+from petra.models.language import add_language_embeddings, add_language_positions
 from petra.training.adversarial import AdversarialObjective, LanguageDiscriminator
 from petra.training.objectives import JointObjective, MLMObjective, TokenDropout
 
@@ -59,22 +61,33 @@ def pretrain_objective(config: Config, data: TransferData, source: SourceData, m
     return objective
 
 
+@dataclass
+class Pretrained:
+    model: PetraModel
+    seconds: float
+    losses: list[float]
+    masked_lm: PetraModel | None = None  # the model after the masked-LM stage, before the task (when asked)
+
+
 def pretrain(config: Config, data: TransferData, source: SourceData, encoding: str, seed_of: Callable[..., int],
-             log: PhaseLog, device: torch.device | str = "cpu") -> tuple[PetraModel, float, list[float]]:
-    """(model, seconds, losses) of pretraining on ``source``; resumes from ``log``'s checkpoints
-    (a finished pretraining replays nothing: its final checkpoint is restored)."""
+             log: PhaseLog, device: torch.device | str = "cpu", keep_masked_lm: bool = False) -> Pretrained:
+    """Pretraining on ``source``; resumes from ``log``'s checkpoints (a finished pretraining replays
+    nothing: its final checkpoint is restored). ``keep_masked_lm``: also a copy of the model as the
+    masked-LM stage left it (``pretrain.task_epochs``: the stage before the task)."""
     p = config.pretrain
     model = new_model(config, data, encoding, seed_of("init"), device)
+    if p.mix.positions == "per_language":
+        add_language_positions(model, len(data.languages))
     if p.mix.language_embeddings:
         add_language_embeddings(model, len(data.languages))
-        model.to(device)
+    model.to(device)
     corpora = [source.train, *data.mix, *data.unlabelled]
     stages = [("pretrain", p, pretrain_objective(config, data, source, True, True, seed_of), corpora)]
     if p.task_epochs is not None:  # masked-LM on all the text, then the task on the labelled languages
         stages = [("pretrain-mlm", p, pretrain_objective(config, data, source, True, False, seed_of), corpora),
                   ("pretrain", p.model_copy(update={"epochs": p.task_epochs}),
                    pretrain_objective(config, data, source, False, True, seed_of), [source.train, *data.mix])]
-    seconds, losses = 0.0, []
+    out = Pretrained(model, 0.0, [])
     for i, (name, cfg, objective, parts) in enumerate(stages):
         if p.adversary.weight > 0 and i == 0:
             total = cfg.epochs * sum(-(-len(c) // cfg.batch_size) for c in parts)
@@ -83,5 +96,7 @@ def pretrain(config: Config, data: TransferData, source: SourceData, encoding: s
         probabilities = temperature_probabilities([len(c) for c in parts], p.mix.alpha)
         result = fit_mixture(model, parts, probabilities, objective, cfg, data.pad_id, seed_of(name),
                              log.checkpointer(f"{name}-{source.name}"))
-        seconds, losses = seconds + result.seconds, losses + result.losses
-    return model, seconds, losses
+        out.seconds, out.losses = out.seconds + result.seconds, out.losses + result.losses
+        if name == "pretrain-mlm" and keep_masked_lm:
+            out.masked_lm = copy.deepcopy(model)
+    return out

@@ -13,7 +13,7 @@ from petra.data.sources import Language, LanguageSpec, language_kind
 from petra.data.sources.pools import POOLS
 from petra.data.tokenize import TokenizerConfig, default_kind
 from petra.data.vocab_extension import GROWING_KINDS
-from petra.encodings import check_covers
+from petra.encodings import build_encoding, check_covers
 from petra.section import Section
 from petra.training.recipes import DEFAULT_RECIPES, EMBEDDINGS, get_recipe
 from petra.tasks import TaskConfig
@@ -67,6 +67,9 @@ class MixConfig(Section):
     alpha: float = Field(1.0, ge=0, le=1, description="temperature sampling p_i ∝ n_i^alpha (1: by size, 0: uniform)")
     loss_weights: list[float] | None = Field(None, description="λ_i per language, source first (default all 1)")
     language_embeddings: bool = False
+    positions: Literal["shared", "per_language"] = Field(
+        "shared", description="shared: one PE for every language; per_language: a copy of the PE per language, "
+        "each trained on its own text (Dufter & Schütze 2020; needs a PE with parameters, and each target's text)")
 
     @model_validator(mode="after")
     def _lengths_agree(self) -> MixConfig:
@@ -110,14 +113,16 @@ class FinetuneConfig(OptimConfig):
     augment: AugmentConfig = AugmentConfig()
     epochs: int = Field(30, gt=0)
     adaptive_hidden: int = Field(32, gt=0, description="frozen_adaptive_pe, full_adaptive_pe: hidden width of f(p; θ_lang)")
-    adapter_bottleneck: int = Field(16, gt=0, description="adapters: bottleneck width")
+    adapter_bottleneck: int = Field(16, gt=0, description="adapters, madx: bottleneck width")
+    language_adapter_steps: int = Field(200, gt=0, description="madx: masked-LM steps that train each language's "
+                                        "adapter on its own text (pretraining's batch size and lr)")
     lora_rank: int = Field(8, gt=0, description="lora: rank r of each low-rank update")
     lora_alpha: float = Field(16.0, gt=0, description="lora: the update is scaled by alpha / r")
     frozen_encoder_lr: float | None = Field(
-        None, gt=0, description="learning rate of the frozen-encoder recipes (frozen_adaptive_pe, adapters, lora); "
+        None, gt=0, description="learning rate of the frozen-encoder recipes (frozen_adaptive_pe, adapters, lora, madx); "
         "null: lr. Their zero-initialised modules learn little at full fine-tuning's lr in a few steps (README)")
     embeddings: Literal[EMBEDDINGS] = Field(
-        "target", description="frozen-encoder recipes (frozen_adaptive_pe, adapters, lora): target = the embedding rows "
+        "target", description="frozen-encoder recipes (frozen_adaptive_pe, adapters, lora, madx): target = the embedding rows "
         "of the pieces the k sentences use train, the rest stay as pretrained; all = the whole table; frozen = none")
     adversary: AdversaryConfig = AdversaryConfig(weight=0.1)
     curve_points: int = Field(10, ge=0, description="target-accuracy evaluations per fine-tuning (learning curve)")
@@ -231,7 +236,29 @@ class Config(ExperimentConfig):
             raise ValueError("pretrain.mix.target_text is unlabelled text: it needs the 'mlm' pretraining objective")
         if self.pretrain.adversary.weight > 0 and not self.pretrain.mix.languages:
             raise ValueError("pretrain.adversary needs two or more pretraining languages (add pretrain.mix.languages)")
+        if self.pretrain.mix.positions == "per_language":
+            self._check_language_positions()
         return self
+
+    def _check_language_positions(self) -> None:
+        m = self.model
+        silent = [e for e in self.encodings if not any(True for _ in build_encoding(
+            e, m.dim, m.heads, m.max_len, m.encoding_options.get(e, {})).parameters())]
+        if silent:
+            raise ValueError(f"pretrain.mix.positions per_language keeps a PE's parameters per language; encoding "
+                             f"{silent[0]!r} has none (use learned or t5_bias)")
+        if self.targets_without_text:
+            raise ValueError(f"pretrain.mix.positions per_language: target {self.targets_without_text[0]!r} has no text "
+                             "in masked-LM pretraining, so its positions would never train: set pretrain.mix.target_text")
+
+    @property
+    def targets_without_text(self) -> list[str]:
+        """Targets whose own text never reaches masked-LM pretraining (no pretrain.mix.target_text, no ``text:``)."""
+        if "mlm" not in self.pretrain.objectives:
+            return [t.name for t in self.data.targets]
+        if self.pretrain.mix.target_text:
+            return []
+        return [t.name for t in self.data.targets if getattr(t, "text", None) is None]
 
     @model_validator(mode="after")
     def _vocabulary_can_grow(self) -> Config:

@@ -27,6 +27,7 @@ from petra.data.word_labels import encode_sentences
 from petra.device import prepare_unit
 from petra.encodings import build_encoding
 from petra.experiments.phases import PhaseLog, fit_mixture, seeded_accuracy, seeded_scores
+from petra.data.mixing import temperature_probabilities
 from petra.experiments.pretraining import new_model, pretrain, with_adversary
 from petra.experiments.records import ZERO_SHOT, RunRecord, UnitResult, pool_folds
 from petra.experiments.seeding import seed_everything, stage_seed
@@ -36,8 +37,8 @@ from petra.models import PetraModel
 from petra.models.vocabulary import grow_embeddings
 from petra.results.kept_models import SUFFIX, describe, link_model, model_name, rescore, save_model
 from petra.tasks.parse import PUNCT
-from petra.training.objectives import JointObjective
-from petra.training.recipes import Setup, apply_recipe, get_recipe
+from petra.training.objectives import JointObjective, MLMObjective
+from petra.training.recipes import Recipe, Setup, SourceStage, apply_recipe, get_recipe
 
 
 def _arcs(result: dict, prefix: str = "") -> dict:
@@ -60,6 +61,8 @@ class UnitRunner:
         self.log = PhaseLog(work, config.run.checkpoint_every)
         self.out = UnitResult()
         self._pretrained: dict[str, PetraModel] = {}
+        self._masked_lm: dict[str, PetraModel] = {}  # after masked-LM, before the task (a recipe's base)
+        self._readied: dict[tuple[str, str], PetraModel] = {}  # (recipe, source): readied once per source (MAD-X)
         self._augmenters: dict[str, Augmenters] = {}
 
     def _seed(self, *parts: str) -> int:
@@ -68,12 +71,65 @@ class UnitRunner:
     def pretrained(self, source: SourceData) -> PetraModel:
         """The model pretrained on ``source``: trained now, or restored from the finished phase's checkpoints."""
         if source.name not in self._pretrained:
-            model, seconds, losses = pretrain(self.config, self.data, source, self.encoding, self._seed, self.log,
-                                              self.device)
-            self._pretrained[source.name] = model
+            keep = any(get_recipe(r).masked_lm_base for r in self.config.finetune.recipes)
+            done = pretrain(self.config, self.data, source, self.encoding, self._seed, self.log, self.device, keep)
+            self._pretrained[source.name] = done.model
+            if done.masked_lm is not None:
+                self._masked_lm[source.name] = done.masked_lm
             if f"pretrain/{source.name}" not in self.log.done:
-                self.log.record(f"pretrain/{source.name}", {"seconds": seconds, "losses": losses})
+                self.log.record(f"pretrain/{source.name}", {"seconds": done.seconds, "losses": done.losses})
         return self._pretrained[source.name]
+
+    def start(self, recipe: str, source: SourceData) -> PetraModel:
+        """The model recipe ``recipe`` starts from: the pretrained one, or the one it readied for this
+        source (MAD-X: masked-LM base + language adapters + task adapter), readied once and resumable."""
+        r = get_recipe(recipe)
+        if r.per_source is None:
+            return self.pretrained(source)
+        key = (recipe, source.name)
+        if key not in self._readied:
+            self.pretrained(source)
+            model = copy.deepcopy(self._masked_lm[source.name] if r.masked_lm_base else self._pretrained[source.name])
+            seconds: list[float] = []
+            stage = SourceStage(source.lang, self._texts(source), source.train,
+                                lambda m, corpora, masked_lm, name: seconds.append(
+                                    self._stage(recipe, source, m, corpora, masked_lm, name)),
+                                Setup(len(self.data.languages), self.config.finetune))
+            r.per_source(model, stage)
+            self._readied[key] = model.to(self.device)
+            if f"{recipe}/{source.name}" not in self.log.done:
+                self.log.record(f"{recipe}/{source.name}", {"seconds": sum(seconds)})
+        return self._readied[key]
+
+    def _texts(self, source: SourceData) -> dict[int, list[EncodedCorpus]]:
+        """Each language's own unlabelled text: the source's training sentences, each target's
+        pool text and ``text:`` (never a test sentence)."""
+        texts: dict[int, list[EncodedCorpus]] = {source.lang: [source.train]}
+        targets = {t.lang for t in self.data.targets.values()}
+        for corpus in self.data.unlabelled:
+            if corpus.lang in targets:
+                texts.setdefault(corpus.lang, []).append(corpus)
+        return texts
+
+    def _stage(self, recipe: str, source: SourceData, model: PetraModel, corpora: list[EncodedCorpus], masked_lm: bool,
+               name: str) -> float:
+        """One resumable training stage of a per-source recipe: masked-LM for
+        ``finetune.language_adapter_steps`` steps on ``corpora``, else the task for ``pretrain.task_epochs``
+        epochs, with pretraining's batch size and learning rate; its seconds."""
+        p, seed = self.config.pretrain, self._seed(recipe, source.name, name)
+        model.to(self.device)
+        if masked_lm:
+            mask = MLMObjective(len(self.data.tokenizer), self.data.tokenizer.mask_id, p.mask_prob,
+                                torch.Generator().manual_seed(seed))
+            objective, cfg = JointObjective(self.config.task.type, 0.0, mask), p.model_copy(update={"epochs": 1})
+            steps = self.config.finetune.language_adapter_steps
+        else:
+            objective, cfg, steps = JointObjective(self.config.task.type), p.model_copy(update={"epochs": p.task_epochs}), None
+        seed_everything(seed)
+        probabilities = temperature_probabilities([len(c) for c in corpora], p.mix.alpha)
+        result = fit_mixture(model, corpora, probabilities, objective, cfg, self.data.pad_id, seed,
+                             self.log.checkpointer(f"{recipe}-{name}-{source.name}"), steps=steps)
+        return result.seconds
 
     def run(self) -> UnitResult:
         task, pad = self.config.task.type, self.data.pad_id
@@ -83,26 +139,33 @@ class UnitRunner:
                 self.pretrained(source)
             self._curve(source.name, "pretrain", 0, "loss", enumerate(self.log.done[f"pretrain/{source.name}"]["losses"], 1),
                         source.name)
-        on_source = {s.name: self.log.once(f"source/{s.name}", lambda: seeded_accuracy(
-            self.pretrained(s), s.test, task, pad, self._seed("eval"))) for s in sources}
+        starts = [ZERO_SHOT, *(r for r in self.config.finetune.recipes if get_recipe(r).per_source is not None)]
+        on_source = {(s.name, r): self.log.once(f"{_prefix(r)}source/{s.name}", lambda: seeded_accuracy(
+            self._start(r, s), s.test, task, pad, self._seed("eval"))) for s in sources for r in starts}
         zero_shot: dict[str, dict[str, float]] = {s.name: {} for s in sources}
         for target in self.data.targets.values():
-            zero = {s.name: self.log.once(f"zero_shot/{s.name}/{target.name}", lambda: seeded_scores(
-                self.pretrained(s), target.test, task, pad, self._seed(target.name, "eval"), self.punct)) for s in sources}
+            # zero-shot: the pretrained model, and each model a recipe readied per source, on the target
+            zero = {(s.name, r): self.log.once(f"{_prefix(r)}zero_shot/{s.name}/{target.name}", lambda: seeded_scores(
+                self._start(r, s), target.test, task, pad, self._seed(target.name, "eval"), self.punct))
+                for s in sources for r in starts}
             for s in sources:
-                zero_shot[s.name][target.name] = zero[s.name]["accuracy"]
+                zero_shot[s.name][target.name] = zero[s.name, ZERO_SHOT]["accuracy"]
+            accuracy = {key: z["accuracy"] for key, z in zero.items()}
             for k in target.shots(self.config.finetune.shots):
                 if k == 0:
-                    for s in sources:
-                        self._record(s.name, target, ZERO_SHOT, 0, {**zero[s.name], "seconds": 0.0, "sentence": None},
-                                     {"accuracy": float("nan")}, zero[s.name]["accuracy"], on_source[s.name], 0)
+                    for (s, r), z in zero.items():
+                        self._record(s, target, r, 0, {**z, "seconds": 0.0, "sentence": None},
+                                     {"accuracy": float("nan")}, z["accuracy"], on_source[s, r], 0)
                 else:
-                    self._k_shot(target, k, {s: z["accuracy"] for s, z in zero.items()}, on_source)
+                    self._k_shot(target, k, accuracy, on_source)
         for s in sources:  # the pretrained model is every target's zero-shot model
             path = self._kept(ZERO_SHOT, s.name)
             if path is not None and not path.is_file():
                 save_model(self.pretrained(s), path, self._meta(ZERO_SHOT, s.name, 0, zero_shot[s.name]))
         return self.out
+
+    def _start(self, recipe: str, source: SourceData) -> PetraModel:
+        return self.pretrained(source) if recipe == ZERO_SHOT else self.start(recipe, source)
 
     def _kept(self, recipe: str, source: str, target: str | None = None, k: int = 0) -> Path | None:
         return None if self.models is None else self.models / f"{model_name(recipe, source, target, k)}{SUFFIX}"
@@ -110,7 +173,8 @@ class UnitRunner:
     def _meta(self, recipe: str, source: str, k: int, scores: dict[str, float], grown: AnyTokenizer | None = None) -> dict:
         return describe(self.config, self.data, self.encoding, self.seed, recipe, source, k, scores, grown)
 
-    def _k_shot(self, target: TargetData, k: int, zero: dict[str, float], on_source: dict[str, float]) -> None:
+    def _k_shot(self, target: TargetData, k: int, zero: dict[tuple[str, str], float],
+                on_source: dict[tuple[str, str], float]) -> None:
         """Scratch and every recipe from every source on the same k sentences of ``target`` (drawn
         per seed; under test folds once per fold, scored on the held-out fold, then pooled)."""
         augmented = self.config.finetune.augment.enabled  # augmentation draws on the source: scratch per source
@@ -154,7 +218,8 @@ class UnitRunner:
             path = self._kept(recipe, source, target.name, k)
             if len(results) > 1 and path is not None and path.is_file():  # test folds: rank by the pooled score
                 rescore(path, {target.name: r["accuracy"]})
-            self._record(source, target, recipe, k, r, base, zero[source], on_source[source], sizes[source],
+            start = recipe if (source, recipe) in zero else ZERO_SHOT  # the model this recipe started from
+            self._record(source, target, recipe, k, r, base, zero[source, start], on_source[source, start], sizes[source],
                          grown.added if self.config.finetune.extend_vocab else None)
 
     def _record(self, source: str, target: TargetData, recipe: str, k: int, r: dict, scratch: dict, zero: float,
@@ -226,7 +291,7 @@ class UnitRunner:
             model = new_model(self.config, self.data, self.encoding, self._seed(name, "scratch-init"), self.device,
                               len(grown.tokenizer))
         else:
-            model = copy.deepcopy(self.pretrained(source))
+            model = copy.deepcopy(self.start(phase, source))
             grow_embeddings(model, grown.replaced)
             pieces = frozenset(int(i) for ids in train_set.ids for i in np.unique(ids))
             trained = apply_recipe(model, phase, Setup(len(self.data.languages), f, pieces))
@@ -264,7 +329,7 @@ class UnitRunner:
         if source is not None:
             out.update(trainable_parameters=trained.parameters, trained=trained.describe())
             # CKA compares both models on the same tokens: a grown vocabulary reads the text as other tokens
-            out.update(drift_and_cka(self.pretrained(source), model, None if grown.added else test_set,
+            out.update(drift_and_cka(self.start(phase, source), model, None if grown.added else test_set,
                                      self.data.pad_id, self.device, self._seed("cka")))
             path = self._kept(phase, source.name, name, keep_k) if keep_k is not None else None
             if path is not None:
@@ -288,6 +353,11 @@ class UnitRunner:
         base = {"source": source, "encoding": self.encoding, "seed": self.seed, "target": target, "phase": phase,
                 "shots": k, "kind": kind}
         self.out.curves += [{**base, "step": int(s), "value": float(v)} for s, v in points]
+
+
+def _prefix(recipe: str) -> str:
+    """Phase-log names: the pretrained model's phases keep their names (logs of earlier runs resume)."""
+    return "" if recipe == ZERO_SHOT else f"{recipe}/"
 
 
 def run_unit(config: Config, data: TransferData, encoding: str, seed: int, work: Path | None = None,

@@ -23,7 +23,8 @@ class PetraConfig(PretrainedConfig):
 
     ``encoding`` names any PE of the zoo (``petra encodings``); ``encoding_options`` are its keyword
     options (e.g. ``{"eval_mode": "fixed"}`` for ``random_gaussian``), validated at construction.
-    ``language_embeddings``, ``adapter_bottleneck`` and ``adaptive_pe_hidden`` (0: none) add petra's
+    ``language_embeddings``, ``adapter_bottleneck``, ``madx_bottleneck``, ``adaptive_pe_hidden`` and
+    ``language_positions`` (0 / False: none) add petra's
     per-language modules for ``num_languages`` languages, used for language ``language``.
     """
 
@@ -46,6 +47,8 @@ class PetraConfig(PretrainedConfig):
         language_embeddings: bool = False,
         adapter_bottleneck: int = 0,
         adaptive_pe_hidden: int = 0,
+        madx_bottleneck: int = 0,
+        language_positions: bool = False,
         **kwargs: Any,
     ) -> None:
         self.vocab_size = vocab_size
@@ -65,6 +68,8 @@ class PetraConfig(PretrainedConfig):
         self.language_embeddings = language_embeddings
         self.adapter_bottleneck = adapter_bottleneck
         self.adaptive_pe_hidden = adaptive_pe_hidden
+        self.madx_bottleneck = madx_bottleneck
+        self.language_positions = language_positions
         super().__init__(**kwargs)
         self._validate()
 

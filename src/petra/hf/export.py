@@ -32,7 +32,8 @@ def build_hf_model(kept: KeptModel, target: str):
         id2label=dict(enumerate(names)), label2id={n: i for i, n in enumerate(names)},
         language=m["languages"][target], num_languages=m["num_languages"],
         language_embeddings=m["language_embeddings"], adapter_bottleneck=m["adapter_bottleneck"],
-        adaptive_pe_hidden=m["adaptive_hidden"],
+        adaptive_pe_hidden=m["adaptive_hidden"], madx_bottleneck=m.get("madx_bottleneck", 0),
+        language_positions=m.get("language_positions", False),
     )
     model = (PetraForTokenClassification if m["task"] == "token" else PetraForSequenceClassification)(config)
     state = {k.replace("heads.task.", "classifier.", 1): v for k, v in kept.state().items()}

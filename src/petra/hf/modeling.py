@@ -29,7 +29,7 @@ from petra.encodings import PositionalEncoding
 from petra.hf.configuration import PetraConfig
 from petra.models.encoder import TransformerEncoder
 from petra.models.heads import SequenceHead, TokenHead
-from petra.models.language import AdaptivePE, LanguageAware, attach_language_modules
+from petra.models.language import AdaptivePE, LanguageAware, LanguagePositions, attach_language_modules
 
 try:  # transformers >= 4.57: init functions that skip weights already loaded from a checkpoint
     from transformers import initialization as hf_init
@@ -56,7 +56,8 @@ class PetraPreTrainedModel(PreTrainedModel):
             config.num_attention_heads, config.intermediate_size, config.dropout,
         )
         attach_language_modules(self, config.num_languages, config.language, config.language_embeddings,
-                                config.adaptive_pe_hidden, config.adapter_bottleneck)
+                                config.adaptive_pe_hidden, config.adapter_bottleneck, config.madx_bottleneck,
+                                config.language_positions)
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
@@ -65,9 +66,10 @@ class PetraPreTrainedModel(PreTrainedModel):
         loaded from a checkpoint, including non-persistent buffers (RoPE frequencies, ALiBi slopes)."""
         top = self.encoder.encoding
         top = top.base if isinstance(top, AdaptivePE) else top  # the zoo PE inside a language-adaptive wrapper
-        path = next((name for name, sub in top.named_modules() if sub is module), None)
-        if path is not None:  # the PE or a module inside it (learned table, random_ordered's base)
-            _copy_fresh_encoding(top, path, self.config)
+        tops = list(top.per_language) if isinstance(top, LanguagePositions) else [top]  # one zoo PE per language
+        found = next(((pe, name) for pe in tops for name, sub in pe.named_modules() if sub is module), None)
+        if found is not None:  # the PE or a module inside it (learned table, random_ordered's base)
+            _copy_fresh_encoding(*found, self.config)
         elif any(module is part for language in self.modules() if isinstance(language, LanguageAware)
                  for part in language.modules()):
             return  # per-language modules start as petra builds them (zero-initialised maps, identity adapters)

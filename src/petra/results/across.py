@@ -28,7 +28,7 @@ def across_table(summary: pd.DataFrame, runs: pd.DataFrame, scored: dict) -> pd.
                 row = _compared(group, column, a, b, runs, scored)
                 if row is not None:
                     held = dict(zip(fixed, context))
-                    rows.append({"factor": factor, "shots": shots, "context": _context(held, shots), **held, "a": a, "b": b, **row})
+                    rows.append({"factor": factor, "shots": shots, "context": _context(held), **held, "a": a, "b": b, **row})
     return pd.DataFrame(rows)
 
 
@@ -37,9 +37,10 @@ def _ranked(group: pd.DataFrame, column: str) -> list[str]:
     return list(group.groupby(column, sort=False)["accuracy_mean"].mean().sort_values(ascending=False, kind="stable").index)
 
 
-def _context(fixed: dict, shots: int) -> str:
-    """What was held fixed, as in 'full, from English-EWT' or 'rope + full' (zero-shot has no recipe to name)."""
-    held = " + ".join(fixed[c] for c in ("encoding", "recipe") if c in fixed and not (c == "recipe" and shots == 0))
+def _context(fixed: dict) -> str:
+    """What was held fixed, as in 'full, from English-EWT' or 'rope + full' (the pretrained model's zero-shot
+    has no recipe to name; a recipe's own zero-shot, MAD-X's, has)."""
+    held = " + ".join(fixed[c] for c in ("encoding", "recipe") if c in fixed and fixed[c] != "zero_shot")
     source = f"from {fixed['source']}" if fixed.get("source") else ""
     return ", ".join(part for part in (held, source) if part)
 

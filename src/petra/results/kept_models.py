@@ -75,7 +75,8 @@ def describe(config, data, encoding: str, seed: int, recipe: str, source: str, k
         **({"tokenizer": as_json(grown)} if grown is not None else {}),
         "model": config_to_dict(config)["model"], "num_languages": len(data.languages),
         "language_embeddings": config.pretrain.mix.language_embeddings,
-        "adapter_bottleneck": 0, "adaptive_hidden": 0, **_rebuilt_with(recipe, f),
+        "language_positions": config.pretrain.mix.positions == "per_language",
+        "adapter_bottleneck": 0, "adaptive_hidden": 0, "madx_bottleneck": 0, **_rebuilt_with(recipe, f),
     }
 
 
@@ -209,6 +210,7 @@ def load_model(kept: KeptModel, target: str):
     m = kept.meta
     model = build_model(ModelConfig(**m["model"]), m["encoding"], m["vocab_size"], {"task": HeadSpec(m["task"], m["num_classes"])})
     attach_language_modules(model, m["num_languages"], m["languages"][target], m["language_embeddings"],
-                            m["adaptive_hidden"], m["adapter_bottleneck"])
+                            m["adaptive_hidden"], m["adapter_bottleneck"], m.get("madx_bottleneck", 0),
+                            m.get("language_positions", False))
     model.load_state_dict(kept.state(), strict=True)
     return model.eval()

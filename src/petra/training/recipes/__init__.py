@@ -9,7 +9,7 @@ from __future__ import annotations
 from torch import nn
 
 from petra.errors import PetraError
-from petra.training.recipes.base import EMBEDDINGS, Recipe, Setup, Trained, count, embedding_rows, only
+from petra.training.recipes.base import EMBEDDINGS, Recipe, Setup, SourceStage, Trained, count, embedding_rows, only
 
 _REGISTRY: dict[str, Recipe] = {}
 RENAMED = {"adaptive_pe": "frozen_adaptive_pe (the model frozen, as before) or full_adaptive_pe (trained with the rest)"}
@@ -46,7 +46,7 @@ def apply_recipe(model: nn.Module, name: str, setup: Setup | None = None) -> Tra
     return count(groups)
 
 
-from petra.training.recipes import adapters, adaptive_pe, adversarial, frozen_pe, full, lora  # noqa: E402,F401
+from petra.training.recipes import adapters, adaptive_pe, adversarial, frozen_pe, full, lora, madx  # noqa: E402,F401
 
-__all__ = ["EMBEDDINGS", "DEFAULT_RECIPES", "Recipe", "Setup", "Trained", "apply_recipe", "available", "get_recipe",
+__all__ = ["EMBEDDINGS", "DEFAULT_RECIPES", "Recipe", "SourceStage", "Setup", "Trained", "apply_recipe", "available", "get_recipe",
            "register"]

@@ -44,10 +44,27 @@ class Trained:
 
 
 @dataclass(frozen=True)
+class SourceStage:
+    """What a recipe that readies each pretrained model once, before any target (MAD-X), may use:
+    each language's own text, the source's labelled sentences, and the engine's resumable training,
+    ``train(model, corpus, masked_lm, name)`` (masked-LM on the text, else the task; ``name`` its phase)."""
+
+    source_language: int
+    texts: dict[int, list]  # language id -> its corpora (petra.data.batches.EncodedCorpus) of unlabelled text
+    task: Any  # the source's labelled training corpus
+    train: Callable[[nn.Module, list, bool, str], None]
+    setup: Setup
+
+
+@dataclass(frozen=True)
 class Recipe:
     name: str
     description: str
     prepare: Callable[[nn.Module, Setup], dict[str, list[nn.Parameter]]]  # adds modules; the groups that train
+    # Readies the pretrained model once per source (MAD-X trains its language and task adapters); the
+    # readied model is then this recipe's zero-shot model and every target fine-tuning's start.
+    per_source: Callable[[nn.Module, SourceStage], None] | None = None
+    masked_lm_base: bool = False  # starts from the model after masked-LM pretraining, before the task stage
     frozen_encoder: bool = False  # the pretrained encoder stays: the token embeddings train per finetune.embeddings
     source_batches: bool = False  # source batches join the target's (adversarial)
     full_without_pe_parameters: bool = False  # trains exactly what `full` trains when the PE has no parameters
