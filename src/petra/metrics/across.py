@@ -83,7 +83,10 @@ def across_targets(targets: Sequence[TargetDifference], level: float = 0.95) -> 
     w = 1 / v
     fixed = float((w * d).sum() / w.sum())
     q = float((w * (d - fixed) ** 2).sum())
-    tau2 = max(0.0, (q - (k - 1)) / (w.sum() - (w ** 2).sum() / w.sum()))
+    # DL's C = Σw - Σw²/Σw, written as Σ_i w_i (Σ_{j≠i} w_j) / Σw: a target whose difference has no width
+    # (the same at every seed and sentence) weighs ~1e18, and the subtraction would cancel to 0
+    others = np.array([np.delete(w, i).sum() for i in range(k)])
+    tau2 = max(0.0, (q - (k - 1)) / float((w * others).sum() / w.sum()))
     i2 = max(0.0, (q - (k - 1)) / q) if q > 0 else 0.0
     w_random = 1 / (v + tau2)
     mean = float((w_random * d).sum() / w_random.sum())

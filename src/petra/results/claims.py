@@ -54,7 +54,7 @@ def by_seed(scores: pd.DataFrame | None) -> dict[tuple, dict[int, tuple]]:
     return out
 
 
-def _paired(a: dict[int, tuple], b: dict[int, tuple]) -> list[SeedScores]:
+def paired_scores(a: dict[int, tuple], b: dict[int, tuple]) -> list[SeedScores]:
     """Seed by seed, both sides' scores on the sentences both scored at every seed, in one order
     (seeds and sentences are crossed: petra.metrics.compare)."""
     seeds = sorted(set(a) & set(b))
@@ -82,7 +82,7 @@ def _positions(rows: np.ndarray, wanted: np.ndarray) -> np.ndarray:
 def difference(best: pd.Series | dict, other: pd.Series | dict, runs: pd.DataFrame, scored: dict) -> PairedDifference:
     """best - other, paired on seeds and sentences (``scored``: :func:`by_seed`), or on seeds alone."""
     key = lambda r: (r["source"], r["target"], r["encoding"], r["recipe"], int(r["shots"]))  # noqa: E731
-    seeds = _paired(scored.get(key(best), {}), scored.get(key(other), {}))
+    seeds = paired_scores(scored.get(key(best), {}), scored.get(key(other), {}))
     if seeds:
         return paired_difference(seeds)
     # no per-sentence scores (results written before they were kept): pair on seeds only
