@@ -20,6 +20,7 @@ import torch
 from petra.experiments.transfer_config import Config
 from petra.data.augmenters import Augmenters
 from petra.data.batches import EncodedCorpus, subset
+from petra.data.mixing import temperature_probabilities
 from petra.data.sentence import Sentence
 from petra.data.tokenize import AnyTokenizer
 from petra.data.vocab_extension import Extension, extend
@@ -27,7 +28,6 @@ from petra.data.word_labels import encode_sentences
 from petra.device import prepare_unit
 from petra.encodings import build_encoding
 from petra.experiments.phases import PhaseLog, fit_mixture, seeded_accuracy, seeded_scores
-from petra.data.mixing import temperature_probabilities
 from petra.experiments.pretraining import new_model, pretrain, with_adversary
 from petra.experiments.records import ZERO_SHOT, RunRecord, UnitResult, pool_folds
 from petra.experiments.seeding import seed_everything, stage_seed
@@ -38,7 +38,7 @@ from petra.models.vocabulary import grow_embeddings
 from petra.results.kept_models import SUFFIX, describe, link_model, model_name, rescore, save_model
 from petra.tasks.parse import PUNCT
 from petra.training.objectives import JointObjective, MLMObjective
-from petra.training.recipes import Recipe, Setup, SourceStage, apply_recipe, get_recipe
+from petra.training.recipes import Setup, SourceStage, apply_recipe, get_recipe
 
 
 def _arcs(result: dict, prefix: str = "") -> dict:
@@ -81,10 +81,11 @@ class UnitRunner:
         return self._pretrained[source.name]
 
     def start(self, recipe: str, source: SourceData) -> PetraModel:
-        """The model recipe ``recipe`` starts from: the pretrained one, or the one it readied for this
-        source (MAD-X: masked-LM base + language adapters + task adapter), readied once and resumable."""
-        r = get_recipe(recipe)
-        if r.per_source is None:
+        """The model recipe ``recipe`` starts from (zero_shot: the pretrained one, scored as it is): the
+        pretrained one, or the one it readied for this source (MAD-X: masked-LM base + language adapters +
+        task adapter), readied once and resumable."""
+        r = None if recipe == ZERO_SHOT else get_recipe(recipe)
+        if r is None or r.per_source is None:
             return self.pretrained(source)
         key = (recipe, source.name)
         if key not in self._readied:
@@ -141,12 +142,12 @@ class UnitRunner:
                         source.name)
         starts = [ZERO_SHOT, *(r for r in self.config.finetune.recipes if get_recipe(r).per_source is not None)]
         on_source = {(s.name, r): self.log.once(f"{_prefix(r)}source/{s.name}", lambda: seeded_accuracy(
-            self._start(r, s), s.test, task, pad, self._seed("eval"))) for s in sources for r in starts}
+            self.start(r, s), s.test, task, pad, self._seed("eval"))) for s in sources for r in starts}
         zero_shot: dict[str, dict[str, float]] = {s.name: {} for s in sources}
         for target in self.data.targets.values():
             # zero-shot: the pretrained model, and each model a recipe readied per source, on the target
             zero = {(s.name, r): self.log.once(f"{_prefix(r)}zero_shot/{s.name}/{target.name}", lambda: seeded_scores(
-                self._start(r, s), target.test, task, pad, self._seed(target.name, "eval"), self.punct))
+                self.start(r, s), target.test, task, pad, self._seed(target.name, "eval"), self.punct))
                 for s in sources for r in starts}
             for s in sources:
                 zero_shot[s.name][target.name] = zero[s.name, ZERO_SHOT]["accuracy"]
@@ -163,9 +164,6 @@ class UnitRunner:
             if path is not None and not path.is_file():
                 save_model(self.pretrained(s), path, self._meta(ZERO_SHOT, s.name, 0, zero_shot[s.name]))
         return self.out
-
-    def _start(self, recipe: str, source: SourceData) -> PetraModel:
-        return self.pretrained(source) if recipe == ZERO_SHOT else self.start(recipe, source)
 
     def _kept(self, recipe: str, source: str, target: str | None = None, k: int = 0) -> Path | None:
         return None if self.models is None else self.models / f"{model_name(recipe, source, target, k)}{SUFFIX}"

@@ -47,12 +47,11 @@ def _flat(tree: dict, prefix: str = "") -> dict[str, Any]:
 def _config(directory: Path) -> dict[str, Any]:
     """The run's settings with today's defaults filled in (a setting added since it ran reads as its default)."""
     from petra.config import config_to_dict, load_config
-    from petra.experiments.transfer_config import Config
 
     path = directory / "config.yaml"
     if not path.is_file():
         raise PetraError(f"{directory}: no config.yaml - not a folder written by `petra run`")
-    resolved = config_to_dict(load_config(path, {}, Config))
+    resolved = config_to_dict(load_config(path))  # the experiment the file names
     return _flat({k: v for k, v in resolved.items() if k not in NOT_THE_EXPERIMENT})
 
 
