@@ -19,4 +19,5 @@ demo: $(STAMP)
 	$(VENV)/bin/petra demo
 
 test: $(STAMP)
+	$(VENV)/bin/lint-imports  # the layering contract in pyproject.toml
 	$(VENV)/bin/python -m pytest -q

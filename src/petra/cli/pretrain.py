@@ -1,6 +1,6 @@
 """`petra pretrain CONFIG`: pretrain one model, on one process or data-parallel under
 `accelerate launch --multi_gpu --num_processes K -m petra pretrain CONFIG` (CPU processes on a
-machine without GPUs; see petra.training.distributed)."""
+machine without GPUs; see petra.experiments.distributed)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def pretrain(
 
     Example: accelerate launch --multi_gpu --num_processes 2 -m petra pretrain configs/recipes.yaml
     """
-    from petra.training.distributed import pretrain_accelerated
+    from petra.experiments.distributed import pretrain_accelerated
 
     cfg = load_run_config(config, None, device)
     name = encoding or cfg.encodings[0]

@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-ZERO_SHOT = "zero_shot"  # the recipe column of k = 0 rows: the pretrained model, no target training
-
 
 @dataclass(frozen=True)
 class RunRecord:

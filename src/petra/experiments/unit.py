@@ -29,7 +29,7 @@ from petra.device import prepare_unit
 from petra.encodings import build_encoding
 from petra.experiments.phases import PhaseLog, fit_mixture, seeded_accuracy, seeded_scores
 from petra.experiments.pretraining import new_model, pretrain, with_adversary
-from petra.experiments.records import ZERO_SHOT, RunRecord, UnitResult, pool_folds
+from petra.experiments.records import RunRecord, UnitResult, pool_folds
 from petra.experiments.seeding import seed_everything, stage_seed
 from petra.experiments.transfer_data import SourceData, TargetData, TransferData
 from petra.metrics.stability import drift_and_cka, loss_volatility, steps_to_fraction
@@ -38,7 +38,7 @@ from petra.models.vocabulary import grow_embeddings
 from petra.results.kept_models import SUFFIX, describe, link_model, model_name, rescore, save_model
 from petra.tasks.parse import PUNCT
 from petra.training.objectives import JointObjective, MLMObjective
-from petra.training.recipes import Setup, SourceStage, apply_recipe, get_recipe
+from petra.training.recipes import ZERO_SHOT, Setup, SourceStage, apply_recipe, get_recipe
 
 
 def _arcs(result: dict, prefix: str = "") -> dict:

@@ -14,7 +14,7 @@ from petra.config import ModelConfig
 from petra.data.tokenize import AnyTokenizer, WordTokenizer
 from petra.data.vocab import SPECIALS, UNK
 from petra.errors import PetraError
-from petra.experiments.records import ZERO_SHOT
+from petra.training.recipes import ZERO_SHOT
 from petra.results.kept_models import Choice, KeptModel, find_kept
 
 EXPORT_FILE = "petra_export.json"  # which cell and seed the folder holds, and what it scored

@@ -24,7 +24,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from petra.errors import PetraError
-from petra.experiments.records import ZERO_SHOT
+from petra.training.recipes import ZERO_SHOT
 
 MODELS = "models"
 SUFFIX = ".safetensors"

@@ -32,7 +32,7 @@ class RunOutputs:
 
 def _in_config_order(runs: pd.DataFrame, config: Config) -> pd.DataFrame:
     """Rows ordered as the config lists PEs, targets, k and recipes (tables and plots follow it)."""
-    from petra.experiments.records import ZERO_SHOT
+    from petra.training.recipes import ZERO_SHOT
 
     order = {
         "source": {s.name: i for i, s in enumerate(config.data.sources)},

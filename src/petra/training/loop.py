@@ -110,7 +110,7 @@ def train(
     """Run ``cfg.epochs`` epochs (or finish them, resuming from ``checkpointer``).
 
     ``sync_gradients(params)`` runs after every backward pass: data-parallel training averages the
-    gradients of all processes there (petra.training.distributed), leaving this loop unchanged.
+    gradients of all processes there (petra.experiments.distributed), leaving this loop unchanged.
 
     ``evaluate(model)`` is called every ``eval_every`` steps and at the end, under a forked RNG
     so that measuring a curve never changes the training itself.

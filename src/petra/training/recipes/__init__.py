@@ -14,6 +14,7 @@ from petra.training.recipes.base import EMBEDDINGS, Recipe, Setup, SourceStage, 
 _REGISTRY: dict[str, Recipe] = {}
 RENAMED = {"adaptive_pe": "frozen_adaptive_pe (the model frozen, as before) or full_adaptive_pe (trained with the rest)"}
 DEFAULT_RECIPES = ("full", "frozen_pe")
+ZERO_SHOT = "zero_shot"  # the recipe column of k = 0 rows: the pretrained model, no target training
 
 
 def register(recipe: Recipe) -> Recipe:
@@ -48,5 +49,5 @@ def apply_recipe(model: nn.Module, name: str, setup: Setup | None = None) -> Tra
 
 from petra.training.recipes import adapters, adaptive_pe, adversarial, frozen_pe, full, lora, madx  # noqa: E402,F401
 
-__all__ = ["EMBEDDINGS", "DEFAULT_RECIPES", "Recipe", "SourceStage", "Setup", "Trained", "apply_recipe", "available", "get_recipe",
+__all__ = ["EMBEDDINGS", "DEFAULT_RECIPES", "ZERO_SHOT", "Recipe", "SourceStage", "Setup", "Trained", "apply_recipe", "available", "get_recipe",
            "register"]

@@ -45,7 +45,7 @@ def test_two_processes_share_the_work_and_stay_in_sync(tmp_path):
     # every rank's weights, digested on that rank, equal each other and the model the main rank saved
     import torch
 
-    from petra.training.distributed import parameter_digest
+    from petra.experiments.distributed import parameter_digest
 
     saved = torch.nn.Module()
     saved.state_dict = lambda: torch.load(tmp_path / "p2" / "model.pt")  # what parameter_digest reads
