@@ -12,6 +12,7 @@ import pandas as pd
 
 from petra.metrics.across import DEPENDS, TIE, TargetDifference, across_targets, moderation
 from petra.results.claims import difference
+from petra.training.recipes import ZERO_SHOT
 
 ACROSS_FILE = "across_targets.csv"
 FACTORS = {"PE": "encoding", "recipe": "recipe", "source": "source"}  # what varies; the other two are held fixed
@@ -78,16 +79,22 @@ def across_lines(table: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _named(level: str) -> str:
+    """A compared level as a sentence says it (the zero_shot recipe is the pretrained model itself)."""
+    return "the pretrained model" if level == ZERO_SHOT else level
+
+
 def _said(r) -> str:
+    a, b = _named(r.a), _named(r.b)
     interval = f"{r.mean:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}], spread τ {r.tau:.3f}, I² {r.i2:.0%}"
     counts = f"ahead on {r.wins}, tied on {r.ties}, behind on {r.losses} of {r.targets}"
     if r.seeds == 1:  # each target's interval is over its test sentences only: a new seed may move it more
         interval += ", one seed per target"
     if r.verdict == DEPENDS:
-        return f"{r.a} vs {r.b}: it depends on the language ({interval}; ahead on {r.ahead_on}; behind on {r.behind_on})"
+        return f"{a} vs {b}: it depends on the language ({interval}; ahead on {r.ahead_on}; behind on {r.behind_on})"
     if r.verdict == TIE:
-        return f"{r.a} ≈ {r.b}: tie across targets ({interval}; {counts})"
-    return f"{r.a} ahead of {r.b} across targets ({interval}; {counts})"
+        return f"{a} ≈ {b}: tie across targets ({interval}; {counts})"
+    return f"{a} ahead of {b} across targets ({interval}; {counts})"
 
 
 DISTANCES = ("word_order.js", "head_direction.js", "combined", "uriel.syntactic")  # as transfer_link_languages.csv names them
