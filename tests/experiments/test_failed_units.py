@@ -1,0 +1,43 @@
+"""A unit that fails every retry: `petra run` finishes the others, stores them, names the failed unit
+and exits 1; the same command again trains only the failed unit."""
+
+from typer.testing import CliRunner
+
+import petra.experiments.transfer as transfer
+from petra.cli import app
+
+CONFIG = """
+name: failing
+encodings: [learned, sinusoidal]
+seeds: [0]
+model: {dim: 16, heads: 2, ffn_dim: 32, layers: 1}
+data: {source: {name: svo}, targets: [{name: sov, word_order: SOV}], source_train: 120, test: 40}
+pretrain: {epochs: 1, batch_size: 16}
+finetune: {epochs: 1, batch_size: 8, curve_points: 0, shots: [20]}
+run: {workers: 1}
+"""
+
+
+def test_a_unit_failing_every_retry_exits_1_and_a_rerun_trains_only_it(tmp_path, monkeypatch):
+    config, out = tmp_path / "c.yaml", tmp_path / "out"
+    config.write_text(CONFIG)
+    real, calls = transfer.run_unit, []
+
+    def sinusoidal_fails(config, data, encoding, seed, *rest):
+        calls.append(encoding)
+        if encoding == "sinusoidal":
+            raise RuntimeError("injected fault")
+        return real(config, data, encoding, seed, *rest)
+
+    monkeypatch.setattr(transfer, "run_unit", sinusoidal_fails)  # one worker: units run in this process
+    failed = CliRunner().invoke(app, ["run", str(config), "-o", str(out)])
+    assert failed.exit_code == 1, failed.output
+    assert "sinusoidal seed 0" in failed.output and "injected fault" in failed.output
+    assert calls == ["learned", "sinusoidal", "sinusoidal"]  # the failing unit was retried once (run.retries)
+    assert len(list((out / "store" / "records").glob("*.parquet"))) == 1  # the finished unit is stored
+
+    calls.clear()
+    monkeypatch.setattr(transfer, "run_unit", lambda *args: (calls.append(args[2]), real(*args))[1])
+    again = CliRunner().invoke(app, ["run", str(config), "-o", str(out)])
+    assert again.exit_code == 0, again.output
+    assert calls == ["sinusoidal"] and "1 finished unit(s) reused" in again.output
