@@ -33,7 +33,7 @@ def test_a_unit_failing_every_retry_exits_1_and_a_rerun_trains_only_it(tmp_path,
     failed = CliRunner().invoke(app, ["run", str(config), "-o", str(out)])
     assert failed.exit_code == 1, failed.output
     assert "sinusoidal seed 0" in failed.output and "injected fault" in failed.output
-    assert calls == ["learned", "sinusoidal", "sinusoidal"]  # the failing unit was retried once (run.retries)
+    assert calls == ["learned", "sinusoidal", "sinusoidal"]  # the failing unit was retried once (the executor's default)
     assert len(list((out / "store" / "records").glob("*.parquet"))) == 1  # the finished unit is stored
 
     calls.clear()
