@@ -340,7 +340,7 @@ class UnitRunner:
         """Fine-tuning's learning rate, or the frozen-encoder recipes' own (scratch trains every parameter)."""
         f = self.config.finetune
         frozen = phase != "scratch" and get_recipe(phase).frozen_encoder
-        return f.frozen_encoder_lr if frozen and f.frozen_encoder_lr is not None else f.lr
+        return f.frozen_lr if frozen else f.lr
 
     def _curves(self, target: str, phase: str, k: int, result: dict, source: str) -> None:
         self._curve(target, phase, k, "loss", enumerate(result["losses"], 1), source)
