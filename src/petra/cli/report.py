@@ -37,7 +37,7 @@ def compare(
     from petra.results.versus import compare_runs, versus_lines
 
     found = compare_runs(a, b)
-    changed = "; ".join(f"{k}: {va!r} -> {vb!r}" for k, (va, vb) in found.differs.items()) or "nothing but the seeds' outputs"
+    changed = "; ".join(f"{k}: {va!r} -> {vb!r}" for k, (va, vb) in found.differs.items()) or "no setting"
     console.print(f"A = {a}\nB = {b}\nB differs from A in: {changed}")
     table = Table(title="B - A per cell (95% CI over seeds and sentences)")
     for column in ("target", "PE", "recipe", "k", "A", "B", "B - A"):

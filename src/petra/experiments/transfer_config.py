@@ -259,8 +259,9 @@ class Config(ExperimentConfig):
             raise ValueError(f"pretrain.mix.positions per_language keeps a PE's parameters per language; encoding "
                              f"{silent[0]!r} has none (use learned or t5_bias)")
         if self.targets_without_text:
-            raise ValueError(f"pretrain.mix.positions per_language: target {self.targets_without_text[0]!r} has no text "
-                             "in masked-LM pretraining, so its positions would never train: set pretrain.mix.target_text")
+            raise ValueError(f"pretrain.mix.positions per_language: target {self.targets_without_text[0]!r} has no "
+                             "text in masked-LM pretraining, so its positions would never train: set "
+                             "pretrain.mix.target_text")
 
     @property
     def targets_without_text(self) -> list[str]:

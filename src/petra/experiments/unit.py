@@ -125,7 +125,8 @@ class UnitRunner:
             objective, cfg = JointObjective(self.config.task.type, 0.0, mask), p.model_copy(update={"epochs": 1})
             steps = self.config.finetune.language_adapter_steps
         else:
-            objective, cfg, steps = JointObjective(self.config.task.type), p.model_copy(update={"epochs": p.task_epochs}), None
+            objective, steps = JointObjective(self.config.task.type), None
+            cfg = p.model_copy(update={"epochs": p.task_epochs})
         seed_everything(seed)
         probabilities = temperature_probabilities([len(c) for c in corpora], p.mix.alpha)
         result = fit_mixture(model, corpora, probabilities, objective, cfg, self.data.pad_id, seed,
@@ -217,8 +218,8 @@ class UnitRunner:
             if len(results) > 1 and path is not None and path.is_file():  # test folds: rank by the pooled score
                 rescore(path, {target.name: r["accuracy"]})
             start = recipe if (source, recipe) in zero else ZERO_SHOT  # the model this recipe started from
-            self._record(source, target, recipe, k, r, base, zero[source, start], on_source[source, start], sizes[source],
-                         grown.added if self.config.finetune.extend_vocab else None)
+            self._record(source, target, recipe, k, r, base, zero[source, start], on_source[source, start],
+                         sizes[source], grown.added if self.config.finetune.extend_vocab else None)
 
     def _record(self, source: str, target: TargetData, recipe: str, k: int, r: dict, scratch: dict, zero: float,
                 on_source: float, train_sentences: int, vocab_added: int | None = None) -> None:

@@ -122,7 +122,8 @@ def sample_efficiency(summary: pd.DataFrame) -> Figure:
             for i, (source, recipe) in enumerate(lines):
                 own = cell[(cell["source"] == source) & (cell["recipe"] == recipe)]
                 # k = 0 is the pretrained model's, unless the recipe has a zero-shot of its own (MAD-X)
-                zero = own.iloc[:0] if (own["shots"] == 0).any() else cell[(cell["source"] == source) & (cell["recipe"] == "zero_shot")]
+                pretrained = cell[(cell["source"] == source) & (cell["recipe"] == "zero_shot")]
+                zero = own.iloc[:0] if (own["shots"] == 0).any() else pretrained
                 part = pd.concat([zero, own]).sort_values("shots")
                 label = encoding + (f" · {recipe}" if len(lines) > 1 else "") + (f" ({source})" if several_sources else "")
                 ax.plot(part["shots"], part["accuracy_mean"], marker="o", ms=3, color=f"C{colour}",

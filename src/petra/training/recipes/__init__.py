@@ -49,5 +49,5 @@ def apply_recipe(model: nn.Module, name: str, setup: Setup | None = None) -> Tra
 
 from petra.training.recipes import adapters, adaptive_pe, adversarial, frozen_pe, full, lora, madx  # noqa: E402,F401
 
-__all__ = ["EMBEDDINGS", "DEFAULT_RECIPES", "ZERO_SHOT", "Recipe", "SourceStage", "Setup", "Trained", "apply_recipe", "available", "get_recipe",
-           "register"]
+__all__ = ["EMBEDDINGS", "DEFAULT_RECIPES", "ZERO_SHOT", "Recipe", "SourceStage", "Setup", "Trained", "apply_recipe",
+           "available", "get_recipe", "register"]
