@@ -62,8 +62,9 @@ def test_quick_demo_end_to_end(tmp_path):
     # order tops out near 0.625, so > 0.7 means the encoder used the positions.
     ordered = runs[runs["encoding"].isin(["sinusoidal", "learned", "rope"])]
     assert ordered["source_accuracy"].min() > 0.7
-    # Every record carries the scratch baseline and the gain is their difference.
-    assert (runs["scratch_accuracy"] > 0).all()
+    # Transfer pays: with the PEs that carry order, every fine-tuned model beats the scratch model trained on
+    # the same 60 target sentences (measured: by 0.14-0.30; scratch stays near chance, 0.25-0.34).
+    assert (ordered["accuracy"] > ordered["scratch_accuracy"] + 0.1).all()
     metrics = json.loads((out / "metrics.json").read_text())
     assert {row["encoding"] for row in metrics["summary"]} == {"sinusoidal", "learned", "rope", "random_gaussian"}
     assert "gain" in result.stdout
