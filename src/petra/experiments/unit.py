@@ -20,7 +20,6 @@ import torch
 from petra.experiments.transfer_config import Config
 from petra.data.augmenters import Augmenters
 from petra.data.batches import EncodedCorpus, subset
-from petra.data.mixing import temperature_probabilities
 from petra.data.sentence import Sentence
 from petra.data.tokenize import AnyTokenizer
 from petra.data.vocab_extension import Extension, extend
@@ -31,13 +30,14 @@ from petra.experiments.phases import PhaseLog, fit_mixture, seeded_accuracy, see
 from petra.experiments.pretraining import new_model, pretrain, with_adversary
 from petra.experiments.records import RunRecord, UnitResult, pool_folds
 from petra.experiments.seeding import seed_everything, stage_seed
+from petra.experiments.source_stages import language_texts, train_stage
 from petra.experiments.transfer_data import SourceData, TargetData, TransferData
 from petra.metrics.stability import drift_and_cka, loss_volatility, steps_to_fraction
 from petra.models import PetraModel
 from petra.models.vocabulary import grow_embeddings
 from petra.results.kept_models import SUFFIX, describe, link_model, model_name, rescore, save_model
 from petra.tasks.parse import PUNCT
-from petra.training.objectives import JointObjective, MLMObjective
+from petra.training.objectives import JointObjective
 from petra.training.recipes import ZERO_SHOT, Setup, SourceStage, apply_recipe, get_recipe
 
 
@@ -92,46 +92,19 @@ class UnitRunner:
             self.pretrained(source)
             model = copy.deepcopy(self._masked_lm[source.name] if r.masked_lm_base else self._pretrained[source.name])
             seconds: list[float] = []
-            stage = SourceStage(source.lang, self._texts(source), source.train,
-                                lambda m, corpora, masked_lm, name: seconds.append(
-                                    self._stage(recipe, source, m, corpora, masked_lm, name)),
+
+            def train(m: PetraModel, corpora: list[EncodedCorpus], masked_lm: bool, name: str) -> None:
+                seconds.append(train_stage(self.config, self.data, m, corpora, masked_lm,
+                                           self._seed(recipe, source.name, name),
+                                           self.log.checkpointer(f"{recipe}-{name}-{source.name}"), self.device))
+
+            stage = SourceStage(source.lang, language_texts(self.data, source), source.train, train,
                                 Setup(len(self.data.languages), self.config.finetune))
             r.per_source(model, stage)
             self._readied[key] = model.to(self.device)
             if f"{recipe}/{source.name}" not in self.log.done:
                 self.log.record(f"{recipe}/{source.name}", {"seconds": sum(seconds)})
         return self._readied[key]
-
-    def _texts(self, source: SourceData) -> dict[int, list[EncodedCorpus]]:
-        """Each language's own unlabelled text: the source's training sentences, each target's
-        pool text and ``text:`` (never a test sentence)."""
-        texts: dict[int, list[EncodedCorpus]] = {source.lang: [source.train]}
-        targets = {t.lang for t in self.data.targets.values()}
-        for corpus in self.data.unlabelled:
-            if corpus.lang in targets:
-                texts.setdefault(corpus.lang, []).append(corpus)
-        return texts
-
-    def _stage(self, recipe: str, source: SourceData, model: PetraModel, corpora: list[EncodedCorpus], masked_lm: bool,
-               name: str) -> float:
-        """One resumable training stage of a per-source recipe: masked-LM for
-        ``finetune.language_adapter_steps`` steps on ``corpora``, else the task for ``pretrain.task_epochs``
-        epochs, with pretraining's batch size and learning rate; its seconds."""
-        p, seed = self.config.pretrain, self._seed(recipe, source.name, name)
-        model.to(self.device)
-        if masked_lm:
-            mask = MLMObjective(len(self.data.tokenizer), self.data.tokenizer.mask_id, p.mask_prob,
-                                torch.Generator().manual_seed(seed))
-            objective, cfg = JointObjective(self.config.task.type, 0.0, mask), p.model_copy(update={"epochs": 1})
-            steps = self.config.finetune.language_adapter_steps
-        else:
-            objective, steps = JointObjective(self.config.task.type), None
-            cfg = p.model_copy(update={"epochs": p.task_epochs})
-        seed_everything(seed)
-        probabilities = temperature_probabilities([len(c) for c in corpora], p.mix.alpha)
-        result = fit_mixture(model, corpora, probabilities, objective, cfg, self.data.pad_id, seed,
-                             self.log.checkpointer(f"{recipe}-{name}-{source.name}"), steps=steps)
-        return result.seconds
 
     def run(self) -> UnitResult:
         task, pad = self.config.task.type, self.data.pad_id
