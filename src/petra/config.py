@@ -15,12 +15,16 @@ from typing import Any, ClassVar, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from petra.encodings import TRANSFER_DEFAULT, check_fit
-from petra.errors import PetraError
+from petra.encodings import KEEP, TRANSFER_DEFAULT, check_fit
+from petra.errors import FieldError, PetraError
 from petra.section import Section
 
 
 class ModelConfig(Section):
+    pretrained: str | None = Field(
+        None, description="a local pretrained encoder (save_pretrained folder of BERT, RoBERTa, XLM-R or DistilBERT, "
+        "or pkg:MODULE/PATH in an installed package): its weights and its own tokenizer; dim, layers, heads and "
+        "ffn_dim are read from it, dropout is its own; encodings: keep (its positions) or any PE by surgery")
     architecture: Literal["transformer", "lstm"] = "transformer"
     dim: int = Field(64, gt=0)
     layers: int = Field(2, gt=0)
@@ -31,6 +35,35 @@ class ModelConfig(Section):
     encoding_options: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per-encoding keyword options, e.g. {random_gaussian: {eval_mode: fixed}}"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pretrained_shape(cls, data: Any) -> Any:
+        """A pretrained encoder's shape is its folder's: filled in here, a contradicting value refused."""
+        if not isinstance(data, dict) or not data.get("pretrained"):
+            return data
+        from petra.hf.pretrained import PACKAGE, SPECIALS_AROUND, resolve_folder, shape
+
+        try:
+            folder = resolve_folder(data["pretrained"])
+            found = shape(folder)
+        except PetraError as exc:
+            raise FieldError("pretrained", str(exc)) from None
+        filled = {"dim": found.dim, "layers": found.layers, "heads": found.heads, "ffn_dim": found.ffn_dim}
+        for name, value in filled.items():
+            if data.get(name) is not None and data[name] != value:
+                raise FieldError(name, f"{name} {data[name]} contradicts the pretrained model's {value} ({folder}): "
+                                 "leave it out")
+        if data.get("architecture", "transformer") != "transformer":
+            raise FieldError("architecture", "a pretrained encoder is a transformer: leave architecture out")
+        max_len = data.get("max_len", cls.model_fields["max_len"].default)
+        if isinstance(max_len, int) and max_len + SPECIALS_AROUND > found.positions:
+            raise FieldError("max_len", f"max_len {max_len} + {SPECIALS_AROUND} special tokens exceeds the "
+                             f"{found.positions} positions of the pretrained model ({folder})")
+        # a relative folder is resolved (a run's stored config must not depend on where it was started);
+        # pkg: stays as written, so the same config keys the same units on any machine
+        where = data["pretrained"] if str(data["pretrained"]).startswith(PACKAGE) else str(folder)
+        return {**data, **filled, "pretrained": where}
 
     @model_validator(mode="after")
     def _heads_divide_dim(self) -> ModelConfig:
@@ -102,8 +135,22 @@ class ExperimentConfig(Section):
                 del fields[name]
         return unit_key(resolved, **identity)
 
+    PRETRAINED_MODELS: ClassVar[bool] = False  # whether model.pretrained (a Hugging Face encoder) runs here
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pretrained_runs_here(cls, data: Any) -> Any:
+        model = data.get("model") if isinstance(data, dict) else None
+        pretrained = model.get("pretrained") if isinstance(model, dict) else getattr(model, "pretrained", None)
+        if pretrained and not cls.PRETRAINED_MODELS:
+            raise FieldError("model.pretrained", f"the {cls.model_fields['experiment'].default} experiment trains "
+                             "petra's own models; pretrained encoders run in the transfer experiment")
+        return data
+
     @model_validator(mode="after")
     def _encodings_fit_model(self) -> ExperimentConfig:
+        if self.model.pretrained is None and KEEP in self.encodings:
+            raise FieldError("encodings", f"{KEEP!r} is a pretrained model's own positions: set model.pretrained")
         check_fit(self.encodings, self.model)
         unknown = sorted(set(self.model.encoding_options) - set(self.encodings))
         if unknown:
@@ -118,7 +165,8 @@ def _format_validation_error(exc: ValidationError, source: str) -> str:
     # list of them gets one error per union member, and the shallow one only says "not this shape"
     first = max(exc.errors(), key=lambda e: len(e["loc"]))
     cause = first.get("ctx", {}).get("error")
-    field = ".".join(field_path(first["loc"])) or getattr(cause, "field", "(top level)")
+    # a FieldError names its field relative to the section that raised it (top level: the whole path)
+    field = ".".join([*field_path(first["loc"]), *([cause.field] if hasattr(cause, "field") else [])]) or "(top level)"
     message = first["msg"].removeprefix("Value error, ")
     more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     return f"{source}: invalid config field '{field}': {message}{more}"

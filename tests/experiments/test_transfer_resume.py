@@ -43,6 +43,20 @@ pretrain: {epochs: 2, task_epochs: 2, batch_size: 16, warmup_steps: 5, mix: {tar
 finetune: {recipes: [full, adapters], shots: [0, 20], epochs: 4, batch_size: 8, warmup_steps: 2, curve_points: 2}
 run: {workers: 2, checkpoint_every: 5}
 """
+PRETRAINED_CONFIG = """
+name: resume-pretrained
+encodings: [keep, rope]
+seeds: [0, 1]
+model: {pretrained: FOLDER, max_len: 40}
+data:
+  source: {name: svo}
+  targets: [{name: sov, word_order: SOV}]
+  source_train: 300
+  test: 60
+pretrain: {objectives: [mlm, task], epochs: 1, task_epochs: 3, batch_size: 16, warmup_steps: 5}
+finetune: {recipes: [full, adapters], shots: [0, 30], epochs: 4, batch_size: 8, warmup_steps: 2, curve_points: 2}
+run: {workers: 2, checkpoint_every: 5}
+"""
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 TIMING = ["pretrain_seconds", "finetune_seconds"]
 CASES = {
@@ -50,6 +64,8 @@ CASES = {
     # Tagalog-TRG, test-only, fine-tuned on test folds)
     "synthetic": (CONFIG, 8),
     "ud": (UD_CONFIG, 24),
+    # a tiny XLM-R built here with random weights: zero-shot + 2 recipes per PE and seed
+    "pretrained": (PRETRAINED_CONFIG, 12),
 }
 
 
@@ -68,6 +84,13 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_results(tmp_path, case):
     text, rows = CASES[case]
     if case == "ud" and not (SHARED / "ud").is_dir():
         pytest.skip("../shared/data/ud not present")
+    if case == "pretrained":
+        from petra.data.synthetic import LanguageSpec, generate
+        from petra.hf.tiny import build_tiny_model
+
+        texts = [" ".join(s.words) for s in generate(LanguageSpec(name="svo"), 300, seed=3)]
+        text = text.replace("FOLDER", str(build_tiny_model(tmp_path / "xlmr", texts, "xlm-roberta", vocab_size=400,
+                                                            hidden=32, layers=2, heads=4, ffn=64, max_len=48)))
     config = tmp_path / "c.yaml"
     config.write_text(text)
     out = tmp_path / "killed"

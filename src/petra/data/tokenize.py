@@ -27,6 +27,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 from tokenizers import Tokenizer, decoders
 
+from petra.data.pretrained_tokenizer import CONFIG_FILE, PretrainedTokenizer
 from petra.data.sentence import Sentence
 from petra.data.tokenizer_fit import BYTE_PIECES, fitted
 from petra.data.vocab import SPECIALS, Vocab
@@ -35,14 +36,17 @@ from petra.section import Section
 
 TOKENIZER_FILE = "tokenizer.json"
 VOCAB_FILE = "vocab.json"
-KINDS = ("word", "wordpiece", "bpe", "unigram")
+FITTED_KINDS = ("word", "wordpiece", "bpe", "unigram")
+PRETRAINED = "pretrained"  # the pretrained encoder's own tokenizer (model.pretrained), never fitted
+KINDS = (*FITTED_KINDS, PRETRAINED)
 
 
 class TokenizerConfig(Section):
     """How the vocabulary is learned from the pretraining mix (never from a test split)."""
 
-    kind: Literal[KINDS] | None = Field(None, description="null: bpe when a language is read from files (treebank, "
-                                        "conllu, datasets), word when every language is synthetic")
+    kind: Literal[KINDS] | None = Field(None, description="null: pretrained with model.pretrained (the model's own "
+                                        "tokenizer), else bpe when a language is read from files (treebank, conllu, "
+                                        "datasets), word when every language is synthetic")
     vocab_size: int = Field(8000, ge=16, description="learned pieces (sub-word kinds; the 256 byte pieces come on top); "
                             "'word' keeps every word it sees")
     min_frequency: int = Field(2, ge=0, description="rarer pairs are not merged (WordPiece, BPE)")
@@ -184,7 +188,7 @@ class SubwordTokenizer:
         return self.tokenizer.encode(list(words), is_pretokenized=True, add_special_tokens=False).tokens
 
 
-AnyTokenizer = WordTokenizer | SubwordTokenizer
+AnyTokenizer = WordTokenizer | SubwordTokenizer | PretrainedTokenizer
 
 
 def fit_tokenizer(config: TokenizerConfig, sentences: Sequence[Sentence]) -> AnyTokenizer:
@@ -192,6 +196,8 @@ def fit_tokenizer(config: TokenizerConfig, sentences: Sequence[Sentence]) -> Any
     (tested): the same config gives the same numbers in a fresh run."""
     if config.kind == "word":
         return WordTokenizer.train(s.words for s in sentences)
+    if config.kind == PRETRAINED:
+        raise PetraError("a pretrained model's tokenizer is loaded with it (model.pretrained), never fitted")
     return SubwordTokenizer.train((" ".join(s.words) for s in sentences), config)
 
 
@@ -211,6 +217,8 @@ def from_json(text: str) -> AnyTokenizer:
 def load_tokenizer(path: str | Path) -> AnyTokenizer:
     """A tokenizer saved by ``save``: a folder holding tokenizer.json or vocab.json, or either file."""
     path = Path(path)
+    if path.is_dir() and (path / CONFIG_FILE).is_file():
+        return PretrainedTokenizer.load(path)
     if path.is_dir():
         path = next((path / f for f in (TOKENIZER_FILE, VOCAB_FILE) if (path / f).is_file()), path / TOKENIZER_FILE)
     if path.name == VOCAB_FILE and path.is_file():

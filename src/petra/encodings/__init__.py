@@ -15,6 +15,7 @@ from petra.encodings.registry import (
     BERT_ENCODING,
     BOUND_DEFAULT,
     DEFAULT_ENCODING,
+    KEEP,
     LENGTHGEN_DEFAULT,
     TRANSFER_DEFAULT,
     EncodingSpec,
@@ -28,4 +29,4 @@ from petra.encodings.registry import (
 )
 
 __all__ = ["PositionalEncoding", "EncodingSpec", "available", "build_encoding", "check_covers", "check_fit", "get_spec", "kind_of",
-           "register", "BERT_ENCODING", "BOUND_DEFAULT", "DEFAULT_ENCODING", "LENGTHGEN_DEFAULT", "TRANSFER_DEFAULT"]
+           "register", "BERT_ENCODING", "KEEP", "BOUND_DEFAULT", "DEFAULT_ENCODING", "LENGTHGEN_DEFAULT", "TRANSFER_DEFAULT"]

@@ -34,6 +34,10 @@ BOUND_DEFAULT = ("random_gaussian", "sinusoidal", "learned")
 LENGTHGEN_DEFAULT = ("random_ordered", "random_gaussian", "sinusoidal", "learned", "rope", "alibi", "none")
 DEFAULT_ENCODING = "sinusoidal"
 BERT_ENCODING = "learned"  # BERT's absolute learned positions
+# A pretrained model's own positions (model.pretrained): its table, carried as a `learned` PE whose rows
+# start as the pretrained ones (the same numbers as the untouched model; tested), so every recipe and
+# measure that reads a PE reads this one too.
+KEEP = "keep"
 
 
 def register(name: str, description: str) -> Callable[[type[PositionalEncoding]], type[PositionalEncoding]]:
@@ -51,6 +55,8 @@ def available() -> list[EncodingSpec]:
 
 
 def get_spec(name: str) -> EncodingSpec:
+    if name == KEEP:
+        return _REGISTRY[BERT_ENCODING]
     if name not in _REGISTRY:
         raise PetraError(f"unknown positional encoding {name!r}; available: {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[name]

@@ -23,15 +23,16 @@ from petra.training.objectives import JointObjective, MLMObjective, TokenDropout
 
 
 def new_model(config: Config, data: TransferData, encoding: str, seed: int,
-              device: torch.device | str = "cpu", vocab_size: int | None = None) -> PetraModel:
-    """A fresh model, initialised on the CPU from ``seed`` (the same weights whatever the device), then
-    moved; ``vocab_size``: a grown vocabulary's (default: the run tokenizer's)."""
+              device: torch.device | str = "cpu", vocab_size: int | None = None, scratch: bool = False) -> PetraModel:
+    """A new model, its fresh parts initialised on the CPU from ``seed`` (the same weights whatever the
+    device), then moved; ``vocab_size``: a grown vocabulary's (default: the run tokenizer's). A pretrained
+    encoder (model.pretrained) comes with its weights, unless ``scratch``: then its architecture, fresh."""
     vocab_size = vocab_size or len(data.tokenizer)
     heads = {"task": HeadSpec(config.task.type, data.num_classes)}
     if "mlm" in config.pretrain.objectives:
         heads["mlm"] = HeadSpec("token", vocab_size)
     seed_everything(seed)
-    return build_model(config.model, encoding, vocab_size, heads).to(device)
+    return build_model(config.model, encoding, vocab_size, heads, pretrained_weights=not scratch).to(device)
 
 
 def with_adversary(model: PetraModel, objective, config: Config, data: TransferData, adversary: AdversaryConfig,

@@ -11,9 +11,10 @@ from petra.config import ExperimentConfig, OptimConfig, RunSection
 from petra.data.augmenters import AugmentConfig
 from petra.data.sources import Language, LanguageSpec, language_kind
 from petra.data.sources.pools import POOLS
-from petra.data.tokenize import TokenizerConfig, default_kind
+from petra.data.tokenize import PRETRAINED, TokenizerConfig, default_kind
 from petra.data.vocab_extension import GROWING_KINDS
 from petra.encodings import build_encoding, check_covers
+from petra.errors import FieldError
 from petra.section import Section
 from petra.training.recipes import DEFAULT_RECIPES, EMBEDDINGS, get_recipe
 from petra.tasks import TaskConfig
@@ -181,6 +182,7 @@ class Config(ExperimentConfig):
     """A transfer experiment (``petra run``, ``petra sweep``): pretrain on the source(s), fine-tune on each target."""
 
     experiment: Literal["transfer"] = "transfer"
+    PRETRAINED_MODELS: ClassVar[bool] = True
     SCHEDULING: ClassVar[tuple[str, ...]] = (*ExperimentConfig.SCHEDULING, "replicate")
     LATER_FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (("finetune", "extend_vocab"),)
     replicate: list[int] = Field(default_factory=list, description="fresh seeds that run the experiment again: claims "
@@ -195,14 +197,20 @@ class Config(ExperimentConfig):
     @model_validator(mode="before")
     @classmethod
     def _tokenizer_kind(cls, data: Any) -> Any:
-        """A config that names no tokenizer kind gets sub-words (with byte fallback) when any language
-        is read from files - real text has words the sources never saw - and words when all are synthetic."""
+        """A config that names no tokenizer kind gets the pretrained model's own, or else sub-words (with
+        byte fallback) when any language is read from files - real text has words the sources never saw -
+        and words when all are synthetic."""
         section = lambda value: value.model_dump() if isinstance(value, Section) else (value or {})  # noqa: E731
         if not isinstance(data, dict) or not isinstance(tokenizer := section(data.get("tokenizer")), dict):
             return data  # not a mapping: the field's own validation says so
         d, pretrain = section(data.get("data")), section(data.get("pretrain"))
         mix = section(pretrain.get("mix")) if isinstance(pretrain, dict) else None
-        if tokenizer.get("kind") is not None or not isinstance(d, dict) or not isinstance(mix, dict):
+        if tokenizer.get("kind") is not None:
+            return data
+        model = section(data.get("model"))
+        if isinstance(model, dict) and model.get("pretrained"):
+            return {**data, "tokenizer": {**tokenizer, "kind": PRETRAINED}}
+        if not isinstance(d, dict) or not isinstance(mix, dict):
             return data
         listed = lambda value: value if isinstance(value, list) else [value]  # noqa: E731
         entries = [*listed(d.get("source", [])), *listed(d.get("targets", [])), *listed(mix.get("languages", []))]
@@ -271,6 +279,18 @@ class Config(ExperimentConfig):
         if self.pretrain.mix.target_text:
             return []
         return [t.name for t in self.data.targets if getattr(t, "text", None) is None]
+
+    @model_validator(mode="after")
+    def _pretrained_reads_its_own_way(self) -> Config:
+        """A pretrained encoder reads with its own tokenizer."""
+        pretrained = self.model.pretrained is not None
+        if pretrained != (self.tokenizer.kind == PRETRAINED):
+            raise FieldError("tokenizer.kind", "a pretrained model (model.pretrained) reads with its own tokenizer: "
+                             "leave tokenizer.kind out" if pretrained else "tokenizer.kind 'pretrained' is the "
+                             "tokenizer of model.pretrained, which is not set")
+        if pretrained and self.tokenizer.path is not None:
+            raise FieldError("tokenizer.path", "a pretrained model reads with its own tokenizer: drop tokenizer.path")
+        return self
 
     @model_validator(mode="after")
     def _vocabulary_can_grow(self) -> Config:

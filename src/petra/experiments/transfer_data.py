@@ -22,6 +22,7 @@ from petra.data.batches import EncodedCorpus, subset
 from petra.data.sentence import Sentence
 from petra.data.sources.pools import TEST_FOLDS, Pool, capped, choose_pool
 from petra.data.sources.text import LanguageText, language_text
+from petra.data.pretrained_tokenizer import PretrainedTokenizer
 from petra.data.tokenize import AnyTokenizer, fit_tokenizer, load_tokenizer
 from petra.data.word_labels import encode_sentences, raw_corpus
 from petra.data.vocab import LabelSet
@@ -190,8 +191,10 @@ def tokenizer_key(config: Config) -> str:
 
 
 def _tokenizer(config: Config, read: Sentences, kept: Path | None) -> AnyTokenizer:
-    """``tokenizer.path`` when given; else the one fitted earlier for this data (``kept``), so a
+    """The pretrained model's own; else ``tokenizer.path`` when given; else the one fitted earlier for this data (``kept``), so a
     resumed run tokenizes exactly as before; else a new fit, kept for next time."""
+    if config.model.pretrained is not None:
+        return PretrainedTokenizer.load(config.model.pretrained)
     if config.tokenizer.path is not None:
         try:
             return load_tokenizer(config.tokenizer.path)

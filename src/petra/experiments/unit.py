@@ -261,7 +261,7 @@ class UnitRunner:
         f, task, pad, name = self.config.finetune, self.config.task.type, self.data.pad_id, target.name
         if source is None:
             model = new_model(self.config, self.data, self.encoding, self._seed(name, "scratch-init"), self.device,
-                              len(grown.tokenizer))
+                              len(grown.tokenizer), scratch=True)
         else:
             model = copy.deepcopy(self.start(phase, source))
             grow_embeddings(model, grown.replaced)

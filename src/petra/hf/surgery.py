@@ -44,10 +44,14 @@ AUTO_CLASSES = TASKS  # task -> the Auto class that builds its head
 
 @dataclass(frozen=True)
 class Architecture:
-    """Where a BERT-family model keeps its position table and self-attention layers."""
+    """Where a BERT-family model keeps its position table, self-attention layers, Transformer blocks,
+    masked-LM head and the Linear layers LoRA adapts."""
 
     attention_class: str  # class name of the self-attention modules (cross-attention is left alone)
     position_offset: Callable[[PretrainedConfig], int]  # table row of position 0
+    blocks: str  # the base model's list of Transformer blocks
+    masked_lm_head: Callable[[PreTrainedModel], nn.Module]  # of the *ForMaskedLM model: hidden -> vocabulary logits
+    linear_layers: str  # regex of the blocks' attention and feed-forward Linear layers (peft target_modules)
 
 
 def _roberta_offset(config: PretrainedConfig) -> int:
@@ -55,11 +59,19 @@ def _roberta_offset(config: PretrainedConfig) -> int:
     return int(config.pad_token_id) + 1
 
 
+def _distilbert_head(model: PreTrainedModel) -> nn.Module:
+    # DistilBertForMaskedLM applies these four in its forward rather than through one head module
+    return nn.Sequential(model.vocab_transform, model.activation, model.vocab_layer_norm, model.vocab_projector)
+
+
+_BERT_LINEAR = r".*layer\.\d+\.(attention\.(self\.(query|key|value)|output\.dense)|intermediate\.dense|output\.dense)"
 ARCHITECTURES: dict[str, Architecture] = {
-    "bert": Architecture("BertSelfAttention", lambda c: 0),
-    "roberta": Architecture("RobertaSelfAttention", _roberta_offset),
-    "xlm-roberta": Architecture("XLMRobertaSelfAttention", _roberta_offset),
-    "distilbert": Architecture("DistilBertSelfAttention", lambda c: 0),
+    "bert": Architecture("BertSelfAttention", lambda c: 0, "encoder.layer", lambda m: m.cls, _BERT_LINEAR),
+    "roberta": Architecture("RobertaSelfAttention", _roberta_offset, "encoder.layer", lambda m: m.lm_head, _BERT_LINEAR),
+    "xlm-roberta": Architecture("XLMRobertaSelfAttention", _roberta_offset, "encoder.layer", lambda m: m.lm_head,
+                                _BERT_LINEAR),
+    "distilbert": Architecture("DistilBertSelfAttention", lambda c: 0, "transformer.layer", _distilbert_head,
+                               r".*layer\.\d+\.(attention\.(q_lin|k_lin|v_lin|out_lin)|ffn\.(lin1|lin2))"),
 }
 
 
@@ -230,12 +242,15 @@ def load_model(path: str | Path, task: Task = "base", config: PretrainedConfig |
 def _from_pretrained(auto: Any, path: Path, config: PretrainedConfig) -> tuple[PreTrainedModel, dict]:
     # transformers prints a load report listing every key it did not match; after surgery the swapped
     # table is expected there, so it is silenced and the keys that matter are logged by the caller.
-    verbosity = hf_logging.get_verbosity()
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()  # a bar per load: noise beside petra's own progress
     try:
         return auto.from_pretrained(path, config=config, local_files_only=True, output_loading_info=True)
     finally:
         hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 def _load_position_state(model: PreTrainedModel, path: Path) -> None:

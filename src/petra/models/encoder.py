@@ -69,6 +69,8 @@ class TransformerEncoder(nn.Module):
     target) the last layer's attention outputs, projection and feed-forward shrink ~7x, exactly.
     """
 
+    linear_layers = r".*blocks\.\d+\.(attn\.(qkv|out)|ffn\.(0|2))"  # what LoRA adapts (petra.training.recipes.lora)
+
     def __init__(
         self, vocab_size: int, encoding: PositionalEncoding, dim: int, layers: int, heads: int,
         ffn_dim: int, dropout: float,

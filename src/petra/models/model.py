@@ -49,6 +49,9 @@ class PetraModel(nn.Module):
         return self.heads[head](self.encoder(ids, mask), mask, select=select)
 
 
+HEADS = {"token": TokenHead, "sequence": SequenceHead, "parse": BiaffineHead}
+
+
 def _check_token_ids(ids: torch.Tensor, vocab_size: int) -> None:
     """Ids from a tokenizer that does not belong to this model would index past the embedding
     table (an opaque IndexError deep in torch): say what is wrong instead."""
@@ -59,14 +62,21 @@ def _check_token_ids(ids: torch.Tensor, vocab_size: int) -> None:
         )
 
 
-def build_model(config: ModelConfig, encoding: str, vocab_size: int, heads: dict[str, HeadSpec]) -> PetraModel:
-    """Encoder of ``config.architecture`` with PE ``encoding`` and one head per entry of ``heads``."""
+def build_model(config: ModelConfig, encoding: str, vocab_size: int, heads: dict[str, HeadSpec],
+                pretrained_weights: bool = True) -> PetraModel:
+    """Encoder of ``config.architecture`` with PE ``encoding`` and one head per entry of ``heads``.
+    ``config.pretrained``: that encoder, with its weights unless ``pretrained_weights`` is False (the
+    same architecture freshly initialised), and its own masked-LM head as ``mlm``."""
+    if config.pretrained is not None:
+        from petra.models.pretrained import pretrained_encoder
+
+        encoder, masked_lm = pretrained_encoder(config, encoding, pretrained_weights)
+        return PetraModel(encoder, {name: masked_lm if name == "mlm" else HEADS[spec.kind](config.dim, spec.num_classes)
+                                    for name, spec in heads.items()})
     options = config.encoding_options.get(encoding, {})
     pe = build_encoding(encoding, dim=config.dim, num_heads=config.heads, max_len=config.max_len, options=options)
     if config.architecture == "transformer":
         encoder = TransformerEncoder(vocab_size, pe, config.dim, config.layers, config.heads, config.ffn_dim, config.dropout)
     else:
         encoder = LSTMEncoder(vocab_size, pe, config.dim, config.layers, config.dropout)
-    kinds = {"token": TokenHead, "sequence": SequenceHead, "parse": BiaffineHead}
-    modules = {name: kinds[spec.kind](config.dim, spec.num_classes) for name, spec in heads.items()}
-    return PetraModel(encoder, modules)
+    return PetraModel(encoder, {name: HEADS[spec.kind](config.dim, spec.num_classes) for name, spec in heads.items()})

@@ -1,5 +1,6 @@
 """LoRA (Hu et al. 2022) through ``peft``: low-rank updates B·A beside the attention and feed-forward
-Linear layers of the frozen encoder, found by name. After training each update is merged into its
+Linear layers of the frozen encoder, found by the names the encoder gives (``linear_layers``). After
+training each update is merged into its
 layer (W + (α/r)·B·A), so the scored and kept model is a plain petra model: nothing to rebuild."""
 
 from torch import nn
@@ -7,15 +8,12 @@ from torch import nn
 from petra.training.recipes import register
 from petra.training.recipes.base import Recipe, task_head
 
-LINEAR_LAYERS = r".*blocks\.\d+\.(attn\.(qkv|out)|ffn\.(0|2))"  # petra.models.encoder's Block
-
-
 def _lora(model, setup):
     from peft import LoraConfig, inject_adapter_in_model
 
     rank = setup.option("lora_rank", 8)
     config = LoraConfig(r=rank, lora_alpha=setup.option("lora_alpha", 16), lora_dropout=0.0,
-                        target_modules=LINEAR_LAYERS)
+                        target_modules=model.encoder.linear_layers)
     inject_adapter_in_model(config, model.encoder)
     added = [p for name, p in model.encoder.named_parameters() if ".lora_" in name]
     return {"LoRA": added, "task head": task_head(model)}
