@@ -22,7 +22,7 @@ state = {"debug": False}
 # languages and results, work with models, measure speed. Within a panel: WORKFLOW's order.
 EXPERIMENTS, ANALYSIS, MODELS, SPEED = "Experiments", "Analysis", "Models", "Speed"
 WORKFLOW = ["demo", "run", "sweep", "report", "similarity", "diversity", "transfer-link", "bound", "lengthgen",
-            "encodings", "pretrain", "hf-tiny", "hf-surgery", "hf-finetune", "export", "predict", "align", "ud-export",
+            "encodings", "pretrain", "hf-tiny", "hf-surgery", "export", "predict", "align", "ud-export",
             "bench"]
 
 

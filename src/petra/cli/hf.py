@@ -1,19 +1,17 @@
-"""`petra hf-finetune`, `petra hf-surgery`, `petra hf-tiny`: Hugging Face models with petra's PEs."""
+"""`petra hf-surgery`, `petra hf-tiny`: Hugging Face models with petra's PEs (a pretrained encoder is
+fine-tuned and transferred by `petra run` with `model.pretrained`)."""
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
 import yaml
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from petra.cli.app import DEVICE_HELP, MODELS, app, console
+from petra.cli.app import MODELS, app, console
 from petra.encodings import DEFAULT_ENCODING
 from petra.errors import PetraError
 
@@ -47,85 +45,6 @@ def _output_dir(path: Path) -> Path:
     except OSError as exc:
         raise PetraError(f"output folder {path} cannot be created: {exc.strerror}") from None
     return path
-
-
-@app.command("hf-finetune", rich_help_panel=MODELS)
-def hf_finetune(
-    model_dir: Path = typer.Argument(..., help="local Hugging Face model folder (save_pretrained output)"),
-    task: str = typer.Option("pos", "--task", help="pos (UD tagging) or agent (synthetic sentence task)"),
-    pe: Optional[List[str]] = typer.Option(None, "--pe", help="'keep' or a petra PE; repeat to compare"),
-    option: Optional[List[str]] = typer.Option(None, "--option", help="PE option KEY=VALUE (all --pe)"),
-    seed: Optional[List[int]] = typer.Option(None, "--seed", help="repeat for several seeds"),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="folder holding ud/ (or set PETRA_DATA)"),
-    treebank: str = typer.Option("English-EWT", "--treebank"),
-    train_sentences: int = typer.Option(1000, "--train-sentences"),
-    test_sentences: int = typer.Option(500, "--test-sentences"),
-    epochs: int = typer.Option(2, "--epochs"),
-    batch_size: int = typer.Option(16, "--batch-size"),
-    lr: float = typer.Option(5e-5, "--lr"),
-    output_dir: Path = typer.Option(Path("runs/hf-finetune"), "--output-dir", "-o"),
-    save_models: bool = typer.Option(False, "--save-models", help="keep each fine-tuned model under -o/models/"),
-    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
-) -> None:
-    """Fine-tune a local HF model per PE (keep = its own; else surgery) with petra's loop.
-
-    Example: petra hf-finetune runs/tiny-bert --pe keep --pe rope --data-dir ../shared/data
-    """
-    from pydantic import ValidationError
-
-    from petra.config import OptimConfig
-    import pandas as pd
-
-    from petra.experiments.hf_finetune import KEEP, HFFinetuneConfig, prepare, run
-    from petra.results.writer import write_results
-
-    _quiet_hf()
-    encodings = pe or [KEEP]
-    try:
-        config = HFFinetuneConfig(
-            model_dir=model_dir, task=task, encodings=encodings, seeds=seed or [0], treebank=treebank,
-            data_dir=data_dir, train_sentences=train_sentences, test_sentences=test_sentences,
-            encoding_options={e: _options(option) for e in encodings if e != KEEP and option},
-            optim=OptimConfig(epochs=epochs, batch_size=batch_size, lr=lr, warmup_steps=20), run={"device": device},
-        )
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(map(str, first["loc"])) or "options"
-        raise PetraError(f"hf-finetune: invalid {field}: {first['msg'].removeprefix('Value error, ')}") from None
-    out = _output_dir(output_dir)
-    start = time.perf_counter()
-    prepared = prepare(config)
-    steps = config.optim.epochs * -(-len(prepared[1].train) // config.optim.batch_size)
-    if prepared[1].truncated_words:
-        console.print(f"[yellow]{prepared[1].truncated_words} test words lie past {config.max_subwords} "
-                      "sub-words and are not scored[/yellow]")
-
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as progress:
-        bar = progress.add_task("fine-tuning", total=len(encodings) * len(config.seeds) * steps)
-
-        def report(record) -> None:
-            progress.console.print(f"{record.encoding} seed {record.seed}: accuracy {record.accuracy:.4f} "
-                                   f"({record.steps} steps, {record.train_seconds:.1f} s)")
-
-        records = run(config, on_done=report, save_models=out / "models" if save_models else None,
-                      on_step=lambda step, loss: progress.update(bar, advance=1, description=f"loss {loss:.3f}"),
-                      prepared=prepared)
-    wall = time.perf_counter() - start
-    rows = [asdict(r) for r in records]
-    write_results(out, config, {"wall_seconds": round(wall, 2), "runs": rows}, {"runs.csv": pd.DataFrame(rows)})
-    console.print(_table(rows, f"{model_dir} - {task}: test accuracy after fine-tuning"))
-    console.print(f"wall time {wall:.1f} s; results in [bold]{out}[/bold]")
-
-
-def _table(rows: list[dict[str, Any]], title: str) -> Table:
-    table = Table(title=title)
-    for column in ("PE", "seed", "accuracy", "fresh head", "steps", "final loss", "train s"):
-        table.add_column(column, justify="left" if column == "PE" else "right")
-    for r in rows:
-        table.add_row(r["encoding"], str(r["seed"]), f"{r['accuracy']:.4f}", f"{r['initial_accuracy']:.4f}",
-                      str(r["steps"]), f"{r['final_loss']:.3f}", f"{r['train_seconds']:.1f}")
-    return table
 
 
 @app.command("hf-surgery", rich_help_panel=MODELS)
