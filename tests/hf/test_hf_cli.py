@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 from typer.testing import CliRunner
 
@@ -87,6 +88,27 @@ run: {{workers: 1}}
     assert sorted(set(runs["encoding"])) == ["alibi", "keep"] and len(runs) == 4
     assert (runs["source_accuracy"] > 0.6).all(), runs["source_accuracy"]
     assert (out / "tokenizer" / "tokenizer_config.json").is_file()  # the model's own tokenizer, kept with the run
+
+    # `petra export`: the fine-tuned, surgered model as the architecture's own token classifier, which the
+    # Auto classes load (petra_roberta) and which, given the tokenizer's [CLS] ... [SEP], scores as petra did
+    exported = tmp_path / "exported"
+    done = CliRunner().invoke(app, ["export", str(out), "--target", "Synthetic-Other", "--encoding", "alibi",
+                                    "-o", str(exported)])
+    assert done.exit_code == 0, done.output
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    from petra.results.kept_models import Choice, find_kept, load_model as load_kept
+
+    hf = AutoModelForTokenClassification.from_pretrained(exported, local_files_only=True).eval()
+    tokenizer = AutoTokenizer.from_pretrained(exported)
+    words = ["the", "dog", "sees", "a", "cat"]
+    encoded = tokenizer(words, is_split_into_words=True, return_tensors="pt")
+    _, kept = find_kept(out, Choice("Synthetic-Other", "alibi", "full"))
+    ids = encoded["input_ids"][:, 1:-1]
+    with torch.no_grad():
+        ours = load_kept(kept, "Synthetic-Other")(ids, torch.ones_like(ids, dtype=torch.bool), "task")
+        theirs = hf(**encoded).logits[:, 1:-1]
+    torch.testing.assert_close(theirs, ours, rtol=1e-4, atol=1e-5)
 
 
 def test_cli_errors_are_one_line(tmp_path):

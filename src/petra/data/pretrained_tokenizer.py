@@ -22,9 +22,11 @@ class PretrainedTokenizer:
 
     @classmethod
     def load(cls, folder: str | Path) -> PretrainedTokenizer:
+        """From a model folder (or ``pkg:MODULE/PATH``), or a folder the tokenizer was saved to alone."""
         from petra.hf.pretrained import load_tokenizer, resolve_folder
 
-        return cls(load_tokenizer(resolve_folder(folder)))
+        saved = Path(folder)
+        return cls(load_tokenizer(saved if (saved / CONFIG_FILE).is_file() else resolve_folder(folder)))
 
     def save(self, directory: str | Path) -> Path:
         directory = Path(directory)

@@ -27,6 +27,8 @@ def build_hf_model(kept: KeptModel, target: str):
 
     m = kept.meta
     names = m["labels"] or [f"class_{i}" for i in range(m["num_classes"])]
+    if m["model"].get("pretrained"):
+        return _pretrained_hf_model(kept, names)
     config = PetraConfig.from_model_config(
         ModelConfig(**m["model"]), m["encoding"], m["vocab_size"], num_labels=len(names),
         id2label=dict(enumerate(names)), label2id={n: i for i, n in enumerate(names)},
@@ -37,6 +39,29 @@ def build_hf_model(kept: KeptModel, target: str):
     )
     model = (PetraForTokenClassification if m["task"] == "token" else PetraForSequenceClassification)(config)
     state = {k.replace("heads.task.", "classifier.", 1): v for k, v in kept.state().items()}
+    model.load_state_dict(state, strict=True)
+    return model.eval()
+
+
+def _pretrained_hf_model(kept: KeptModel, names: list[str]):
+    """A fine-tuned pretrained encoder as its own architecture's ``*ForTokenClassification`` (saved as
+    ``petra_<base>`` with its PE): encoder weights under the architecture's prefix, the task head as its
+    classifier. Modules a recipe or the language options added have no place there: refused by name."""
+    from petra.hf.pretrained import SPECIALS_AROUND, resolve_folder, token_classifier
+
+    m = kept.meta
+    if m["task"] != "token":
+        raise PetraError(f"a pretrained encoder's {m['task']} head has no transformers counterpart to export to")
+    config = ModelConfig(**m["model"])
+    model = token_classifier(resolve_folder(config.pretrained), m["encoding"], config.max_len + SPECIALS_AROUND,
+                             config.encoding_options.get(m["encoding"]), names)
+    prefix = model.base_model_prefix + "."
+    state = {(prefix + k.removeprefix("encoder.hf.")) if k.startswith("encoder.hf.") else
+             k.replace("heads.task.proj.", "classifier.", 1): v for k, v in kept.state().items()}
+    extra = sorted(set(state) - set(model.state_dict()))
+    if extra:
+        raise PetraError(f"recipe {m['recipe']!r} added modules a {model.config.model_type} model has no place for "
+                         f"({extra[0]}, ...): export full, frozen_pe, lora or zero_shot models of a pretrained encoder")
     model.load_state_dict(state, strict=True)
     return model.eval()
 
@@ -70,7 +95,9 @@ def export(results: Path, choice: Choice, out: Path) -> dict:
     model = build_hf_model(kept, choice.target)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
-    to_transformers(kept.tokenizer(results), config.model.max_len).save_pretrained(out)
+    tokenizer = kept.tokenizer(results)
+    # a pretrained encoder's own tokenizer adds the [CLS] / [SEP] it was trained with; petra's models have none
+    (tokenizer.tokenizer if config.model.pretrained else to_transformers(tokenizer, config.model.max_len)).save_pretrained(out)
     m = kept.meta
     summary = {"results": str(results.resolve()), "target": choice.target, "source": m["source"],
                "encoding": m["encoding"], "recipe": m["recipe"], "shots": m["shots"], "seed": m["seed"],

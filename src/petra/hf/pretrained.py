@@ -75,10 +75,11 @@ def shape(folder: Path) -> Shape:
 
 
 def load_tokenizer(folder: Path):
-    """The folder's own fast tokenizer (word alignment needs one), ready for pre-split words."""
-    config = read_config(folder)
-    # Byte-level BPE (RoBERTa) needs a prefix space to take pre-split words.
-    extra = {"add_prefix_space": True} if base_type(config.model_type) == "roberta" else {}
+    """The fast tokenizer (word alignment needs one) of a model folder, or one saved alone (a run's
+    ``tokenizer/``), ready for pre-split words."""
+    model_type = base_type(read_config(folder).model_type) if (folder / "config.json").is_file() else None
+    # Byte-level BPE (RoBERTa) needs a prefix space to take pre-split words (saved with it thereafter).
+    extra = {"add_prefix_space": True} if model_type == "roberta" else {}
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, **extra)
     if not tokenizer.is_fast:
         raise PetraError(f"{folder}: word alignment needs a fast tokenizer (tokenizer.json)")
@@ -94,12 +95,29 @@ def masked_lm_model(folder: Path, encoding: str, max_len: int, weights: bool = T
     """The folder's masked-LM model, its pretrained weights (``weights``) or the same architecture
     freshly initialised (from the global RNG), with PE ``encoding`` put in by surgery over ``max_len``
     positions (``keep``: its own table, as a learned PE starting from the pretrained rows)."""
+    config = _original(folder)
+    model = load_model(folder, "mlm") if weights else AutoModelForMaskedLM.from_config(config)
+    return _with_pe(model, encoding, max_len, options)
+
+
+def token_classifier(folder: Path, encoding: str, max_len: int, options: dict | None, labels: list[str]
+                     ) -> PreTrainedModel:
+    """The folder's architecture as ``*ForTokenClassification`` over ``labels`` with PE ``encoding``: the
+    model ``petra export`` writes a fine-tuned pretrained encoder to (its weights are loaded after)."""
+    _original(folder)
+    model = load_model(folder, "token", num_labels=len(labels), id2label=dict(enumerate(labels)),
+                       label2id={name: i for i, name in enumerate(labels)})
+    return _with_pe(model, encoding, max_len, options)
+
+
+def _original(folder: Path) -> PretrainedConfig:
     config = read_config(folder)
     if getattr(config, "petra_pe", None):
-        raise PetraError(f"{folder}: this model went through PE surgery already; start from the original model")
-    if weights:
-        model = load_model(folder, "mlm")
-    else:
-        model = AutoModelForMaskedLM.from_config(config)
+        raise PetraError(f"{folder}: this model went through PE surgery already; give the original model and name "
+                         "the PE in encodings")
+    return config
+
+
+def _with_pe(model: PreTrainedModel, encoding: str, max_len: int, options: dict | None) -> PreTrainedModel:
     # keep starts from the pretrained rows; a surgered `learned` is a fresh table (positions re-learned)
     return replace_position_encoding(model, encoding, options, max_len, init_from_pretrained=encoding == KEEP)
