@@ -41,6 +41,19 @@ data:
 pretrain: {epochs: 2, batch_size: 16, mix: {target_text: 30}}
 finetune: {epochs: 3, batch_size: 8, recipes: [full, frozen_adaptive_pe], curve_points: 2, shots: [0, 20]}
 """
+PRETRAINED_CONFIG = """
+name: sweep-pretrained
+encodings: [keep, alibi]
+seeds: [0, 1]
+model: {pretrained: FOLDER, max_len: 40}
+data:
+  source: {name: svo}
+  targets: [{name: osv, word_order: OSV}]
+  source_train: 200
+  test: 60
+pretrain: {objectives: [task], epochs: 2, batch_size: 16}
+finetune: {epochs: 3, batch_size: 8, recipes: [full], curve_points: 2, shots: [30]}
+"""
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
@@ -55,10 +68,12 @@ def sweep(tmp_path, text, *options):
     return runs.sort_values(["encoding", "seed", "recipe", "shots"], ignore_index=True)
 
 
-@pytest.mark.parametrize(("text", "rows"), [(CONFIG, 4), (UD_CONFIG, 2 * 2 * 3)], ids=["synthetic", "ud"])
-def test_ray_sweep_equals_serial_sweep(tmp_path, text, rows):
+@pytest.mark.parametrize(("text", "rows"), [(CONFIG, 4), (UD_CONFIG, 2 * 2 * 3), (PRETRAINED_CONFIG, 4)],
+                         ids=["synthetic", "ud", "pretrained"])
+def test_ray_sweep_equals_serial_sweep(tmp_path, tiny_dirs, text, rows):
     if "treebank" in text and not (SHARED / "ud").is_dir():
         pytest.skip("../shared/data/ud not present")
+    text = text.replace("FOLDER", str(tiny_dirs("distilbert")))  # a tiny DistilBERT with random weights
     serial = sweep(tmp_path, text, "--executor", "local", "--workers", "1")
     on_ray = sweep(tmp_path, text, "--executor", "ray", "--workers", "2")  # fits its own tokenizer: the same one
     assert len(serial) == rows  # PEs x seeds x (zero-shot and recipes at each k)

@@ -80,17 +80,11 @@ def load_runs(out: Path) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_sigkill_then_rerun_gives_the_uninterrupted_results(tmp_path, case):
+def test_sigkill_then_rerun_gives_the_uninterrupted_results(tmp_path, tiny_dirs, case):
     text, rows = CASES[case]
     if case == "ud" and not (SHARED / "ud").is_dir():
         pytest.skip("../shared/data/ud not present")
-    if case == "pretrained":
-        from petra.data.synthetic import LanguageSpec, generate
-        from petra.hf.tiny import build_tiny_model
-
-        texts = [" ".join(s.words) for s in generate(LanguageSpec(name="svo"), 300, seed=3)]
-        text = text.replace("FOLDER", str(build_tiny_model(tmp_path / "xlmr", texts, "xlm-roberta", vocab_size=400,
-                                                            hidden=32, layers=2, heads=4, ffn=64, max_len=48)))
+    text = text.replace("FOLDER", str(tiny_dirs("xlm-roberta")))  # a tiny XLM-R with random weights
     config = tmp_path / "c.yaml"
     config.write_text(text)
     out = tmp_path / "killed"

@@ -7,34 +7,10 @@ import torch
 from transformers import BertConfig, DistilBertConfig, RobertaConfig, XLMRobertaConfig
 from transformers.utils import logging as hf_logging
 
-from petra.data.synthetic import LanguageSpec, generate
-from petra.hf.tiny import build_tiny_model
-
 hf_logging.disable_progress_bar()
 
-SIZES = dict(hidden=32, layers=2, heads=4, ffn=64, max_len=48)
 # Larger-than-BERT init (0.02) so attention is far from uniform and position effects are measurable.
 INIT = 0.2
-
-
-@pytest.fixture(scope="session")
-def texts() -> list[str]:
-    return [" ".join(s.words) for s in generate(LanguageSpec(name="svo", vocab_size=120), 300, seed=3)]
-
-
-@pytest.fixture(scope="session")
-def tiny_dirs(tmp_path_factory, texts):
-    """arch -> folder with a tiny random MLM model and its tokenizer, built on first use."""
-    built: dict[str, object] = {}
-
-    def get(arch: str, encoding: str = "sinusoidal"):
-        key = f"{arch}-{encoding}"
-        if key not in built:
-            folder = tmp_path_factory.mktemp(key)
-            built[key] = build_tiny_model(folder, texts, arch, vocab_size=400, encoding=encoding, **SIZES)
-        return built[key]
-
-    return get
 
 
 def tiny_configs() -> dict[str, object]:

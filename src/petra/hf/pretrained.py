@@ -12,7 +12,7 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from transformers import AutoConfig, AutoModelForMaskedLM, AutoTokenizer, PretrainedConfig, PreTrainedModel
+from transformers import AutoConfig, AutoModel, AutoModelForMaskedLM, AutoTokenizer, PretrainedConfig, PreTrainedModel
 
 from petra.encodings import KEEP
 from petra.errors import PetraError
@@ -90,13 +90,17 @@ def load_tokenizer(folder: Path):
     return tokenizer
 
 
-def masked_lm_model(folder: Path, encoding: str, max_len: int, weights: bool = True,
-                    options: dict | None = None) -> PreTrainedModel:
-    """The folder's masked-LM model, its pretrained weights (``weights``) or the same architecture
-    freshly initialised (from the global RNG), with PE ``encoding`` put in by surgery over ``max_len``
-    positions (``keep``: its own table, as a learned PE starting from the pretrained rows)."""
+def encoder_model(folder: Path, encoding: str, max_len: int, weights: bool = True, options: dict | None = None,
+                  masked_lm: bool = False) -> PreTrainedModel:
+    """The folder's encoder (``masked_lm``: its masked-LM model, the head included), its pretrained
+    weights (``weights``) or the same architecture freshly initialised (from the global RNG), with PE
+    ``encoding`` put in by surgery over ``max_len`` positions (``keep``: its own table, as a learned PE
+    starting from the pretrained rows)."""
     config = _original(folder)
-    model = load_model(folder, "mlm") if weights else AutoModelForMaskedLM.from_config(config)
+    if weights:
+        model = load_model(folder, "mlm" if masked_lm else "base")
+    else:
+        model = (AutoModelForMaskedLM if masked_lm else AutoModel).from_config(config)
     return _with_pe(model, encoding, max_len, options)
 
 

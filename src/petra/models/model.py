@@ -70,7 +70,7 @@ def build_model(config: ModelConfig, encoding: str, vocab_size: int, heads: dict
     if config.pretrained is not None:
         from petra.models.pretrained import pretrained_encoder
 
-        encoder, masked_lm = pretrained_encoder(config, encoding, pretrained_weights)
+        encoder, masked_lm = pretrained_encoder(config, encoding, pretrained_weights, masked_lm="mlm" in heads)
         return PetraModel(encoder, {name: masked_lm if name == "mlm" else HEADS[spec.kind](config.dim, spec.num_classes)
                                     for name, spec in heads.items()})
     options = config.encoding_options.get(encoding, {})

@@ -23,7 +23,7 @@ from transformers import PreTrainedModel
 
 from petra.encodings import PositionalEncoding
 from petra.hf.positions import PetraPositions
-from petra.hf.pretrained import SPECIALS_AROUND, architecture, load_tokenizer, masked_lm_model, resolve_folder
+from petra.hf.pretrained import SPECIALS_AROUND, architecture, encoder_model, load_tokenizer, resolve_folder
 
 
 class PretrainedEncoder(nn.Module):
@@ -91,11 +91,13 @@ def _special_ids(folder: Path) -> tuple[int, int, int]:
     return tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
 
 
-def pretrained_encoder(config, encoding: str, weights: bool = True) -> tuple[PretrainedEncoder, PretrainedMaskedLM]:
-    """Encoder and masked-LM head of ``config.pretrained`` (a :class:`petra.config.ModelConfig`) with PE
-    ``encoding``; ``weights`` False: the same architecture freshly initialised (a scratch baseline)."""
+def pretrained_encoder(config, encoding: str, weights: bool = True, masked_lm: bool = False,
+                       ) -> tuple[PretrainedEncoder, PretrainedMaskedLM | None]:
+    """Encoder of ``config.pretrained`` (a :class:`petra.config.ModelConfig`) with PE ``encoding``, and its
+    masked-LM head when ``masked_lm``; ``weights`` False: the same architecture freshly initialised (a
+    scratch baseline)."""
     folder = resolve_folder(config.pretrained)
-    model = masked_lm_model(folder, encoding, config.max_len + SPECIALS_AROUND, weights,
-                            config.encoding_options.get(encoding))
-    head = architecture(model.config).masked_lm_head(model)
-    return PretrainedEncoder(model.base_model, *_special_ids(folder)), PretrainedMaskedLM(head)
+    model = encoder_model(folder, encoding, config.max_len + SPECIALS_AROUND, weights,
+                          config.encoding_options.get(encoding), masked_lm)
+    head = PretrainedMaskedLM(architecture(model.config).masked_lm_head(model)) if masked_lm else None
+    return PretrainedEncoder(model.base_model, *_special_ids(folder)), head
