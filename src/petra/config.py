@@ -22,9 +22,9 @@ from petra.section import Section
 
 class ModelConfig(Section):
     pretrained: str | None = Field(
-        None, description="a local pretrained encoder (save_pretrained folder of BERT, RoBERTa, XLM-R or DistilBERT, "
-        "or pkg:MODULE/PATH in an installed package): its weights and its own tokenizer; dim, layers, heads and "
-        "ffn_dim are read from it, dropout is its own; encodings: keep (its positions) or any PE by surgery")
+        None, description="a local pretrained encoder (save_pretrained folder of BERT, RoBERTa, XLM-R, DistilBERT or "
+        "a petra export, or pkg:MODULE/PATH in an installed package): its weights and its own tokenizer; dim, layers, "
+        "heads and ffn_dim are read from it, dropout is its own; encodings: keep (its positions) or any PE by surgery")
     architecture: Literal["transformer", "lstm"] = "transformer"
     dim: int = Field(64, gt=0)
     layers: int = Field(2, gt=0)
@@ -42,7 +42,7 @@ class ModelConfig(Section):
         """A pretrained encoder's shape is its folder's: filled in here, a contradicting value refused."""
         if not isinstance(data, dict) or not data.get("pretrained"):
             return data
-        from petra.hf.pretrained import PACKAGE, SPECIALS_AROUND, resolve_folder, shape
+        from petra.hf.pretrained import PACKAGE, resolve_folder, shape
 
         try:
             folder = resolve_folder(data["pretrained"])
@@ -57,8 +57,8 @@ class ModelConfig(Section):
         if data.get("architecture", "transformer") != "transformer":
             raise FieldError("architecture", "a pretrained encoder is a transformer: leave architecture out")
         max_len = data.get("max_len", cls.model_fields["max_len"].default)
-        if isinstance(max_len, int) and max_len + SPECIALS_AROUND > found.positions:
-            raise FieldError("max_len", f"max_len {max_len} + {SPECIALS_AROUND} special tokens exceeds the "
+        if isinstance(max_len, int) and max_len + found.specials > found.positions:
+            raise FieldError("max_len", f"max_len {max_len} + {found.specials} special tokens exceeds the "
                              f"{found.positions} positions of the pretrained model ({folder})")
         # a relative folder is resolved (a run's stored config must not depend on where it was started);
         # pkg: stays as written, so the same config keys the same units on any machine

@@ -2,6 +2,7 @@
 its own tokenizer and positions, every recipe, the store and resume, tiny XLM-R / DistilBERT / BERT
 folders built here with random weights."""
 
+import numpy as np
 import pytest
 import torch
 from transformers import AutoModel
@@ -99,3 +100,23 @@ def test_pretrained_config_errors_name_the_field(tiny_dirs, tmp_path):
         parse_config({"encodings": ["keep"]})
     with pytest.raises(PetraError, match="model.pretrained.*transfer experiment"):
         parse_config({"experiment": "lengthgen", "model": {"pretrained": folder, "max_len": 40}})
+
+
+def test_a_petra_export_is_a_pretrained_source_read_without_special_tokens(tiny_dirs):
+    """A model petra saved (model_type petra) runs natively: `keep` is its own PE (RoPE here), another
+    PE name replaces it with a fresh one; its tokenizer adds nothing around a sentence."""
+    folder = tiny_dirs("petra", "rope")
+    pretrain = {"objectives": ["task"], "epochs": 8, "batch_size": 16, "lr": 3e-3}  # petra's pre-LN model: more steps
+    config = parse_config(transfer(folder, encodings=["keep", "alibi"], pretrain=pretrain,
+                                   finetune={"recipes": ["full", "adapters"], "shots": [0, 30], "epochs": 2}))
+    data = prepare_data(config)
+    assert data.tokenizer.cls_id is not None  # the tiny tokenizer has [CLS], but petra models never read it
+    tags = np.concatenate(data.sources["svo"].test.tags)
+    majority = np.bincount(tags[tags >= 0]).max() / (tags >= 0).sum()  # always the commonest tag
+    kinds = {}
+    for encoding in config.encodings:
+        model = build_model(config.model, encoding, len(data.tokenizer), {"task": HeadSpec("token", 3)})
+        kinds[encoding] = (type(model.encoder).__name__, type(model.encoding).__name__)
+        records = run_unit(config, data, encoding, 0).records
+        assert records[0].source_accuracy > majority + 0.05, (encoding, records[0].source_accuracy, majority)
+    assert kinds == {"keep": ("TransformerEncoder", "RotaryEncoding"), "alibi": ("TransformerEncoder", "AlibiEncoding")}

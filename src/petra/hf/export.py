@@ -27,7 +27,7 @@ def build_hf_model(kept: KeptModel, target: str):
 
     m = kept.meta
     names = m["labels"] or [f"class_{i}" for i in range(m["num_classes"])]
-    if m["model"].get("pretrained"):
+    if m["model"].get("pretrained") and not _from_petra(m["model"]["pretrained"]):
         return _pretrained_hf_model(kept, names)
     config = PetraConfig.from_model_config(
         ModelConfig(**m["model"]), m["encoding"], m["vocab_size"], num_labels=len(names),
@@ -41,6 +41,13 @@ def build_hf_model(kept: KeptModel, target: str):
     state = {k.replace("heads.task.", "classifier.", 1): v for k, v in kept.state().items()}
     model.load_state_dict(state, strict=True)
     return model.eval()
+
+
+def _from_petra(pretrained: str) -> bool:
+    """Whether a run's pretrained encoder was itself a petra model (exported as petra models are)."""
+    from petra.hf.pretrained import is_petra, read_config, resolve_folder
+
+    return is_petra(read_config(resolve_folder(pretrained)))
 
 
 def _pretrained_hf_model(kept: KeptModel, names: list[str]):
@@ -97,7 +104,8 @@ def export(results: Path, choice: Choice, out: Path) -> dict:
     model.save_pretrained(out)
     tokenizer = kept.tokenizer(results)
     # a pretrained encoder's own tokenizer adds the [CLS] / [SEP] it was trained with; petra's models have none
-    (tokenizer.tokenizer if config.model.pretrained else to_transformers(tokenizer, config.model.max_len)).save_pretrained(out)
+    hf_tokenizer = tokenizer.tokenizer if config.model.pretrained else to_transformers(tokenizer, config.model.max_len)
+    hf_tokenizer.save_pretrained(out)
     m = kept.meta
     summary = {"results": str(results.resolve()), "target": choice.target, "source": m["source"],
                "encoding": m["encoding"], "recipe": m["recipe"], "shots": m["shots"], "seed": m["seed"],

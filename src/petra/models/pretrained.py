@@ -23,7 +23,8 @@ from transformers import PreTrainedModel
 
 from petra.encodings import PositionalEncoding
 from petra.hf.positions import PetraPositions
-from petra.hf.pretrained import SPECIALS_AROUND, architecture, encoder_model, load_tokenizer, resolve_folder
+from petra.hf.pretrained import (SPECIALS_AROUND, architecture, encoder_model, is_petra, load_tokenizer, petra_encoder,
+                                 read_config, resolve_folder)
 
 
 class PretrainedEncoder(nn.Module):
@@ -92,11 +93,15 @@ def _special_ids(folder: Path) -> tuple[int, int, int]:
 
 
 def pretrained_encoder(config, encoding: str, weights: bool = True, masked_lm: bool = False,
-                       ) -> tuple[PretrainedEncoder, PretrainedMaskedLM | None]:
+                       ) -> tuple[nn.Module, nn.Module | None]:
     """Encoder of ``config.pretrained`` (a :class:`petra.config.ModelConfig`) with PE ``encoding``, and its
     masked-LM head when ``masked_lm``; ``weights`` False: the same architecture freshly initialised (a
     scratch baseline)."""
     folder = resolve_folder(config.pretrained)
+    if is_petra(read_config(folder)):  # petra's own encoder: the engine runs it natively
+        encoder, head = petra_encoder(folder, encoding, config.max_len, weights, config.encoding_options.get(encoding),
+                                      masked_lm)
+        return encoder, head
     model = encoder_model(folder, encoding, config.max_len + SPECIALS_AROUND, weights,
                           config.encoding_options.get(encoding), masked_lm)
     head = PretrainedMaskedLM(architecture(model.config).masked_lm_head(model)) if masked_lm else None
