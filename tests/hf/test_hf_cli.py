@@ -88,6 +88,7 @@ run: {{workers: 1}}
     assert sorted(set(runs["encoding"])) == ["alibi", "keep"] and len(runs) == 4
     assert (runs["source_accuracy"] > 0.6).all(), runs["source_accuracy"]
     assert (out / "tokenizer" / "tokenizer_config.json").is_file()  # the model's own tokenizer, kept with the run
+    assert "model: the pretrained encoder" in (out / "report.md").read_text()
 
     # `petra export`: the fine-tuned, surgered model as the architecture's own token classifier, which the
     # Auto classes load (petra_roberta) and which, given the tokenizer's [CLS] ... [SEP], scores as petra did

@@ -199,6 +199,15 @@ def _sources(runs: pd.DataFrame, config: dict) -> list[str]:
     return [str(e.get("name", "source")) for e in (source if isinstance(source, list) else [source])]
 
 
+def _model_line(config: dict) -> str:
+    """What the PEs went into: a pretrained encoder changes what keep, a PE and scratch mean."""
+    m = config.get("model", {})
+    if m.get("pretrained"):
+        return (f"model: the pretrained encoder {m['pretrained']} with its own tokenizer (keep = its own positions, "
+                "any other PE put in by surgery; scratch = its architecture, untrained)")
+    return f"model: {m.get('architecture', 'transformer')}, dim {m.get('dim')}, {m.get('layers')} layers"
+
+
 def write_report(directory: Path) -> tuple[Path, Path]:
     directory = Path(directory)
     run = load_run(directory)
@@ -237,7 +246,8 @@ def write_report(directory: Path) -> tuple[Path, Path]:
     # first: on a poorly covered target every verdict may measure the tokenizer, not the PE
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>petra report: {html.escape(name)}</title>"
             f"<style>{STYLE}</style></head><body><h1>petra report: {html.escape(name)}</h1>"
-            f"<p class='sub'>pretrained on <b>{html.escape(', '.join(sources))}</b>; {facts}</p>"
+            f"<p class='sub'>pretrained on <b>{html.escape(', '.join(sources))}</b>; {facts}; "
+            f"{html.escape(_model_line(config))}</p>"
             + (f"<div class='card'>{'<br>'.join(covered)}</div>" if covered else "")
             + f"{answer_html(answer)}{distance_html(distance_lines(distance_table(tables.across, run.links)))}"
             f"{grid_html(found)}{alarm_html}{few}{replication_html(tables.replication, again)}"
@@ -248,7 +258,7 @@ def write_report(directory: Path) -> tuple[Path, Path]:
             f"{recipes_html(recipe_table(runs))}{''.join(rest)}</body></html>")
     html_path, md_path = directory / "report.html", directory / "report.md"
     html_path.write_text(page)
-    md = [f"# petra report: {name}\n", f"Pretrained on **{', '.join(sources)}**; {facts}.\n",
+    md = [f"# petra report: {name}\n", f"Pretrained on **{', '.join(sources)}**; {facts}; {_model_line(config)}.\n",
           *[f"- {_strip_tags(line)}" for line in covered], "",
           *(["**Across targets** (across_targets.csv):\n", *[f"- {line}" for line in answer], ""] if answer else []),
           *[f"- {_strip_tags(line)}" for line in lines], "", _strip_tags(alarm_html), _strip_tags(few), "",
