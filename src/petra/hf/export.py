@@ -13,6 +13,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 from petra.config import ModelConfig
 from petra.data.tokenize import AnyTokenizer, WordTokenizer
 from petra.data.vocab import SPECIALS, UNK
+from petra.encodings import KEEP
 from petra.errors import PetraError
 from petra.training.recipes import ZERO_SHOT
 from petra.results.kept_models import Choice, KeptModel, find_kept
@@ -29,6 +30,9 @@ def build_hf_model(kept: KeptModel, target: str):
     names = m["labels"] or [f"class_{i}" for i in range(m["num_classes"])]
     if m["model"].get("pretrained") and not _from_petra(m["model"]["pretrained"]):
         return _pretrained_hf_model(kept, names)
+    if m["encoding"] == KEEP:  # a petra export's own PE: its name and options live in that folder, not here
+        raise PetraError("exporting a model fine-tuned from a petra export with `keep` is not supported yet: "
+                         "name that model's PE in encodings instead of keep")
     config = PetraConfig.from_model_config(
         ModelConfig(**m["model"]), m["encoding"], m["vocab_size"], num_labels=len(names),
         id2label=dict(enumerate(names)), label2id={n: i for i, n in enumerate(names)},
