@@ -14,7 +14,7 @@ from petra.data.word_labels import encode_sentences, raw_corpus
 from petra.data.vocab import LabelSet
 from petra.errors import PetraError
 from petra.models import HeadSpec, build_model
-from petra.training.evaluate import accuracy
+from petra.tasks import get_task
 
 TEXT = [
     "the cats were sleeping on the warm windowsill",
@@ -119,7 +119,7 @@ def test_truncation_is_counted_not_hidden():
 
 
 def test_existing_batches_and_accuracy_score_words_not_subwords():
-    """`batches` + `accuracy(task_type='token')` work unchanged and count each word once."""
+    """`batches` + the token task's scores work unchanged and count each word once."""
     tokenizer = SubwordTokenizer.train(TEXT, TokenizerConfig(vocab_size=50, min_frequency=1))
     sentences = [_sentence(t) for t in TEXT[:4]]
     labels = LabelSet.build(t for s in sentences for t in s.upos)
@@ -134,7 +134,7 @@ def test_existing_batches_and_accuracy_score_words_not_subwords():
             keep = batch.tags != IGNORE
             correct += int((predicted[keep] == batch.tags[keep]).sum())
     words = sum(len(s) for s in sentences)
-    assert accuracy(model, corpus, "token", tokenizer.pad_id) == pytest.approx(correct / words)
+    assert get_task("token").scores(model, corpus, tokenizer.pad_id, labels).accuracy == pytest.approx(correct / words)
 
 
 def test_raw_corpus_has_no_labels_and_same_pieces():
@@ -155,8 +155,8 @@ def test_word_tokenizer_matches_the_word_vocabulary_and_round_trips(tmp_path):
     tokenizer = fit_tokenizer(TokenizerConfig(kind="word"), sentences)
     assert tokenizer.vocab == Vocab.build(w for s in sentences for w in s.words)
     labels = LabelSet.build(t for s in sentences for t in s.upos)
-    ours, cut = encode_sentences(sentences, tokenizer, labels, "upos", max_len=64)
-    reference = encode(sentences, tokenizer.vocab, labels, "upos")  # one id per word, every word labelled
+    ours, cut = encode_sentences(sentences, tokenizer, labels, max_len=64)
+    reference = encode(sentences, tokenizer.vocab, labels)  # one id per word, every word labelled
     assert cut.words == 0 and all(np.array_equal(a, b) for a, b in zip(ours.ids, reference.ids))
     assert all(np.array_equal(a, b) for a, b in zip(ours.tags, reference.tags))
     loaded = load_tokenizer(tokenizer.save(tmp_path / "tok").parent)

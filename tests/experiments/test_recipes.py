@@ -132,7 +132,8 @@ def test_language_specific_positions_train_a_copy_of_the_pe_per_language(tmp_pat
     # the kept model rebuilds with its per-language tables and scores what the run scored
     path = tmp_path / "full--svo--sov--k30.safetensors"
     model = load_model(KeptModel(path, read_meta(path)), "sov")
-    scored = seeded_scores(model, data.targets["sov"].test, "sequence", data.pad_id, runner._seed("sov", "eval"))
+    scored = seeded_scores(model, data.targets["sov"].test, runner.task, data.pad_id, runner._seed("sov", "eval"),
+                           data.labels)
     assert scored["accuracy"] == records[1].accuracy
     with pytest.raises(PetraError, match="encoding 'rope' has none"):
         parse_config({**MADX, "encodings": ["rope"], "pretrain": pretrain})

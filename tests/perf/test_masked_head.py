@@ -7,7 +7,8 @@ from petra.config import ModelConfig
 from petra.data.batches import IGNORE, Batch, mask_for_mlm
 from petra.encodings import available
 from petra.models import HeadSpec, build_model
-from petra.training.objectives import MLMObjective, mlm_loss, token_cross_entropy
+from petra.tasks.token import token_cross_entropy
+from petra.training.objectives import MLMObjective, mlm_loss
 
 VOCAB = 60
 

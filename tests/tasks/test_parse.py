@@ -2,6 +2,7 @@
 and truncation, and a parser trained through the engine beats the chain baselines."""
 
 import itertools
+from operator import attrgetter
 
 import numpy as np
 import pytest
@@ -18,6 +19,8 @@ from petra.data.vocab import LabelSet, Vocab
 from petra.errors import PetraError
 from petra.tasks.mst import chu_liu_edmonds, decode_tree, tree_score
 from petra.tasks.parse import BUCKETS, bucket
+
+DEPRELS = attrgetter("deprels")
 
 
 def is_tree(heads: np.ndarray) -> bool:
@@ -80,22 +83,22 @@ def test_heads_point_at_first_sub_words_and_cut_heads_are_not_scored():
     # words: a bb c -> pieces [a] [b ##b] [c]; heads (1-based): a <- bb, bb root, c <- a
     s = Sentence(("a", "bb", "c"), ("X",) * 3, (2, 0, 1), ("nsubj", "root", "obj"), "x")
     labels = LabelSet.build(["nsubj", "root", "obj"])
-    corpus, _ = encode_sentences([s], tokenizer, labels, "deprel")
+    corpus, _ = encode_sentences([s], tokenizer, labels, DEPRELS)
     assert list(corpus.ids[0]) == [3, 4, 5, 6]
     assert list(corpus.heads[0]) == [1 + 1, 0, IGNORE, 1 + 0]  # a -> position 1 (bb), bb -> root, c -> position 0
     cut, _ = encode_sentences([Sentence(("a", "c", "bb"), ("X",) * 3, (3, 1, 0), ("nsubj", "obj", "root"), "x")],
-                              tokenizer, labels, "deprel", max_len=2)
+                              tokenizer, labels, DEPRELS, max_len=2)
     assert list(cut.heads[0]) == [NO_HEAD, 1 + 0]  # a's head (bb) was cut off; c -> a
 
 
 def test_word_tokenizer_heads_are_word_positions():
     s = Sentence(("x", "y"), ("X", "X"), (0, 1), ("root", "obj"), "x")
-    corpus, _ = encode_sentences([s], WordTokenizer(Vocab.build(["x", "y"])), LabelSet.build(["root", "obj"]), "deprel")
+    corpus, _ = encode_sentences([s], WordTokenizer(Vocab.build(["x", "y"])), LabelSet.build(["root", "obj"]), DEPRELS)
     assert list(corpus.heads[0]) == [0, 1]
 
 
 def test_parse_labels_are_relations():
-    with pytest.raises(PetraError, match="labels must be 'deprel' or 'udeprel'"):
+    with pytest.raises(PetraError, match="reads labels 'deprel' or 'udeprel', not 'upos'"):
         parse_config({"task": {"type": "parse", "labels": "upos"}}, "t")
 
 

@@ -18,7 +18,7 @@ from petra.training.objectives import JointObjective
 def setup():
     sentences = generate(LanguageSpec(name="svo"), 64, seed=0)
     vocab = Vocab.build(w for s in sentences for w in s.words)
-    corpus = encode(sentences, vocab, LabelSet.build(["NOUN"]), "upos")
+    corpus = encode(sentences, vocab, LabelSet.build(["NOUN"]))
     torch.manual_seed(0)
     model = build_model(parse_config({}).model, "learned", len(vocab), {"task": HeadSpec("sequence", 4)})
     epoch = lambda e: batches(corpus, 16, vocab.pad_id, np.random.default_rng([0, e]))  # noqa: E731

@@ -29,7 +29,7 @@ def setup(encoding):
     sentences = generate(LanguageSpec(name="svo"), 120, seed=3)
     vocab = Vocab.build(w for s in sentences for w in s.words)
     labels = LabelSet.build(t for s in sentences for t in s.upos)
-    corpus = encode(sentences, vocab, labels, "upos")
+    corpus = encode(sentences, vocab, labels)
     torch.manual_seed(0)
     model = build_model(parse_config({}).model, encoding, len(vocab), {"task": HeadSpec("sequence", 4), "mlm": HeadSpec("token", len(vocab))})
     mlm = MLMObjective(len(vocab), vocab.mask_id, 0.15, torch.Generator().manual_seed(1))

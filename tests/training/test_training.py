@@ -9,7 +9,8 @@ from petra.data.batches import batches, encode, mask_for_mlm
 from petra.data.synthetic import LanguageSpec, generate
 from petra.data.vocab import LabelSet, Vocab
 from petra.models import HeadSpec, build_model
-from petra.training.evaluate import accuracy
+from petra.tasks import get_task
+from petra.tasks.base import word_labels
 from petra.training.loop import train, warmup_linear_decay
 from petra.training.objectives import JointObjective
 from petra.training.recipes import apply_recipe
@@ -18,8 +19,12 @@ from petra.training.recipes import apply_recipe
 def corpus(spec: LanguageSpec, n: int, seed: int, vocab=None, labels=None, field="deprel"):
     sentences = generate(spec, n, seed=seed)
     vocab = vocab or Vocab.build(w for s in sentences for w in s.words)
-    labels = labels or LabelSet.build(t for s in sentences for t in s.token_labels(field))
-    return encode(sentences, vocab, labels, field), vocab, labels
+    labels = labels or LabelSet.build(t for s in sentences for t in word_labels(s, field))
+    return encode(sentences, vocab, labels, lambda s: word_labels(s, field)), vocab, labels
+
+
+def accuracy(model, corpus, task, pad_id):
+    return get_task(task).scores(model, corpus, pad_id, labels=None).accuracy
 
 
 def fit(model, train_set, task_type, epochs, vocab, seed=0):

@@ -142,7 +142,7 @@ class AlignRecord:
 def prepare_language(spec: LanguageSpec, n: int, data_seed: int) -> Language:
     sentences = generate(spec, n, seed=stage_seed(data_seed, spec.name))
     vocab = Vocab.build(w for s in sentences for w in s.words)
-    corpus = encode(sentences, vocab, LabelSet.build(t for s in sentences for t in s.upos), "upos")
+    corpus = encode(sentences, vocab, LabelSet.build(t for s in sentences for t in s.upos))
     return Language(spec, vocab, corpus, corpus_counts(corpus, len(vocab)))
 
 

@@ -31,8 +31,9 @@ def predict_conllu(
     from petra.results.predictions import predict
 
     done = predict(results, Choice(target, encoding, recipe, source, shots, seed), output_dir, data_dir)
-    console.print(f"{done['sentences']} sentences of {target} parsed by {recipe} {encoding} from {done['source']} "
-                  f"(k = {done['shots']}, seed {done['seed']}): UAS {done['uas']:.3f}, LAS {done['las']:.3f} "
-                  f"(without punctuation {done['uas_nopunct']:.3f} / {done['las_nopunct']:.3f})")
+    scores = ", ".join(f"{name.upper().replace('_NOPUNCT', ' without punctuation')} {done[name]:.3f}"
+                       for name in done["metrics"])
+    console.print(f"{done['sentences']} sentences of {target} predicted by {recipe} {encoding} from {done['source']} "
+                  f"(k = {done['shots']}, seed {done['seed']}): {scores}")
     console.print(f"-> {done['predicted']} and {done['gold']}; score with: python conll18_ud_eval.py -v "
                   f"{done['gold']} {done['predicted']}")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 import torch
@@ -58,10 +59,12 @@ def subset(corpus: EncodedCorpus, rows: Sequence[int]) -> EncodedCorpus:
                          corpus.labels[list(rows)], corpus.lang, heads, corpus.labelled)
 
 
-def encode(sentences: Sequence[Sentence], vocab: Vocab, labels: LabelSet, tag_kind: str, lang: int = 0) -> EncodedCorpus:
+def encode(sentences: Sequence[Sentence], vocab: Vocab, labels: LabelSet,
+           labels_of: Callable[[Sentence], Sequence[str]] = attrgetter("upos"), lang: int = 0) -> EncodedCorpus:
+    """Words -> ids of a word vocabulary (synthetic languages), with ``labels_of`` each sentence's word labels."""
     index, tag_index = vocab.index, labels.index
     ids = [np.array([index.get(w, vocab.unk_id) for w in s.words], dtype=np.int64) for s in sentences]
-    tags = [np.array([tag_index.get(t, IGNORE) for t in s.token_labels(tag_kind)], dtype=np.int64) for s in sentences]
+    tags = [np.array([tag_index.get(t, IGNORE) for t in labels_of(s)], dtype=np.int64) for s in sentences]
     return EncodedCorpus(ids, tags, np.array([s.label for s in sentences], dtype=np.int64), lang)
 
 

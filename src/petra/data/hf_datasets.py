@@ -29,6 +29,7 @@ FEATURES = Features(
         "upos": HFSequence(Value("string")),
         "heads": HFSequence(Value("int32")),
         "deprels": HFSequence(Value("string")),
+        "feats": HFSequence(Value("string")),  # empty where the source has no FEATS
         "lang": Value("string"),
     }
 )
@@ -41,6 +42,7 @@ def to_dataset(sentences: Sequence[Sentence]) -> Dataset:
         "upos": [list(s.upos) for s in sentences],
         "heads": [list(s.heads) for s in sentences],
         "deprels": [list(s.deprels) for s in sentences],
+        "feats": [list(s.feats) for s in sentences],
         "lang": [s.lang for s in sentences],
     }
     return Dataset.from_dict(columns, features=FEATURES)
@@ -93,7 +95,7 @@ def from_dataset(data: Dataset, lang: str, where: str = "dataset") -> list[Sente
             heads = tuple(int(h) for h in row[heads_col])
             sentence = Sentence(
                 words=tuple(row[words_col]), upos=tuple(upos), heads=heads, deprels=tuple(row[rels_col]),
-                lang=row.get("lang") or lang,
+                lang=row.get("lang") or lang, feats=tuple(f or "_" for f in row.get("feats") or ()),
             )
         except (ValueError, TypeError) as exc:
             raise PetraError(f"{where} row {row_number}: {exc}") from None

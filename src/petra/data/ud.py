@@ -15,7 +15,7 @@ from pathlib import Path
 
 import conllu
 
-from petra.data.sentence import Sentence
+from petra.data.sentence import NO_FEATURES, Sentence
 from petra.errors import PetraError
 
 SPLITS = ("train", "dev", "test")
@@ -153,7 +153,13 @@ def _sentence(path: Path, start: int, block: str, lang: str) -> Sentence:
         heads=tuple(t["head"] for t in words),
         deprels=tuple(t["deprel"] for t in words),
         lang=lang,
+        feats=tuple(_bundle(t["feats"]) for t in words),
     )
+
+
+def _bundle(feats: dict | None) -> str:
+    """conllu's parsed FEATS back to the column's text (``_`` when empty), the form a label takes."""
+    return "|".join(f"{name}={value}" for name, value in feats.items()) if feats else NO_FEATURES
 
 
 def _word_lines(block: str, start: int) -> dict[int, int]:
@@ -168,7 +174,7 @@ def _word_lines(block: str, start: int) -> dict[int, int]:
 
 def write_conllu(sentences: list[Sentence], path: str | Path, heads: list | None = None,
                  deprels: list | None = None, upos: list | None = None) -> Path:
-    """Write ``sentences`` as CoNLL-U (``# sent_id`` and ``# text`` per sentence; LEMMA, XPOS, FEATS,
+    """Write ``sentences`` as CoNLL-U (``# sent_id`` and ``# text`` per sentence; FEATS as read; LEMMA, XPOS,
     DEPS, MISC as ``_``), each column taken from the sentence unless a prediction replaces it
     (``heads[i]``: 1-based heads of sentence i, 0 = root). A gold file written from the same sentences
     has the same words, so the official CoNLL 2018 script (conll18_ud_eval.py) aligns the two exactly."""
@@ -179,8 +185,9 @@ def write_conllu(sentences: list[Sentence], path: str | Path, heads: list | None
         columns = (upos[i] if upos else s.upos, heads[i] if heads else s.heads, deprels[i] if deprels else s.deprels)
         if not all(len(c) == len(s) for c in columns):
             raise PetraError(f"prediction {i} does not have one entry per word of its {len(s)}-word sentence")
-        tokens = [Token(id=j, form=w, lemma="_", upos=u, xpos="_", feats="_", head=int(h), deprel=d, deps="_", misc="_")
-                  for j, (w, u, h, d) in enumerate(zip(s.words, *columns), start=1)]
+        bundles = s.feats or (NO_FEATURES,) * len(s)
+        tokens = [Token(id=j, form=w, lemma="_", upos=u, xpos="_", feats=f, head=int(h), deprel=d, deps="_", misc="_")
+                  for j, (w, u, h, d, f) in enumerate(zip(s.words, *columns, bundles), start=1)]
         blocks.append(TokenList(tokens, Metadata(sent_id=str(i + 1), text=" ".join(s.words))).serialize())
     path = Path(path)
     path.write_text("".join(blocks), encoding="utf-8")

@@ -4,8 +4,9 @@ Devlin et al. 2019 for NER): the FIRST sub-word of a word carries the word's lab
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 
@@ -24,10 +25,11 @@ class Truncation:
 
 
 def encode_sentences(
-    sentences: Sequence[Sentence], tokenizer: AnyTokenizer, labels: LabelSet, field: str = "upos",
-    max_len: int | None = None, lang: int = 0,
+    sentences: Sequence[Sentence], tokenizer: AnyTokenizer, labels: LabelSet,
+    labels_of: Callable[[Sentence], Sequence[str]] = attrgetter("upos"), max_len: int | None = None, lang: int = 0,
 ) -> tuple[EncodedCorpus, Truncation]:
-    """Sentences -> sub-word ids with first-sub-word labels (the rest ``IGNORE``).
+    """Sentences -> sub-word ids with first-sub-word labels (the rest ``IGNORE``); ``labels_of``
+    gives a sentence's word labels (a task's ``word_labels``).
 
     A sentence longer than ``max_len`` sub-words is cut there; the returned :class:`Truncation`
     says how many words lost their label, so a caller can report it rather than hide it.
@@ -38,7 +40,8 @@ def encode_sentences(
         row_ids: list[int] = []
         row_tags: list[int] = []
         starts: list[int] = []  # each word's first sub-word position
-        for word_pieces, tag in zip(pieces, sentence.token_labels(field)):
+        # a sentence without these labels (FEATS of a language that has none): its words unlabelled
+        for word_pieces, tag in zip(pieces, labels_of(sentence) or (None,) * len(sentence)):
             starts.append(len(row_ids))
             row_ids += word_pieces
             row_tags += [tag_index.get(tag, IGNORE)] + [IGNORE] * (len(word_pieces) - 1)

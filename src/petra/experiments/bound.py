@@ -41,7 +41,7 @@ from petra.experiments.phases import fit
 from petra.experiments.seeding import seed_everything, stage_seed
 from petra.models import HeadSpec, PetraModel, build_model
 from petra.section import Section
-from petra.tasks import TaskConfig
+from petra.tasks import TaskConfig, get_task, task_class, task_names
 from petra.training.evaluate import bounded_loss
 from petra.training.objectives import JointObjective
 
@@ -89,8 +89,9 @@ class BoundConfig(ExperimentConfig):
 
     @model_validator(mode="after")
     def _task_has_example_losses(self) -> BoundConfig:
-        if self.task.type == "parse":  # the bound is over per-example label losses; a tree is not one label
-            raise ValueError("task.type 'parse' has no per-example label loss for the bound: use 'sequence' or 'token'")
+        if not task_class(self.task.type).example_losses:  # the bound is over per-example label losses
+            usable = [name for name in task_names() if task_class(name).example_losses]
+            raise ValueError(f"task.type {self.task.type!r} has no per-example label loss for the bound: use one of {usable}")
         return self
 
 
@@ -124,24 +125,26 @@ def prepare_data(config: BoundConfig) -> GapDataset:
     sentences = generate(d.language, d.train + d.test, seed=stage_seed(d.seed, d.language.name))
     train_s, test_s = sentences[: d.train], sentences[d.train :]
     vocab = Vocab.build(w for s in train_s for w in s.words)
-    field = config.task.labels
-    labels = LabelSet.build(t for s in sentences for t in s.token_labels(field))
-    num_classes = len(labels) if config.task.type == "token" else 1 + max(s.label for s in sentences)
-    return GapDataset(vocab, num_classes, encode(train_s, vocab, labels, field), encode(test_s, vocab, labels, field))
+    task = get_task(config.task)
+    task.check(d.language.name, sentences)
+    labels = LabelSet.build(t for s in sentences for t in task.word_labels(s))
+    num_classes = task.num_classes(labels, sentences)
+    return GapDataset(vocab, num_classes, encode(train_s, vocab, labels, task.word_labels),
+                      encode(test_s, vocab, labels, task.word_labels))
 
 
 def train_model(config: BoundConfig, data: GapDataset, encoding: str, seed: int, device) -> tuple[PetraModel, float]:
     seed_everything(stage_seed(seed, encoding, "init"))
-    model = build_model(config.model, encoding, len(data.vocab), {"task": HeadSpec(config.task.type, data.num_classes)})
+    model = build_model(config.model, encoding, len(data.vocab), {"task": HeadSpec(get_task(config.task).head, data.num_classes)})
     model.to(device)
-    objective = JointObjective(config.task.type)
+    objective = JointObjective(get_task(config.task))
     result = fit(model, data.train, objective, config.train, data.vocab.pad_id, stage_seed(seed, encoding, "batches"))
     return model, result.seconds
 
 
 def _evaluate(model: PetraModel, data: GapDataset, config: BoundConfig) -> tuple[float, float, float, float]:
     def split(corpus: EncodedCorpus) -> tuple[float, float]:
-        return bounded_loss(model, corpus, config.task.type, data.vocab.pad_id, config.gap.loss, config.gap.loss_bound)
+        return bounded_loss(model, corpus, get_task(config.task), data.vocab.pad_id, config.gap.loss, config.gap.loss_bound)
 
     return (*split(data.train), *split(data.test))
 

@@ -31,6 +31,7 @@ from petra.experiments.pretraining import new_model
 from petra.experiments.transfer_data import prepare_data
 from petra.training.loop import train
 from petra.training.objectives import JointObjective, MLMObjective
+from petra.tasks import get_task
 
 
 def gradient_averager(accelerator: Accelerator):
@@ -67,7 +68,7 @@ def pretrain_accelerated(config: Config, encoding: str, seed: int, out: Path, da
     if "mlm" in p.objectives:  # each rank masks its own batches: its own generator
         generator = torch.Generator().manual_seed(stage_seed(seed, encoding, "mask", str(rank)))
         mlm = MLMObjective(len(data.tokenizer), data.tokenizer.mask_id, p.mask_prob, generator)
-    objective = JointObjective(config.task.type, p.task_weight if "task" in p.objectives else 0.0, mlm, p.mlm_weight)
+    objective = JointObjective(get_task(config.task), p.task_weight if "task" in p.objectives else 0.0, mlm, p.mlm_weight)
     source = data.sources[config.data.sources[0].name]  # `petra pretrain` trains on the first source
     pad, corpus = data.pad_id, source.train
     per_epoch = -(-len(corpus) // p.batch_size) // world  # every rank takes the same number of steps
@@ -83,7 +84,7 @@ def pretrain_accelerated(config: Config, encoding: str, seed: int, out: Path, da
         "encoding": encoding, "seed": seed, "processes": world, "rank": rank, "steps_per_process": result.steps,
         "first_loss": result.losses[0], "last_loss": result.losses[-1], "seconds": result.seconds,
         "replicas_identical": len(set(digests)) == 1, "parameter_digests": digests,
-        "source_accuracy": seeded_accuracy(model, source.test, config.task.type, pad, seed),
+        "source_accuracy": seeded_accuracy(model, source.test, get_task(config.task), pad, seed, data.labels),
     }
     if accelerator.is_main_process:
         out.mkdir(parents=True, exist_ok=True)

@@ -32,7 +32,6 @@ from petra.encodings import LENGTHGEN_DEFAULT, check_covers
 from petra.experiments.executors import run_units
 from petra.experiments.seeding import seed_everything, stage_seed
 from petra.models import HeadSpec, build_model
-from petra.training.evaluate import accuracy
 from petra.training.loop import train
 from petra.training.objectives import JointObjective
 
@@ -130,12 +129,13 @@ def run_unit(config: LengthgenConfig, task_name: str, encoding: str, seed: int) 
         for _ in range(t.steps):
             yield task.batch(rng, t.batch_size, int(rng.integers(1, N + 1)))
 
-    result = train(model, stream, JointObjective("token"), t, t.steps)
+    objective = JointObjective("token")
+    result = train(model, stream, objective, t, t.steps)
     torch.manual_seed(stage_seed(seed, task_name, encoding, "eval"))  # random PEs sample at test time too
     records = []
     for n in range(1, config.test_max_length + 1):
         corpus = task.corpus(np.random.default_rng(stage_seed(config.data_seed, task_name, "eval", str(n))), config.eval_samples, n)
-        acc = accuracy(model, corpus, "token", PAD_ID, batch_size=config.eval_samples)
+        acc = objective.task.scores(model, corpus, PAD_ID, labels=None).accuracy
         records.append(LengthRecord(task_name, encoding, seed, n, acc, n <= N, result.seconds, float(np.mean(result.losses[-100:]))))
     return records
 

@@ -13,10 +13,10 @@ import torch
 from petra.config import OptimConfig
 from petra.data.batches import EncodedCorpus, batches
 from petra.data.mixing import mixed_epochs
+from petra.data.vocab import LabelSet
 from petra.models import PetraModel
-from petra.tasks import parse
+from petra.tasks import Task
 from petra.training.checkpoint import Checkpointer, atomic_write_json
-from petra.training.evaluate import sentence_scores
 from petra.training.loop import Objective, TrainResult, train
 
 
@@ -73,21 +73,15 @@ def fit_mixture(
                  evaluate=evaluate, eval_every=eval_every)
 
 
-def seeded_scores(model: PetraModel, corpus: EncodedCorpus, task: str, pad_id: int, seed: int,
-                  punct: int | None = None) -> dict:
-    """Accuracy and per-sentence scores (labels right, labels scored) under a fixed RNG (random PEs
-    draw at evaluation), leaving the global RNG as it was. Parsing: accuracy = LAS, plus the UAS / LAS
-    counts with and without punctuation (relation id ``punct``) and the arc buckets."""
+def seeded_scores(model: PetraModel, corpus: EncodedCorpus, task: Task, pad_id: int, seed: int, labels: LabelSet) -> dict:
+    """The task's scores under a fixed RNG (random PEs draw at evaluation), leaving the global RNG as
+    it was: accuracy, per-sentence labels right and scored, the task's other counts and breakdown."""
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        if task == "parse":
-            scored = parse.scores(model, corpus, pad_id, punct)
-            correct, total, extra = scored.las, scored.words, {"counts": scored.counts, "arcs": scored.arcs}
-        else:
-            (correct, total), extra = sentence_scores(model, corpus, task, pad_id), {}
-    return {"accuracy": int(correct.sum()) / max(int(total.sum()), 1), "correct": correct.tolist(),
-            "total": total.tolist(), **extra}
+        scored = task.scores(model, corpus, pad_id, labels)
+    return {"accuracy": scored.accuracy, "correct": scored.correct.tolist(), "total": scored.total.tolist(),
+            "counts": scored.counts, "breakdown": scored.breakdown}
 
 
-def seeded_accuracy(model: PetraModel, corpus: EncodedCorpus, task: str, pad_id: int, seed: int) -> float:
-    return seeded_scores(model, corpus, task, pad_id, seed)["accuracy"]
+def seeded_accuracy(model: PetraModel, corpus: EncodedCorpus, task: Task, pad_id: int, seed: int, labels: LabelSet) -> float:
+    return seeded_scores(model, corpus, task, pad_id, seed, labels)["accuracy"]

@@ -20,6 +20,7 @@ from petra.models import HeadSpec, PetraModel, build_model
 from petra.models.language import add_language_embeddings, add_language_positions
 from petra.training.adversarial import AdversarialObjective, LanguageDiscriminator
 from petra.training.objectives import JointObjective, MLMObjective, TokenDropout
+from petra.tasks import get_task
 
 
 def new_model(config: Config, data: TransferData, encoding: str, seed: int,
@@ -28,7 +29,7 @@ def new_model(config: Config, data: TransferData, encoding: str, seed: int,
     device), then moved; ``vocab_size``: a grown vocabulary's (default: the run tokenizer's). A pretrained
     encoder (model.pretrained) comes with its weights, unless ``scratch``: then its architecture, fresh."""
     vocab_size = vocab_size or len(data.tokenizer)
-    heads = {"task": HeadSpec(config.task.type, data.num_classes)}
+    heads = {"task": HeadSpec(get_task(config.task).head, data.num_classes)}
     if "mlm" in config.pretrain.objectives:
         heads["mlm"] = HeadSpec("token", vocab_size)
     seed_everything(seed)
@@ -55,7 +56,7 @@ def pretrain_objective(config: Config, data: TransferData, source: SourceData, m
     if p.token_dropout and task:
         dropout = TokenDropout(p.token_dropout, data.tokenizer.mask_id, torch.Generator().manual_seed(seed_of("token-dropout")))
     weight = p.task_weight if task and "task" in p.objectives else 0.0
-    objective = JointObjective(config.task.type, weight, masked_lm, p.mlm_weight, dropout)
+    objective = JointObjective(get_task(config.task), weight, masked_lm, p.mlm_weight, dropout)
     if p.mix.loss_weights is not None:
         corpora = [source.train, *data.mix]
         return LanguageWeighted(objective, {c.lang: w for c, w in zip(corpora, p.mix.loss_weights)})

@@ -3,7 +3,8 @@ per-sentence scores behind each record's accuracy, and the learning curves."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -35,14 +36,17 @@ class RunRecord:
     vocab_added: int | None = None  # finetune.extend_vocab: pieces this fine-tuning added (None: off)
     trainable_parameters: int | None = None  # what the recipe trained (None: zero-shot and older results)
     trained: str | None = None  # the same by group, as in "adapters 8,448 + task head 2,193"
-    uas: float | None = None  # parsing (accuracy = LAS): right heads, every word
-    las: float | None = None
-    uas_nopunct: float | None = None  # without punctuation (relation punct), as CoNLL 2018 also reports
-    las_nopunct: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)  # the task's others (petra.tasks.Task.metrics)
 
     @property
     def gain(self) -> float:
         return self.accuracy - self.scratch_accuracy
+
+    def row(self) -> dict[str, Any]:
+        """The record as a row of runs.csv: the task's metrics are columns of their own."""
+        row = asdict(self)
+        metrics = row.pop("metrics")
+        return {**row, **metrics}
 
 
 @dataclass
@@ -65,9 +69,9 @@ def pool_folds(results: list[dict], rows: list[list[int]]) -> dict:
     out = {"correct": correct, "total": total, "sentence": [i for part in rows for i in part],
            "accuracy": sum(correct) / max(sum(total), 1), "seconds": sum(r["seconds"] for r in results),
            "losses": losses, "evals": evals}
-    if "counts" in results[0]:  # parsing: right / scored counts add up over folds
-        out["counts"] = {name: np.sum([r["counts"][name] for r in results], axis=0).tolist() for name in results[0]["counts"]}
-        out["arcs"] = np.sum([r["arcs"] for r in results], axis=0).tolist()
+    # the task's right / scored counts and breakdown numbers add up over folds (names are the same in each)
+    out["counts"] = {name: np.sum([r["counts"][name] for r in results], axis=0).tolist() for name in results[0].get("counts", {})}
+    out["breakdown"] = {name: _add([r["breakdown"][name] for r in results]) for name in results[0].get("breakdown", {})}
     for key in ("trainable_parameters", "trained"):  # the same recipe on the same model in every fold
         out[key] = results[0].get(key)
     for key in ("steps_to_95", "loss_volatility", "pe_drift", "pe_cosine_change", "cka"):
@@ -76,3 +80,7 @@ def pool_folds(results: list[dict], rows: list[list[int]]) -> dict:
     if out["steps_to_95"] is not None:
         out["steps_to_95"] = int(round(out["steps_to_95"]))
     return out
+
+
+def _add(values: list[list]) -> list:
+    return values[0] if values[0] and isinstance(values[0][0], str) else np.sum(values, axis=0).tolist()

@@ -15,6 +15,7 @@ from petra.experiments.transfer_data import SourceData, TransferData
 from petra.models import PetraModel
 from petra.training.checkpoint import Checkpointer
 from petra.training.objectives import JointObjective, MLMObjective
+from petra.tasks import get_task
 
 
 def language_texts(data: TransferData, source: SourceData) -> dict[int, list[EncodedCorpus]]:
@@ -37,10 +38,10 @@ def train_stage(config: Config, data: TransferData, model: PetraModel, corpora: 
     model.to(device)
     if masked_lm:
         mask = MLMObjective(len(data.tokenizer), data.tokenizer.mask_id, p.mask_prob, torch.Generator().manual_seed(seed))
-        objective, cfg = JointObjective(config.task.type, 0.0, mask), p.model_copy(update={"epochs": 1})
+        objective, cfg = JointObjective(get_task(config.task), 0.0, mask), p.model_copy(update={"epochs": 1})
         steps = config.finetune.language_adapter_steps
     else:
-        objective, steps = JointObjective(config.task.type), None
+        objective, steps = JointObjective(get_task(config.task)), None
         cfg = p.model_copy(update={"epochs": p.task_epochs})
     seed_everything(seed)
     probabilities = temperature_probabilities([len(c) for c in corpora], p.mix.alpha)

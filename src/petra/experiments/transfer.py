@@ -10,7 +10,7 @@ stored at once (petra.results.store), its kept models pruned, and it is logged t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -66,7 +66,7 @@ def run(
             if isinstance(result, Failure):
                 failures.append(f"{encoding} seed {seed}: {result.error}")
                 continue
-            records = pd.DataFrame([asdict(r) for r in result.records])
+            records = pd.DataFrame([r.row() for r in result.records])
             store.put(keys[(encoding, seed)], records, pd.DataFrame(result.curves), pd.DataFrame(result.scores))
             if keep == "best":
                 keep_best(store.root, keys.values())

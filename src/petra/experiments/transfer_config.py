@@ -17,7 +17,7 @@ from petra.encodings import build_encoding, check_covers
 from petra.errors import FieldError
 from petra.section import Section
 from petra.training.recipes import DEFAULT_RECIPES, EMBEDDINGS, get_recipe
-from petra.tasks import TaskConfig
+from petra.tasks import TaskConfig, task_class
 
 
 class DataConfig(Section):
@@ -245,9 +245,9 @@ class Config(ExperimentConfig):
         if known:
             check_covers(self.encodings, self.model, max(known), "the longest sentence the languages can produce")
         unlabelled = [language.name for language in languages if not language.sentence_labels]
-        if self.task.type == "sequence" and unlabelled:
-            raise ValueError(f"task.type 'sequence' (which noun is the agent) needs a sentence label that only "
-                             f"synthetic languages carry; {unlabelled} have none: use task.type 'token'")
+        if task_class(self.task.type).sentence_labels and unlabelled:
+            raise ValueError(f"task.type {self.task.type!r} needs a sentence label that only synthetic languages "
+                             f"carry; {unlabelled} have none: use a word-level task (token, parse, feats)")
         generated = [language.name for language in languages if language.kind == "synthetic"]
         if generated and (self.data.source_train is None or self.data.test is None):
             raise ValueError(f"synthetic languages {generated} need numbers for data.source_train and data.test")

@@ -28,6 +28,7 @@ from petra.data.word_labels import encode_sentences, raw_corpus
 from petra.data.vocab import LabelSet
 from petra.errors import PetraError
 from petra.experiments.seeding import stage_seed
+from petra.tasks import get_task
 
 
 @dataclass(frozen=True)
@@ -212,17 +213,19 @@ def _tokenizer(config: Config, read: Sentences, kept: Path | None) -> AnyTokeniz
 
 def prepare_data(config: Config, data_dir: str | Path | None = None, kept_tokenizer: Path | None = None) -> TransferData:
     """Read every language, fit (or reuse) the tokenizer, encode the splits (same config -> same data)."""
-    mix, max_len, labels_of = config.pretrain.mix, config.model.max_len, config.task.labels
+    mix, max_len, task = config.pretrain.mix, config.model.max_len, get_task(config.task)
     read = read_languages(config, data_dir)
+    for name, sentences in [*read.source_train.items(), *((name, splits["test"]) for name, splits in read.targets.items())]:
+        task.check(name, sentences)  # before any tokenizer is fitted
     languages = [*read.source_train, *read.extra, *read.targets]
     index = {name: i for i, name in enumerate(languages)}
     tokenizer = _tokenizer(config, read, kept_tokenizer)
-    labels = LabelSet.build(t for s in read.label_text for t in s.token_labels(labels_of))
+    labels = LabelSet.build(t for s in read.label_text for t in task.word_labels(s))
     every_source = [s for part in read.source_train.values() for s in part]
-    num_classes = len(labels) if config.task.type in ("token", "parse") else 1 + max(s.label for s in every_source)
+    num_classes = task.num_classes(labels, every_source)
 
     def encode(sentences: list[Sentence], name: str):
-        return encode_sentences(sentences, tokenizer, labels, labels_of, max_len, index[name])
+        return encode_sentences(sentences, tokenizer, labels, task.word_labels, max_len, index[name])
 
     sources = {}
     for name, train in read.source_train.items():

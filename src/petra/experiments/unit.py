@@ -36,17 +36,9 @@ from petra.metrics.stability import drift_and_cka, loss_volatility, steps_to_fra
 from petra.models import PetraModel
 from petra.models.vocabulary import grow_embeddings
 from petra.results.kept_models import SUFFIX, describe, link_model, model_name, rescore, save_model
-from petra.tasks.parse import PUNCT
+from petra.tasks import get_task
 from petra.training.objectives import JointObjective
 from petra.training.recipes import ZERO_SHOT, Setup, SourceStage, apply_recipe, get_recipe
-
-
-def _arcs(result: dict, prefix: str = "") -> dict:
-    """Parsing: UAS counts per arc bucket (petra.tasks.parse.BUCKETS) for the scores table."""
-    if "arcs" not in result:
-        return {}
-    right, scored = zip(*result["arcs"])
-    return {f"{prefix}arcs_right": list(right), f"{prefix}arcs_total": list(scored)}
 
 
 class UnitRunner:
@@ -57,7 +49,7 @@ class UnitRunner:
                  device: torch.device | str = "cpu", models: Path | None = None) -> None:
         self.config, self.data, self.encoding, self.seed, self.device = config, data, encoding, seed, torch.device(device)
         self.models = models  # where this unit's trained models are kept (petra.results.kept_models); None: nowhere
-        self.punct = data.labels.index.get(PUNCT) if config.task.type == "parse" else None
+        self.task = get_task(config.task)
         self.log = PhaseLog(work, config.run.checkpoint_every)
         self.out = UnitResult()
         self._pretrained: dict[str, PetraModel] = {}
@@ -107,7 +99,7 @@ class UnitRunner:
         return self._readied[key]
 
     def run(self) -> UnitResult:
-        task, pad = self.config.task.type, self.data.pad_id
+        task, pad, labels = self.task, self.data.pad_id, self.data.labels
         sources = list(self.data.sources.values())
         for source in sources:
             if f"pretrain/{source.name}" not in self.log.done:
@@ -116,12 +108,12 @@ class UnitRunner:
                         source.name)
         starts = [ZERO_SHOT, *(r for r in self.config.finetune.recipes if get_recipe(r).per_source is not None)]
         on_source = {(s.name, r): self.log.once(f"{_prefix(r)}source/{s.name}", lambda: seeded_accuracy(
-            self.start(r, s), s.test, task, pad, self._seed("eval"))) for s in sources for r in starts}
+            self.start(r, s), s.test, task, pad, self._seed("eval"), labels)) for s in sources for r in starts}
         zero_shot: dict[str, dict[str, float]] = {s.name: {} for s in sources}
         for target in self.data.targets.values():
             # zero-shot: the pretrained model, and each model a recipe readied per source, on the target
             zero = {(s.name, r): self.log.once(f"{_prefix(r)}zero_shot/{s.name}/{target.name}", lambda: seeded_scores(
-                self.start(r, s), target.test, task, pad, self._seed(target.name, "eval"), self.punct))
+                self.start(r, s), target.test, task, pad, self._seed(target.name, "eval"), labels))
                 for s in sources for r in starts}
             for s in sources:
                 zero_shot[s.name][target.name] = zero[s.name, ZERO_SHOT]["accuracy"]
@@ -206,11 +198,12 @@ class UnitRunner:
             steps_to_95=r.get("steps_to_95"), loss_volatility=r.get("loss_volatility"), pe_drift=r.get("pe_drift"),
             pe_cosine_change=r.get("pe_cosine_change"), cka=r.get("cka"), vocab_added=vocab_added,
             trainable_parameters=r.get("trainable_parameters"), trained=r.get("trained"),
-            **{name: right / max(scored, 1) for name, (right, scored) in r.get("counts", {}).items()},
+            metrics={name: right / max(scored, 1) for name, (right, scored) in r.get("counts", {}).items()},
         ))
         self.out.scores.append({"source": source, "encoding": self.encoding, "seed": self.seed, "target": target.name,
                                 "recipe": recipe, "shots": k, "sentence": sentence, "correct": r["correct"],
-                                "total": r["total"], **_arcs(r), **_arcs(scratch, "scratch_")})
+                                "total": r["total"], **r.get("breakdown", {}),
+                                **{f"scratch_{name}": value for name, value in scratch.get("breakdown", {}).items()}})
 
     def _drawn(self, target: TargetData, k: int, fold: int | None) -> tuple[list[Sentence], np.random.Generator]:
         """k sentences of the target's pool (outside the held-out ``fold``), the same for every PE at
@@ -230,7 +223,7 @@ class UnitRunner:
         test_set, rows = target.scored(fold)
         if not grown.added:
             return test_set, rows
-        every, _ = encode_sentences(target.test_sentences, grown.tokenizer, self.data.labels, self.config.task.labels,
+        every, _ = encode_sentences(target.test_sentences, grown.tokenizer, self.data.labels, self.task.word_labels,
                                     self.config.model.max_len, target.lang)
         return subset(every, rows), rows
 
@@ -243,7 +236,7 @@ class UnitRunner:
                 self._augmenters[source.name] = Augmenters.build(self.config.finetune.augment, source.reorder,
                                                                  self.pretrained(source), self.data.tokenizer)
             sentences = self._augmenters[source.name].apply(sentences, target.order, rng)
-        corpus, _ = encode_sentences(sentences, tokenizer, self.data.labels, self.config.task.labels,
+        corpus, _ = encode_sentences(sentences, tokenizer, self.data.labels, self.task.word_labels,
                                      self.config.model.max_len, target.lang)
         return corpus
 
@@ -258,7 +251,7 @@ class UnitRunner:
         model pretrained on ``source``, its embeddings grown with ``grown``; scored on ``test_set``.
         ``label`` names its checkpoint; with ``keep_k`` (and a models folder) the trained model is kept
         as the (target, k) model, before the phase is logged done, so a resumed unit never lacks it."""
-        f, task, pad, name = self.config.finetune, self.config.task.type, self.data.pad_id, target.name
+        f, task, pad, name, labels = self.config.finetune, self.task, self.data.pad_id, target.name, self.data.labels
         if source is None:
             model = new_model(self.config, self.data, self.encoding, self._seed(name, "scratch-init"), self.device,
                               len(grown.tokenizer), scratch=True)
@@ -280,7 +273,7 @@ class UnitRunner:
         steps = epochs * per_epoch
         curve = None  # no curve_points: no curve, and no evaluation beyond the final score below
         if f.curve_points:
-            curve = lambda m: seeded_accuracy(m, test_set, task, pad, self._seed(name, "curve"))  # noqa: E731
+            curve = lambda m: seeded_accuracy(m, test_set, task, pad, self._seed(name, "curve"), labels)  # noqa: E731
         seed_everything(self._seed(name, phase))
         checkpoint = label.replace("/", "-")
         result = fit_mixture(
@@ -292,7 +285,7 @@ class UnitRunner:
             get_recipe(phase).finish(model)
         points = result.evals
         out = {
-            **seeded_scores(model, test_set, task, pad, self._seed(name, "eval"), self.punct),
+            **seeded_scores(model, test_set, task, pad, self._seed(name, "eval"), labels),
             "seconds": result.seconds, "losses": result.losses, "evals": points,
             # one point (no curve_points) is only the final score: no curve to read convergence from
             "steps_to_95": steps_to_fraction([s for s, _ in points], [a for _, a in points]) if len(points) > 1 else None,

@@ -15,6 +15,7 @@ from petra.data.tokenize import AnyTokenizer, WordTokenizer
 from petra.data.vocab import SPECIALS, UNK
 from petra.encodings import KEEP
 from petra.errors import PetraError
+from petra.tasks import task_class
 from petra.training.recipes import ZERO_SHOT
 from petra.results.kept_models import Choice, KeptModel, find_kept
 
@@ -41,10 +42,15 @@ def build_hf_model(kept: KeptModel, target: str):
         adaptive_pe_hidden=m["adaptive_hidden"], madx_bottleneck=m.get("madx_bottleneck", 0),
         language_positions=m.get("language_positions", False),
     )
-    model = (PetraForTokenClassification if m["task"] == "token" else PetraForSequenceClassification)(config)
+    model = (PetraForTokenClassification if _hf_head(m) == "token" else PetraForSequenceClassification)(config)
     state = {k.replace("heads.task.", "classifier.", 1): v for k, v in kept.state().items()}
     model.load_state_dict(state, strict=True)
     return model.eval()
+
+
+def _hf_head(meta: dict) -> str | None:
+    """What transformers head a kept model's task exports to (petra.tasks.Task.hf_head)."""
+    return task_class(meta["task"]).hf_head
 
 
 def _from_petra(pretrained: str) -> bool:
@@ -61,7 +67,7 @@ def _pretrained_hf_model(kept: KeptModel, names: list[str]):
     from petra.hf.pretrained import SPECIALS_AROUND, resolve_folder, token_classifier
 
     m = kept.meta
-    if m["task"] != "token":
+    if _hf_head(m) != "token":
         raise PetraError(f"a pretrained encoder's {m['task']} head has no transformers counterpart to export to")
     config = ModelConfig(**m["model"])
     model = token_classifier(resolve_folder(config.pretrained), m["encoding"], config.max_len + SPECIALS_AROUND,
@@ -101,8 +107,9 @@ def export(results: Path, choice: Choice, out: Path) -> dict:
     """Write the chosen model of the results folder ``results`` to ``out``; returns what was exported."""
     results = Path(results)
     config, kept = find_kept(results, choice)
-    if kept.meta["task"] == "parse":
-        raise PetraError("parsers have no transformers pipeline: use `petra predict` (CoNLL-U predictions) instead")
+    if _hf_head(kept.meta) is None:
+        raise PetraError(f"a {kept.meta['task']} model has no transformers pipeline: use `petra predict` "
+                         "(CoNLL-U predictions) instead")
     model = build_hf_model(kept, choice.target)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
@@ -114,7 +121,7 @@ def export(results: Path, choice: Choice, out: Path) -> dict:
     summary = {"results": str(results.resolve()), "target": choice.target, "source": m["source"],
                "encoding": m["encoding"], "recipe": m["recipe"], "shots": m["shots"], "seed": m["seed"],
                "accuracy": m["scores"][choice.target], "task": m["task"],
-               "pipeline": "token-classification" if m["task"] == "token" else "text-classification"}
+               "pipeline": f"{'token' if _hf_head(m) == 'token' else 'text'}-classification"}
     if m["recipe"] == ZERO_SHOT:
         summary["note"] = f"the model pretrained on {m['source']}, not fine-tuned on {choice.target}"
     (out / EXPORT_FILE).write_text(json.dumps(summary, indent=2))

@@ -91,7 +91,8 @@ def petra_trainee(shape: ModelShape, dropout: float, encoding: str, fused: bool,
     as BERT does)."""
     from petra.config import ModelConfig
     from petra.models import HeadSpec, build_model
-    from petra.training.objectives import mlm_loss, token_cross_entropy
+    from petra.tasks.token import token_cross_entropy
+    from petra.training.objectives import mlm_loss
 
     config = ModelConfig(
         dim=shape.dim, layers=shape.layers, heads=shape.heads, ffn_dim=shape.ffn_dim, dropout=dropout,

@@ -10,19 +10,18 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from petra.data.batches import IGNORE, EncodedCorpus
+from petra.data.batches import EncodedCorpus
 from petra.experiments.bound import BoundConfig, BoundResults, DrawRecord, GapDataset
 from petra.metrics.bound import BoundCheck, bounded_difference_sigma2, check_bounds
 from petra.results.figures import plt
 from petra.results.writer import records as json_rows
 from petra.results.writer import write_results
+from petra.tasks import Task, get_task
 
 
-def example_weights(corpus: EncodedCorpus, task_type: str) -> np.ndarray:
-    """Each example's share of its split's mean loss (1/n per sentence, or tokens/total tokens)."""
-    if task_type == "sequence":
-        return np.full(len(corpus), 1.0 / len(corpus))
-    counts = np.array([(t != IGNORE).sum() for t in corpus.tags], dtype=float)
+def example_weights(corpus: EncodedCorpus, task: Task) -> np.ndarray:
+    """Each sentence's share of its split's mean loss (1/n per sentence, or its labels / all labels)."""
+    counts = task.scored_per_sentence(corpus)
     return counts / counts.sum()
 
 
@@ -43,9 +42,9 @@ def analyse(records: list[DrawRecord], data: GapDataset, config: BoundConfig) ->
     case where Δ is a function of independent per-example variables); B² (Hoeffding's lemma, valid
     for any bounded Δ) everywhere else, including pools over seeds (a mixture of models).
     """
-    g, bound = config.gap, config.gap.bound
+    g, bound, task = config.gap, config.gap.bound, get_task(config.task)
     per_example = bounded_difference_sigma2(
-        bound, example_weights(data.train, config.task.type), example_weights(data.test, config.task.type)
+        bound, example_weights(data.train, task), example_weights(data.test, task)
     )
     groups: dict[tuple[str, str], dict[int, list[float]]] = {}
     for r in records:

@@ -246,6 +246,34 @@ def arc_breakdown(table: pd.DataFrame) -> Figure:
     return fig
 
 
+def feature_f1(table: pd.DataFrame, most: int = 12) -> Figure:
+    """Per target (panel): F1 of its ``most`` most frequent features at the largest k, a bar per PE
+    (the first recipe) and scratch (mean over PEs) in gray."""
+    targets = _order(table["target"])
+    fig, axes = _grid(len(targets), 5.0, 3.4, sharey=True)
+    for ax, target in zip(axes, targets):
+        rows = table[table["target"] == target]
+        k = rows["shots"].max()
+        at_k = rows[rows["shots"] == k]
+        recipe = next((r for r in _order(at_k["recipe"]) if r != "scratch"), None)
+        names = at_k.groupby("feature")["support"].mean().sort_values(ascending=False).index[:most].tolist()
+        bars = [(encoding, at_k[(at_k["encoding"] == encoding) & (at_k["recipe"] == recipe)])
+                for encoding in _order(at_k["encoding"])] + [("scratch", at_k[at_k["recipe"] == "scratch"])]
+        width = 0.8 / len(bars)
+        for i, (label, part) in enumerate(bars):
+            f1 = part.groupby("feature")["f1_mean"].mean().reindex(names).to_numpy()
+            ax.bar(np.arange(len(names)) + i * width, f1, width, label=label, color="gray" if label == "scratch" else None)
+        ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2, names, rotation=60, ha="right", fontsize=7)
+        ax.set_title(f"{target} ({recipe}, k = {k})")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3, axis="y")
+    for ax in _first_column(axes):
+        ax.set_ylabel("F1 (gold occurrences)")
+    axes[0].legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
 def heatmaps(matrices: dict[str, pd.DataFrame], title: str, fmt) -> Figure:
     """One heat-map panel per matrix, values written in the cells (``fmt(value, digits)``)."""
     n = len(matrices)

@@ -24,6 +24,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from petra.errors import PetraError
+from petra.tasks import get_task
 from petra.training.recipes import ZERO_SHOT
 
 MODELS = "models"
@@ -70,7 +71,7 @@ def describe(config, data, encoding: str, seed: int, recipe: str, source: str, k
     return {
         "encoding": encoding, "seed": seed, "source": source, "recipe": recipe, "shots": k,
         "scores": scores, "languages": {t: data.targets[t].lang for t in scores},
-        "task": config.task.type, "labels": list(data.labels.tags) if config.task.type != "sequence" else None,
+        "task": config.task.type, "labels": None if get_task(config.task).sentence_labels else list(data.labels.tags),
         "num_classes": data.num_classes, "vocab_size": len(tokenizer),
         **({"tokenizer": as_json(grown)} if grown is not None else {}),
         "model": config_to_dict(config)["model"], "num_languages": len(data.languages),

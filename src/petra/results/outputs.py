@@ -12,7 +12,7 @@ from petra.experiments.transfer import TransferResults
 from petra.experiments.transfer_data import TransferData
 from petra.results.figures import accuracy_with_ci, sample_efficiency
 from petra.results.writer import records, write_results
-from petra.results.arcs import arc_breakdown
+from petra.tasks import get_task
 from petra.results.coverage import COVERAGE_FILE
 from petra.results.across import ACROSS_FILE
 from petra.results.replication import REPLICATION_FILE, summarise
@@ -78,9 +78,7 @@ def write_outputs(directory: Path, config: Config, results: TransferResults, sec
         tables["targets.csv"] = targets = target_table(results.data)
         tables[COVERAGE_FILE] = pd.DataFrame(results.data.stats["coverage"])
         metrics.update(data=results.data.stats, targets=records(targets), missing_cells=results.missing)
-    arcs = arc_breakdown(results.scores)
-    if arcs is not None:  # parsing: attachment by arc direction and length
-        tables["arcs.csv"] = arcs
+    tables.update(get_task(config.task).tables(results.scores))  # parsing: arcs.csv; FEATS: features.csv
     claimed = runs[~runs["seed"].isin(config.replicate)]  # figures show what the claims rest on
     figures = {"accuracy.png": accuracy_with_ci(claimed, summary)}
     if runs["shots"].nunique() > 1:

@@ -17,13 +17,14 @@ from matplotlib.figure import Figure
 
 from petra.errors import PetraError
 from petra.results import figures
-from petra.results.arcs import arc_breakdown
 from petra.results.figures import plt
 from petra.results.claims import FEW_TEST_SENTENCES, Claim, claim_text, describe, shown_once
 from petra.results.coverage import coverage_warnings
 from petra.results.across import across_lines, distance_lines, distance_table
 from petra.results.replication import replication_seeds, summarise
 from petra.results.summary import recipe_table
+from petra.tasks.feats import feature_breakdown
+from petra.tasks.parse import arc_breakdown
 from petra.results.report_sections import (answer_html, break_even_html, count, distance_html, few_test_sentences, fmt,
                                            grid_html, markdown_table, recipes_html, replication_html, replication_md)
 
@@ -142,6 +143,12 @@ def _sections(runs: pd.DataFrame, summary: pd.DataFrame, curves: pd.DataFrame, l
                                 "('left': the head precedes its dependent; length in words), mean over seeds, per PE at "
                                 "the largest k; gray: scratch on the same k sentences (dashed) and zero-shot (dotted), "
                                 "mean over PEs. Table: arcs.csv.", figures.arc_breakdown(arcs)))
+    features = feature_breakdown(scores)
+    if features is not None and not features.empty:
+        sections.append(Section("Morphological features", "F1 of each feature (Case, Number, ...) over its gold "
+                                "occurrences in the target's test set, mean over seeds, per PE at the largest k; gray: "
+                                "scratch on the same k sentences. The headline accuracy is exact-bundle accuracy. "
+                                "Table: features.csv.", figures.feature_f1(features)))
     drift = figures.pe_drift(runs)
     if drift is not None:
         sections.append(Section("Positional-encoding drift", "How far fine-tuning moved trainable PE parameters "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from petra.metrics.stability import GainStats, SeedStats
+from petra.tasks import run_metrics
 
 GROUP = ["source", "target", "encoding", "recipe", "shots"]
 
@@ -46,8 +47,8 @@ def _summarise(key: dict, group: pd.DataFrame) -> dict:
         "loss_volatility_mean": _mean(group.get("loss_volatility")),
         "pe_drift_mean": _mean(group.get("pe_drift")),
         "cka_mean": _mean(group.get("cka")),
-        # parsing (accuracy = LAS): the other attachment scores, mean over seeds (NaN for other tasks)
-        **{f"{name}_mean": _mean(group.get(name)) for name in ("uas", "uas_nopunct", "las_nopunct")},
+        # the task's other metrics (parsing: UAS, scores without punctuation), mean over seeds
+        **{f"{name}_mean": _mean(group[name]) for name in run_metrics() if name in group},
         # what the recipe trained (target embedding rows vary with the seed's k sentences: the mean)
         "trainable_parameters": _mean(group.get("trainable_parameters")),
         "trained": group["trained"].dropna().iloc[0] if "trained" in group and group["trained"].notna().any() else None,

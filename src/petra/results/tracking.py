@@ -71,9 +71,8 @@ def tracked_unit(config: dict[str, Any], encoding: str, seed: int, records: Iter
         finals[_tag(*base, "accuracy")] = r.accuracy
         if not math.isnan(r.gain):
             finals[_tag(*base, "gain")] = r.gain
-        for name in ("uas", "uas_nopunct", "las_nopunct"):  # parsing (accuracy = LAS)
-            if getattr(r, name, None) is not None:
-                finals[_tag(*base, name)] = getattr(r, name)
+        for name, value in r.metrics.items():  # the task's others (parsing: UAS, LAS, ...)
+            finals[_tag(*base, name)] = value
         finals[_tag("final", "source", r.source, "accuracy")] = r.source_accuracy
     params = {**flatten(config), "encoding": encoding, "seed": str(seed)}
     return TrackedUnit(f"{encoding}-seed{seed}", params, config, series, finals)

@@ -1,23 +1,35 @@
-"""Tasks: what a model predicts (the sequence and token tasks live in petra.training; dependency
-parsing in parse.py and mst.py) and the config section that chooses one."""
+"""Tasks: what a model predicts, each one module registered by name (petra.tasks.registry), and the
+config section that chooses one."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from petra.section import Section
+from petra.tasks.base import Scored, Task
+from petra.tasks.registry import get_task, run_metrics, task_class, task_names
+
+__all__ = ["Scored", "Task", "TaskConfig", "get_task", "run_metrics", "task_class", "task_names"]
 
 
 class TaskConfig(Section):
-    type: Literal["sequence", "token", "parse"] = Field("sequence", description="which noun is the agent, a label per "
-                                                        "word, or dependency trees (UAS/LAS)")
+    type: str = Field("sequence", description="what the model predicts: " + "; ".join(
+        f"{name}: {task_class(name).description}" for name in task_names()))
     labels: Literal["upos", "deprel", "udeprel"] = Field("deprel", description="token: the word label; parse: the "
                                                          "relations (udeprel: no subtypes, as CoNLL 2018's LAS)")
 
+    @field_validator("type")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        if name not in task_names():
+            raise ValueError(f"unknown task {name!r}; available: {', '.join(task_names())}")
+        return name
+
     @model_validator(mode="after")
-    def _parse_labels_relations(self) -> TaskConfig:
-        if self.type == "parse" and self.labels == "upos":
-            raise ValueError("task.type 'parse' labels arcs with relations: labels must be 'deprel' or 'udeprel'")
+    def _labels_the_task_reads(self) -> TaskConfig:
+        kinds = task_class(self.type).label_kinds
+        if kinds and self.labels not in kinds:
+            raise ValueError(f"task.type {self.type!r} reads labels {' or '.join(map(repr, kinds))}, not {self.labels!r}")
         return self

@@ -13,16 +13,22 @@ should hurt an SOV target.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
 from petra.data.batches import IGNORE, Batch, EncodedCorpus, batches
+from petra.data.sentence import Sentence
+from petra.data.vocab import LabelSet
 from petra.models import PetraModel
 from petra.models.language import set_language
+from petra.tasks.base import Scored, Task
 from petra.tasks.mst import decode_tree
+from petra.tasks.registry import register
 
 BUCKETS = ("root", "left 1", "left 2", "left 3-5", "left 6+", "right 1", "right 2", "right 3-5", "right 6+")
 PUNCT = "punct"
@@ -134,3 +140,77 @@ def _count(out: ParseScores, right_head: bool, right_label: bool, not_punct: boo
                                 ("uas_nopunct", right_head, not_punct), ("las_nopunct", right_label, not_punct)):
         out.counts[name][0] += int(right and scored)
         out.counts[name][1] += int(scored)
+
+
+@register
+class ParseTask(Task):
+    name = "parse"
+    description = "dependency trees: a head and a relation per word (UAS / LAS; task.labels: deprel or udeprel)"
+    head = "parse"
+    label_kinds = ("deprel", "udeprel")
+    metrics = ("uas", "las", "uas_nopunct", "las_nopunct")
+    accuracy_is = "las"
+    headline = "LAS"
+    example_losses = False  # the bound is over per-example label losses; a tree is not one label
+    conllu = ("heads", "deprels")
+
+    def loss(self, model: PetraModel, batch: Batch) -> torch.Tensor:
+        return loss(model, batch)
+
+    def scores(self, model: PetraModel, corpus: EncodedCorpus, pad_id: int, labels: LabelSet) -> Scored:
+        scored = scores(model, corpus, pad_id, labels.index.get(PUNCT))
+        right, total = (list(column) for column in zip(*scored.arcs))
+        return Scored(scored.las, scored.words, scored.counts, {"arcs_right": right, "arcs_total": total})
+
+    def conllu_columns(self, model: PetraModel, corpus: EncodedCorpus, pad_id: int, labels: LabelSet,
+                       sentences: Sequence[Sentence]) -> tuple[dict[str, list], dict[str, float]]:
+        """Heads and relations. Words past ``model.max_len`` got no prediction: they are attached to
+        the predicted root word with relation ``dep`` (scored, and wrong unless that is their gold
+        arc), so every written sentence is a valid tree."""
+        scored = scores(model, corpus, pad_id, labels.index.get(PUNCT), keep_predictions=True)
+        heads = [_full_tree(h, len(s)) for (h, _), s in zip(scored.predicted, sentences)]
+        relations = [[labels.tags[r] for r in rel] + ["dep"] * (len(s) - len(rel))
+                     for (_, rel), s in zip(scored.predicted, sentences)]
+        return {"heads": heads, "deprels": relations}, {name: right / max(total, 1) for name, (right, total) in scored.counts.items()}
+
+    def tables(self, scores: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        arcs = arc_breakdown(scores)
+        return {} if arcs is None else {"arcs.csv": arcs}
+
+
+def _full_tree(heads: np.ndarray, n: int) -> list[int]:
+    """1-based heads for all ``n`` words: the predicted ones, then words past max_len under the root word."""
+    root_word = int(np.flatnonzero(heads == 0)[0]) + 1
+    return [int(h) for h in heads] + [root_word] * (n - len(heads))
+
+
+CELL = ["source", "target", "encoding", "recipe", "shots"]
+
+
+def _long_arcs(scores: pd.DataFrame, prefix: str, recipe: str | None) -> pd.DataFrame:
+    rows = []
+    for r in scores.itertuples(index=False):
+        right, total = getattr(r, f"{prefix}arcs_right"), getattr(r, f"{prefix}arcs_total")
+        if right is None or (isinstance(right, float) and right != right):  # zero-shot rows have no scratch
+            continue
+        for b, (c, t) in enumerate(zip(right, total)):
+            rows.append({"source": r.source, "target": r.target, "encoding": r.encoding, "recipe": recipe or r.recipe,
+                         "shots": r.shots, "seed": r.seed, "bucket": BUCKETS[b], "uas": c / t if t else float("nan"),
+                         "arcs": int(t)})
+    return pd.DataFrame(rows)
+
+
+def arc_breakdown(scores: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Attachment by arc direction and length: where positional encodings should differ, and where a
+    source with the opposite head direction should hurt. Per (source, target, PE, recipe, k, bucket):
+    UAS mean and std over seeds and the gold arcs per seed; recipe ``scratch``: the model trained from
+    scratch on the same k sentences. None: no parse scores."""
+    if scores is None or "arcs_right" not in scores:
+        return None
+    tuned = _long_arcs(scores, "", None)
+    scratch = _long_arcs(scores[scores["shots"] > 0], "scratch_", "scratch").drop_duplicates(CELL + ["seed", "bucket"])
+    frame = pd.concat([tuned, scratch], ignore_index=True)
+    table = frame.groupby(CELL + ["bucket"], sort=False).agg(
+        uas_mean=("uas", "mean"), uas_std=("uas", "std"), seeds=("seed", "nunique"), arcs=("arcs", "mean")).reset_index()
+    table["bucket"] = pd.Categorical(table["bucket"], BUCKETS, ordered=True)
+    return table  # in the scores' order (the config's), buckets in BUCKETS order within each cell

@@ -9,30 +9,15 @@ import torch.nn.functional as F
 
 from petra.data.batches import IGNORE, Batch, mask_for_mlm
 from petra.models import PetraModel
-from petra.tasks import parse
-
-
-def token_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean over labelled positions; 0 (not NaN) when a batch has none, e.g. nothing masked."""
-    total = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE, reduction="sum")
-    return total / (targets != IGNORE).sum().clamp(min=1)
+from petra.tasks import Task, get_task
 
 
 def mlm_loss(model: PetraModel, inputs: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Masked-LM cross-entropy, equal to ``token_cross_entropy(model(inputs, mask, "mlm"), targets)``
+    """Masked-LM cross-entropy, equal to ``petra.tasks.token.token_cross_entropy(model(inputs, mask, "mlm"), targets)``
     but projecting to the vocabulary only at the masked positions (the only ones with a target)."""
     picked = targets != IGNORE
     logits = model(inputs, mask, head="mlm", select=picked)
     return F.cross_entropy(logits, targets[picked], reduction="sum") / picked.sum().clamp(min=1)
-
-
-def task_loss(model: PetraModel, batch: Batch, task_type: str) -> torch.Tensor:
-    if task_type == "parse":
-        return parse.loss(model, batch)
-    logits = model(batch.ids, batch.mask, head="task")
-    if task_type == "sequence":
-        return F.cross_entropy(logits, batch.labels)
-    return token_cross_entropy(logits, batch.tags)
 
 
 @dataclass
@@ -71,13 +56,18 @@ class TokenDropout:
 @dataclass
 class JointObjective:
     """L = w_mlm * L_mlm + w_task * L_task; a zero weight (or missing part) drops that term.
-    Unlabelled batches (raw text: a target's pool, a language's ``text:``) get the masked-LM term only."""
+    Unlabelled batches (raw text: a target's pool, a language's ``text:``) get the masked-LM term only.
+    ``task``: the task whose loss L_task is (or its name)."""
 
-    task_type: str
+    task: Task | str
     task_weight: float = 1.0
     mlm: MLMObjective | None = None
     mlm_weight: float = 1.0
     token_dropout: TokenDropout | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.task, str):
+            self.task = get_task(self.task)
 
     def state_dict(self) -> dict:
         dropout = self.token_dropout.generator.get_state() if self.token_dropout is not None else None
@@ -93,7 +83,7 @@ class JointObjective:
         loss = torch.zeros(())
         if self.task_weight and batch.labelled:
             task_batch = batch if self.token_dropout is None else self.token_dropout(batch)
-            loss = loss + self.task_weight * task_loss(model, task_batch, self.task_type)
+            loss = loss + self.task_weight * self.task.loss(model, task_batch)
         if self.mlm is not None and self.mlm_weight:
             loss = loss + self.mlm_weight * self.mlm(model, batch)
         return loss
