@@ -7,7 +7,8 @@ config -> data -> model (with PE) -> training -> experiments -> results.
 From Python: ``petra.run(config, **overrides)`` and ``petra.load_results(folder)`` (petra.api).
 """
 
-__version__ = "0.1.0"
+from petra.version import __version__
+
 __all__ = ["Results", "demo_config", "load_results", "run"]
 
 

@@ -74,7 +74,7 @@ def run(config: str | Path | dict | Config, *, data_dir: str | Path | None = Non
     """Run (or resume) a transfer experiment, write its results folder and report, return its tables.
     ``overrides``: config sections, e.g. ``seeds=[0]``, ``finetune={"shots": [0, 10]}``."""
     from petra.experiments import transfer
-    from petra.results.outputs import write_outputs
+    from petra.experiments.transfer_outputs import write_outputs
     from petra.results.writer import prepare_output_dir
     from petra.results.coverage import coverage_warnings
     from petra.results.report import write_report

@@ -44,7 +44,7 @@ from petra.data.synthetic import LanguageSpec, generate
 from petra.data.vocab import LabelSet, Vocab
 from petra.errors import FieldError, PetraError
 from petra.experiments.phases import fit
-from petra.experiments.seeding import seed_everything, stage_seed
+from petra.seeding import seed_everything, stage_seed
 from petra.models import HeadSpec, PetraModel, build_model
 from petra.training.objectives import JointObjective, MLMObjective
 

@@ -41,7 +41,7 @@ def bound(
 def run_bound(cfg, executor=None) -> None:
     """Run a bound config's units on ``executor`` (default: local processes), write the results, print the verdicts."""
     from petra.experiments.bound import run
-    from petra.results.bound import write_outputs
+    from petra.experiments.bound_outputs import write_outputs
     from petra.results.store import ResultStore
     from petra.results.writer import prepare_output_dir
 

@@ -41,7 +41,7 @@ def lengthgen(
 def run_lengthgen(cfg, executor=None) -> None:
     """Run a lengthgen config's units on ``executor`` (default: local processes), write the results, print the tables."""
     from petra.experiments.lengthgen import run, units
-    from petra.results.lengthgen import write_outputs
+    from petra.experiments.lengthgen_outputs import write_outputs
     from petra.results.store import ResultStore
     from petra.results.writer import prepare_output_dir
 

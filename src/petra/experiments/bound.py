@@ -15,7 +15,7 @@ sets) under ``gap.draws`` independent PE draws. How a draw is made depends on th
 * a deterministic PE (``fixed``) is evaluated once: its only randomness is the training seed, so
   the pooled check over seeds has one sample per seed.
 
-Analysis (:mod:`petra.results.bound`, with the checks of :mod:`petra.metrics.bound`) runs per
+Analysis (:mod:`petra.experiments.bound_outputs`, with the checks of :mod:`petra.metrics.bound`) runs per
 (encoding, scheme, seed) and pooled over seeds.
 """
 
@@ -38,7 +38,7 @@ from petra.device import prepare_unit
 from petra.encodings import BOUND_DEFAULT
 from petra.experiments.executors import run_units
 from petra.experiments.phases import fit
-from petra.experiments.seeding import seed_everything, stage_seed
+from petra.seeding import seed_everything, stage_seed
 from petra.models import HeadSpec, PetraModel, build_model
 from petra.section import Section
 from petra.tasks import TaskConfig, get_task, task_class, task_names

@@ -26,7 +26,7 @@ from petra.experiments.transfer_config import Config
 from petra.data.batches import batches
 from petra.device import use_threads, uses_cuda
 from petra.experiments.phases import seeded_accuracy
-from petra.experiments.seeding import seed_everything, stage_seed
+from petra.seeding import seed_everything, stage_seed
 from petra.experiments.pretraining import new_model
 from petra.experiments.transfer_data import prepare_data
 from petra.training.loop import train

@@ -30,7 +30,7 @@ from petra.data.algorithmic import PAD_ID, TASKS, AlgorithmicTask, build_task
 from petra.device import prepare_unit
 from petra.encodings import LENGTHGEN_DEFAULT, check_covers
 from petra.experiments.executors import run_units
-from petra.experiments.seeding import seed_everything, stage_seed
+from petra.seeding import seed_everything, stage_seed
 from petra.models import HeadSpec, build_model
 from petra.training.loop import train
 from petra.training.objectives import JointObjective

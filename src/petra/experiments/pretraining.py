@@ -14,7 +14,7 @@ import torch
 from petra.experiments.transfer_config import AdversaryConfig, Config
 from petra.data.mixing import LanguageWeighted, temperature_probabilities
 from petra.experiments.phases import PhaseLog, fit_mixture
-from petra.experiments.seeding import seed_everything
+from petra.seeding import seed_everything
 from petra.experiments.transfer_data import SourceData, TransferData
 from petra.models import HeadSpec, PetraModel, build_model
 from petra.models.language import add_language_embeddings, add_language_positions

@@ -9,7 +9,7 @@ import torch
 from petra.data.batches import EncodedCorpus
 from petra.data.mixing import temperature_probabilities
 from petra.experiments.phases import fit_mixture
-from petra.experiments.seeding import seed_everything
+from petra.seeding import seed_everything
 from petra.experiments.transfer_config import Config
 from petra.experiments.transfer_data import SourceData, TransferData
 from petra.models import PetraModel

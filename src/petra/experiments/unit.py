@@ -29,7 +29,7 @@ from petra.encodings import build_encoding
 from petra.experiments.phases import PhaseLog, fit_mixture, seeded_accuracy, seeded_scores
 from petra.experiments.pretraining import new_model, pretrain, with_adversary
 from petra.experiments.records import RunRecord, UnitResult, pool_folds
-from petra.experiments.seeding import seed_everything, stage_seed
+from petra.seeding import seed_everything, stage_seed
 from petra.experiments.source_stages import language_texts, train_stage
 from petra.experiments.transfer_data import SourceData, TargetData, TransferData
 from petra.metrics.stability import drift_and_cka, loss_volatility, steps_to_fraction

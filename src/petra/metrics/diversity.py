@@ -120,10 +120,11 @@ def _config_mix(path: Path, data_dir: str | None) -> list[StructureProfile]:
     training sentences, the extra pretraining languages, and each target's pool text (a `text:` file has no
     trees to profile)."""
     from petra.config import load_config
-    from petra.experiments.transfer_config import Config
-    from petra.experiments.transfer_data import read_languages
+    from petra.data.languages import read_languages
 
-    config = load_config(path, schema=Config)
+    config = load_config(path)  # a transfer config (the schema its `experiment` names; transfer by default)
+    if config.experiment != "transfer":
+        raise PetraError(f"{path} is a {config.experiment} config: a mix is read from a transfer config")
     read = read_languages(config, data_dir)
     parts = {**read.source_train, **read.extra, **{name: text for name, text in read.pool_text.items() if text}}
     return [profile(v, name) for name, v in parts.items()]

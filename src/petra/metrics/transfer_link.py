@@ -155,7 +155,7 @@ class Languages:
 
 def _profile(entry: Any, data_dir: str | None, seed: int) -> StructureProfile:
     """Structure of a language from every split its source holds (synthetic: PROFILE_SENTENCES)."""
-    from petra.experiments.transfer_data import read_language
+    from petra.data.languages import read_language
 
     splits = read_language(entry, entry.name, data_dir, PROFILE_SENTENCES, 0, seed)
     return profile([s for split in splits.values() for s in split], entry.name)
@@ -165,10 +165,9 @@ def resolve_languages(results: Path, pairs: pd.DataFrame, data_dir: str | None, 
     """Profiles of the runs' sources and targets, read as the config names them; ``source``
     (a treebank name) replaces the source of a one-source run."""
     from petra.config import parse_config
-    from petra.experiments.transfer_config import Config
-    from petra.experiments.seeding import stage_seed
+    from petra.seeding import stage_seed
 
-    data = parse_config(_read_config(results), str(results / "config.yaml"), Config).data
+    data = parse_config(_read_config(results), str(results / "config.yaml")).data  # a transfer run's
     entries = {t.name: t for t in data.targets}
     unknown = sorted(set(pairs["target"]) - set(entries))
     if unknown:
@@ -235,9 +234,8 @@ def link(results: Path, data_dir: str | None = None, source: str | None = None,
         runs = runs.assign(source=source)
     elif not runs["source"].astype(bool).all():  # written before runs named their source: the config's one
         from petra.config import parse_config
-        from petra.experiments.transfer_config import Config
 
-        data = parse_config(_read_config(results), str(results / "config.yaml"), Config).data
+        data = parse_config(_read_config(results), str(results / "config.yaml")).data
         runs = runs.assign(source=data.sources[0].name)
     outcomes = per_pair(runs, shots)
     languages = resolve_languages(results, outcomes, data_dir, source)

@@ -190,15 +190,16 @@ def choose(models: list[KeptModel], choice: Choice) -> KeptModel:
 def find_kept(results: Path, choice: Choice):
     """(the run's config, the kept model ``choice`` names) of the results folder ``results``."""
     from petra.config import load_config
-    from petra.experiments.transfer_config import Config
-    from petra.experiments.transfer import unit_keys
 
     if not (results / "config.yaml").is_file():
         raise PetraError(f"{results} is not a petra results folder (no config.yaml)")
     if not (results / "tokenizer").is_dir():
         raise PetraError(f"{results / 'tokenizer'} is missing: the model cannot be used without its tokenizer")
-    config = load_config(results / "config.yaml", schema=Config)
-    return config, choose(kept_models(results / "store", unit_keys(config).values()), choice)
+    config = load_config(results / "config.yaml")  # the schema its `experiment` names
+    if config.experiment != "transfer":
+        raise PetraError(f"{results}: a {config.experiment} run keeps no models (only transfer runs do)")
+    keys = [config.unit_key(encoding=e, seed=s) for e in config.encodings for s in config.all_seeds]  # as the run's
+    return config, choose(kept_models(results / "store", keys), choice)
 
 
 def load_model(kept: KeptModel, target: str):

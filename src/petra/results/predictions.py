@@ -23,7 +23,7 @@ from petra.tasks import get_task
 def predict(results: Path, choice: Choice, out: Path, data_dir: str | Path | None = None) -> dict:
     """Write ``out/predicted.conllu`` and ``out/gold.conllu``; returns the cell, the file paths and the
     task's scores (``metrics`` names them: parsing's UAS / LAS with and without punctuation)."""
-    from petra.experiments.transfer_data import read_languages
+    from petra.data.languages import read_languages
 
     config, kept = find_kept(Path(results), choice)
     m, task = kept.meta, get_task(config.task)

@@ -35,11 +35,11 @@ def provenance(config: Any) -> dict:
     import numpy
     import torch
 
-    import petra
+    from petra.version import __version__
 
     data = getattr(config, "data", None)
     return {
-        "petra": petra.__version__, "torch": torch.__version__, "numpy": numpy.__version__,
+        "petra": __version__, "torch": torch.__version__, "numpy": numpy.__version__,
         "python": platform.python_version(), "experiment": config.experiment, "seeds": list(config.seeds),
         "replication_seeds": list(getattr(config, "replicate", [])),
         "data_seed": getattr(config, "data_seed", getattr(data, "seed", None)),

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from petra.section import Section
+from petra.tasks import sequence, token, parse, feats  # noqa: F401, I001 - each registers its task, in this order
 from petra.tasks.base import Scored, Task
 from petra.tasks.registry import get_task, run_metrics, task_class, task_names
 

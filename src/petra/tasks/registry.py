@@ -1,7 +1,7 @@
 """Every task by name, as a config chooses it (``task.type``).
 
 Adding a task = one new module with a ``@register``ed :class:`~petra.tasks.base.Task` and its import
-line at the bottom of this file. Nothing else changes.
+line in ``petra/tasks/__init__.py``. Nothing else changes.
 """
 
 from __future__ import annotations
@@ -40,7 +40,3 @@ def run_metrics() -> list[str]:
     """Every task's run columns beside accuracy, less the one accuracy already is (parse: las)."""
     names = [m for cls in _REGISTRY.values() for m in cls.metrics if m != cls.accuracy_is]
     return list(dict.fromkeys(names))
-
-
-# each module registers its task on import (after `register` exists: they import it from here)
-from petra.tasks import feats, parse, sequence, token  # noqa: E402,F401
