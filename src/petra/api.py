@@ -9,7 +9,6 @@ through the same engine and writers as ``petra run`` — the command line is a t
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -18,9 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from petra.config import config_to_dict, load_config, parse_config
+from petra.config import config_to_dict, load_config, merge_overrides, parse_config
 from petra.experiments.transfer_config import Config
-from petra.errors import PetraError
 
 
 def demo_config() -> Path:
@@ -43,6 +41,7 @@ class Results:
     warnings: list[str] = field(default_factory=list)  # targets whose words do not reach the model as words
     across: pd.DataFrame = field(default_factory=pd.DataFrame)  # per pair of PEs / recipes / sources: verdict across targets
     replication: pd.DataFrame = field(default_factory=pd.DataFrame)  # per claim: did it hold on the replication seeds
+    resumed: list[str] = field(default_factory=list)  # units that took over a killed run's work, and what
 
     def report(self) -> Path:
         """Write (again) report.html and report.md; the HTML path."""
@@ -57,9 +56,7 @@ def _config(config: str | Path | dict | Config, overrides: dict[str, Any]) -> Co
     if isinstance(config, (str, Path)):
         return load_config(config, overrides, Config)
     data = config_to_dict(config) if isinstance(config, Config) else dict(config)
-    for key, value in overrides.items():
-        data[key] = {**data[key], **value} if isinstance(value, dict) and isinstance(data.get(key), dict) else value
-    return parse_config(data, "petra.run", Config)
+    return parse_config(merge_overrides(data, overrides), "petra.run", Config)
 
 
 def precision_warning(cfg: Config) -> str | None:
@@ -73,39 +70,15 @@ def run(config: str | Path | dict | Config, *, data_dir: str | Path | None = Non
         on_unit_done: Callable[[str, int], None] | None = None, **overrides: Any) -> Results:
     """Run (or resume) a transfer experiment, write its results folder and report, return its tables.
     ``overrides``: config sections, e.g. ``seeds=[0]``, ``finetune={"shots": [0, 10]}``."""
-    from petra.experiments import transfer
-    from petra.experiments.transfer_outputs import write_outputs
-    from petra.results.writer import prepare_output_dir
+    from petra.experiments.driver import drive
     from petra.results.coverage import coverage_warnings
-    from petra.results.report import write_report
-    from petra.results.store import ResultStore
-    from petra.results.tracking import Trackers
 
     cfg = _config(config, overrides)
-    out = prepare_output_dir(cfg.run.output_dir)
-    trackers = Trackers(cfg.run.report_to, out, cfg.name)  # a missing package fails here, before any training
-    start = time.perf_counter()
-    found = transfer.run(cfg, ResultStore(out / "store"), on_unit_done, executor, data_dir, trackers)
-    if found.runs.empty:
-        raise PetraError(f"no unit finished: {'; '.join(found.failures)}")
-    outputs = write_outputs(out, cfg, found, time.perf_counter() - start)
-    notes = [n for n in [precision_warning(cfg)] if n] + trackers.failures + _link_distances(out, data_dir)
-    write_report(out)
-    return Results(out, outputs.runs, outputs.summary, found.skipped, found.failures, found.missing, notes,
-                   coverage_warnings(out), outputs.across, outputs.replication)
-
-
-def _link_distances(out: Path, data_dir: str | Path | None) -> list[str]:
-    """Distance of each (source, target) pair and its gain (what `petra transfer-link` writes), for
-    the report; the results are already written, so a language that cannot be profiled only costs
-    this section (and a note saying so)."""
-    from petra.metrics.transfer_link import write_link
-
-    try:
-        write_link(out, out, str(data_dir) if data_dir else None)
-    except PetraError as exc:
-        return [f"distance vs gain not computed: {exc}"]
-    return []
+    done = drive(cfg, executor, on_unit_done, data_dir)
+    found, outputs = done.results, done.outputs
+    notes = [n for n in [precision_warning(cfg)] if n] + outputs.notes
+    return Results(done.directory, outputs.runs, outputs.summary, found.reused, found.failures, found.missing, notes,
+                   coverage_warnings(done.directory), outputs.across, outputs.replication, found.resumed)
 
 
 def load_results(directory: str | Path) -> Results:

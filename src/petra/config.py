@@ -177,7 +177,7 @@ EXPERIMENTS = {
     "transfer": "petra.experiments.transfer_config:Config",
     "lengthgen": "petra.experiments.lengthgen:LengthgenConfig",
     "bound": "petra.experiments.bound:BoundConfig",
-    "align": "petra.align.experiment:AlignConfig",
+    "align": "petra.experiments.align:AlignConfig",
 }
 # Top-level fields only one experiment has: files that do not say `experiment:` are read by them.
 MARKERS = {"gap": "bound", "tasks": "lengthgen", "train_max_length": "lengthgen", "test_max_length": "lengthgen",
@@ -229,12 +229,19 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, schem
         raise PetraError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
     if not isinstance(data, dict):
         raise PetraError(f"{path}: a config must be a mapping of sections, got {type(data).__name__}")
-    for key, value in (overrides or {}).items():
-        if isinstance(value, dict) and isinstance(data.get(key), dict):
-            data[key] = {**data[key], **value}
-        else:
-            data[key] = value
-    return parse_config(data, str(path), schema)
+    return parse_config(merge_overrides(data, overrides), str(path), schema)
+
+
+def merge_overrides(data: dict[str, Any], *overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """``data`` with each of ``overrides`` merged on top in turn: top-level sections, shallow per
+    section (``{"run": {"device": "cpu"}}`` changes that field and keeps the section's others). The
+    one place overrides meet a config (files, the CLI's options, ``petra.run(**overrides)``)."""
+    merged = dict(data)
+    for layer in overrides:
+        for key, value in (layer or {}).items():
+            both = isinstance(value, dict) and isinstance(merged.get(key), dict)
+            merged[key] = {**merged[key], **value} if both else value
+    return merged
 
 
 def config_to_dict(config: ExperimentConfig) -> dict[str, Any]:

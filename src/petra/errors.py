@@ -16,3 +16,12 @@ class FieldError(PetraError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class UnitsFailed(PetraError):
+    """Units failed every retry and none finished, so nothing was written (the CLI exits 1, as when
+    some finished: a rerun retries the failed ones)."""
+
+    def __init__(self, failures: list[str]) -> None:
+        super().__init__("no unit finished, so nothing was written: " + "; ".join(failures))
+        self.failures = failures

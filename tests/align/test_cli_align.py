@@ -39,7 +39,7 @@ def test_petra_align_bad_option_is_one_line_naming_the_field(tmp_path):
 def test_align_fields_that_moved_to_the_shared_run_section_are_named_with_their_new_place():
     import pytest
 
-    from petra.align.experiment import AlignConfig
+    from petra.experiments.align import AlignConfig
     from petra.config import parse_config
     from petra.errors import PetraError
 

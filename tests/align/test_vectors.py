@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from petra.align.dictionary import gold_dictionary, index_pairs, split_pairs
-from petra.align.experiment import (
+from petra.experiments.align import (
     AlignConfig,
     AlignData,
     AlignPretrain,

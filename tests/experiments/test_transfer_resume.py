@@ -98,9 +98,14 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_results(tmp_path, tiny_dirs,
     finished_before = len(list((out / "store" / "records").glob("*.parquet")))
     assert finished_before < 4, "the sweep finished before it could be killed; the test proved nothing"
     assert list((out / "store" / "work").glob("*/*")), "a killed sweep leaves its unfinished work behind"
+    left = [p.stem for p in (out / "store" / "work").glob("*/*.ckpt")]
 
     resumed = petra_run(config, out)
     assert resumed.returncode == 0, resumed.stderr
+    # the rerun took the killed run's work over (a rerun from zero would give the same numbers: runs are
+    # deterministic), loading the checkpoints it left
+    assert "resumed" in resumed.stdout, resumed.stdout
+    assert all(f"{phase} from its step-" in resumed.stdout for phase in left), (left, resumed.stdout)
     runs = load_runs(out)
     assert not runs.duplicated(["encoding", "seed", "target", "recipe", "shots"]).any()
     assert len(runs) == rows

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 from rich.table import Table
 
-from petra.cli.app import DEVICE_HELP, MODELS, app, console, experiment_config, report_failures, unit_progress
+from petra.cli.app import DEVICE_HELP, MODELS, app, console, experiment_config, drive_with_progress, report_failures
 
 # `petra align --quick`: tiny languages and models, one short adversarial game (smoke tests).
 QUICK_OVERRIDES: dict[str, Any] = {
@@ -43,7 +42,7 @@ def align(
 
     Example: petra align --quick
     """
-    from petra.align.experiment import AlignConfig
+    from petra.experiments.align import AlignConfig
 
     chosen = {"seed_pairs": seed_pairs, "methods": method, "vectors": vectors}
     options: dict[str, Any] = {"align": {key: value for key, value in chosen.items() if value}}
@@ -54,25 +53,12 @@ def align(
 
 def run_align(cfg, executor=None) -> None:
     """Run an align config's units on ``executor`` (default: local processes), write the results, print the table."""
-    from petra.align.experiment import run, units
-    from petra.align.outputs import write_outputs
-    from petra.results.store import ResultStore
-    from petra.results.writer import prepare_output_dir
-
-    out = prepare_output_dir(cfg.run.output_dir)
-    start = time.perf_counter()
-    with unit_progress(f"{cfg.name}: two language models + alignment per unit", len(units(cfg))) as done:
-        result = run(cfg, executor, lambda e, s: done(f"{e} seed {s}"), ResultStore(out / "store"))
-    if result.reused:
-        console.print(f"{result.reused} finished unit(s) reused from {out / 'store'}")
-    if not result.records:
-        report_failures(result.failures, "no unit finished, so nothing was written")
-    wall = time.perf_counter() - start
-    summary = write_outputs(out, cfg, result, wall)
-    console.print(_table(summary, cfg))
-    console.print(f"wall time {wall:.1f} s; results in [bold]{out}[/bold] (metrics.json, results.csv, summary.csv)")
-    report_failures(result.failures, "the other units are kept in the store; run the same command again to retry "
-                                     "the failed ones")
+    finished = drive_with_progress(cfg, executor)
+    console.print(_table(finished.outputs, cfg))
+    console.print(f"wall time {finished.seconds:.1f} s; results in [bold]{finished.directory}[/bold] "
+                  "(metrics.json, results.csv, summary.csv)")
+    report_failures(finished.results.failures, "the other units are kept in the store; run the same command again "
+                                               "to retry the failed ones")
 
 
 def _table(summary, cfg) -> Table:

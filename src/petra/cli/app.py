@@ -62,6 +62,32 @@ def unit_progress(title: str, total: int) -> Iterator[Callable[[str], None]]:
         yield done
 
 
+@contextmanager
+def experiment_progress(config) -> Iterator[Callable[..., None]]:
+    """The progress bar over ``config``'s units; yields ``done(*unit)`` for the driver to call as each
+    finishes. A run where no unit finished prints its failures and exits 1."""
+    from petra.errors import UnitsFailed
+    from petra.experiments.driver import EXPERIMENTS
+
+    experiment = EXPERIMENTS[config.experiment]
+    with unit_progress(experiment.title(config), len(experiment.units(config))) as done:
+        try:
+            yield lambda *unit: done(f"{' '.join(map(str, unit[:-1]))} seed {unit[-1]}")
+        except UnitsFailed as exc:
+            report_failures(exc.failures, "no unit finished, so nothing was written")
+
+
+def drive_with_progress(config, executor=None):
+    """:func:`petra.experiments.driver.drive` under a progress bar, saying which units were reused."""
+    from petra.experiments.driver import drive
+
+    with experiment_progress(config) as done:
+        finished = drive(config, executor, done)
+    if finished.results.reused:
+        console.print(f"{finished.results.reused} finished unit(s) reused from {finished.directory / 'store'}")
+    return finished
+
+
 def report_failures(failures: list[str], advice: str) -> None:
     """Units that failed every retry: one red line each, what to do, then exit 1 (what finished is written)."""
     if failures:
@@ -79,18 +105,11 @@ def experiment_config(config, schema, quick_overrides: dict, quick: bool, output
     """An experiment's config: the YAML file (or the schema's defaults when none is given), with
     the ``--quick`` overrides, the command's own ``options`` (sections of fields), ``--output-dir``
     and ``--device`` applied on top."""
-    import copy
+    from petra.config import load_config, merge_overrides, parse_config
 
-    from petra.config import load_config, parse_config
-
-    overrides = copy.deepcopy(quick_overrides) if quick else {}
-    for key, value in (options or {}).items():
-        both = isinstance(value, dict) and isinstance(overrides.get(key), dict)
-        overrides[key] = {**overrides[key], **value} if both else value
-    if output_dir is not None:
-        overrides.setdefault("run", {})["output_dir"] = str(output_dir)
-    if device is not None:
-        overrides.setdefault("run", {})["device"] = device
+    run = {**({"output_dir": str(output_dir)} if output_dir is not None else {}),
+           **({"device": device} if device is not None else {})}
+    overrides = merge_overrides(quick_overrides if quick else {}, options, {"run": run} if run else None)
     if config is None:
         return parse_config(overrides, "defaults", schema)
     return load_config(config, overrides, schema)

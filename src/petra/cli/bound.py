@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 from rich.table import Table
 
-from petra.cli.app import ANALYSIS, DEVICE_HELP, app, console, experiment_config, report_failures, unit_progress
+from petra.cli.app import ANALYSIS, DEVICE_HELP, app, console, experiment_config, drive_with_progress, report_failures
 
 # `petra bound --quick`: the same pipeline shrunk to run in well under a minute (used by tests).
 QUICK_OVERRIDES: dict[str, Any] = {
@@ -40,25 +39,13 @@ def bound(
 
 def run_bound(cfg, executor=None) -> None:
     """Run a bound config's units on ``executor`` (default: local processes), write the results, print the verdicts."""
-    from petra.experiments.bound import run
-    from petra.experiments.bound_outputs import write_outputs
-    from petra.results.store import ResultStore
-    from petra.results.writer import prepare_output_dir
-
-    out = prepare_output_dir(cfg.run.output_dir)
-    start = time.perf_counter()
-    with unit_progress(f"{cfg.name}: train + {cfg.gap.draws} PE draws", len(cfg.encodings) * len(cfg.seeds)) as done:
-        result = run(cfg, executor, lambda e, s: done(f"{e} seed {s}"), ResultStore(out / "store"))
-    if result.reused:
-        console.print(f"{result.reused} finished unit(s) reused from {out / 'store'}")
-    if not result.records:
-        report_failures(result.failures, "no unit finished, so nothing was written")
-    verdicts, _ = write_outputs(out, cfg, result, time.perf_counter() - start)
+    finished = drive_with_progress(cfg, executor)
+    verdicts, _ = finished.outputs
     console.print(_verdict_table(verdicts, cfg.gap.loss, cfg.gap.bound))
-    console.print(f"wall time {time.perf_counter() - start:.1f} s; results in [bold]{out}[/bold] "
+    console.print(f"wall time {finished.seconds:.1f} s; results in [bold]{finished.directory}[/bold] "
                   "(tail_vs_bound.png, gap_by_pe.png, verdicts.csv)")
-    report_failures(result.failures, "the other units are kept in the store; run the same command again to retry "
-                                     "the failed ones")
+    report_failures(finished.results.failures, "the other units are kept in the store; run the same command again "
+                                               "to retry the failed ones")
 
 
 def _verdict_table(verdicts, loss: str, bound: float) -> Table:

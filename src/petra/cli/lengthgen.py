@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 from rich.table import Table
 
-from petra.cli.app import ANALYSIS, DEVICE_HELP, app, console, experiment_config, report_failures, unit_progress
+from petra.cli.app import ANALYSIS, DEVICE_HELP, app, console, experiment_config, drive_with_progress, report_failures
 
 # `petra lengthgen --quick`: every PE once on tiny lengths, well under a minute (used by tests).
 QUICK_OVERRIDES: dict[str, Any] = {
@@ -40,27 +39,14 @@ def lengthgen(
 
 def run_lengthgen(cfg, executor=None) -> None:
     """Run a lengthgen config's units on ``executor`` (default: local processes), write the results, print the tables."""
-    from petra.experiments.lengthgen import run, units
-    from petra.experiments.lengthgen_outputs import write_outputs
-    from petra.results.store import ResultStore
-    from petra.results.writer import prepare_output_dir
-
-    out = prepare_output_dir(cfg.run.output_dir)
-    start = time.perf_counter()
-    title = f"{cfg.name}: train {cfg.train.steps} steps + evaluate 1..{cfg.test_max_length}"
-    with unit_progress(title, len(units(cfg))) as done:
-        result = run(cfg, executor, lambda t, e, s: done(f"{t} {e} seed {s}"), ResultStore(out / "store"))
-    if result.reused:
-        console.print(f"{result.reused} finished unit(s) reused from {out / 'store'}")
-    if not result.records:
-        report_failures(result.failures, "no unit finished, so nothing was written")
-    summary, comparison = write_outputs(out, cfg, result, time.perf_counter() - start)
+    finished = drive_with_progress(cfg, executor)
+    summary, comparison = finished.outputs
     console.print(_summary_table(summary, cfg.train_max_length, cfg.test_max_length))
     if not comparison.empty:
         console.print(_comparison_table(comparison))
-    console.print(f"wall time {time.perf_counter() - start:.1f} s; results in [bold]{out}[/bold] (accuracy_by_length.png)")
-    report_failures(result.failures, "the other units are kept in the store; run the same command again to retry "
-                                     "the failed ones")
+    console.print(f"wall time {finished.seconds:.1f} s; results in [bold]{finished.directory}[/bold] (accuracy_by_length.png)")
+    report_failures(finished.results.failures, "the other units are kept in the store; run the same command again "
+                                               "to retry the failed ones")
 
 
 def _summary_table(summary, n: int, m: int) -> Table:

@@ -10,7 +10,7 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from petra.cli.app import DEVICE_HELP, EXPERIMENTS, app, console, report_failures, unit_progress
+from petra.cli.app import DEVICE_HELP, EXPERIMENTS, app, console, experiment_progress, report_failures
 from petra.config import load_config
 from petra.experiments.transfer_config import Config
 
@@ -32,20 +32,21 @@ def run_transfer(config: Config, executor=None, data_dir: Path | None = None) ->
     from petra.results.claims import FEW_TEST_SENTENCES, shown_once
     from petra.results.replication import replication_lines
 
-    units = len(config.encodings) * len(config.all_seeds)
     slow = precision_warning(config)
     if slow:
         console.print(f"[yellow]{slow}[/yellow]")
     start = time.perf_counter()
-    with unit_progress(f"{config.name}: pretrain + fine-tune", units) as done:
+    with experiment_progress(config) as done:
         try:
-            results = run(config, data_dir=data_dir, executor=executor, on_unit_done=lambda e, s: done(f"{e} seed {s}"))
+            results = run(config, data_dir=data_dir, executor=executor, on_unit_done=done)
         except KeyboardInterrupt:
             console.print(f"interrupted: finished units and checkpoints are kept in {config.run.output_dir / 'store'}; "
                           "run the same command again to resume")
             raise typer.Exit(130) from None
     if results.skipped:
         console.print(f"{results.skipped} finished unit(s) reused from {results.directory / 'store'}")
+    for unit in results.resumed:
+        console.print(f"resumed {unit}", soft_wrap=True)
     console.print(_source_table(results.runs[~results.runs["seed"].isin(config.replicate)]))  # the claims' seeds
     console.print(_summary_table(shown_once(results.summary, results.runs)))
     for cell in results.missing:

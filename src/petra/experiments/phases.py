@@ -27,6 +27,14 @@ class PhaseLog:
         self.work, self.every = work, checkpoint_every
         self.path = work / "phases.json" if work else None
         self.done: dict[str, Any] = json.loads(self.path.read_text()) if self.path and self.path.is_file() else {}
+        self.reused = len(self.done)  # phases an earlier attempt finished
+        self.loaded: list[tuple[str, int]] = []  # (phase, step) of each checkpoint an earlier attempt left
+
+    def resumed(self) -> str | None:
+        """What this attempt took over from an earlier one ('' parts omitted); None: it started afresh."""
+        parts = [f"{self.reused} finished phase(s)"] if self.reused else []
+        parts += [f"{phase} from its step-{step} checkpoint" for phase, step in self.loaded]
+        return ", ".join(parts) or None
 
     def once(self, name: str, compute: Callable[[], Any]) -> Any:
         """The logged result of phase ``name``, computing (and logging) it the first time."""
@@ -41,7 +49,7 @@ class PhaseLog:
             atomic_write_json(self.done, self.path)
 
     def checkpointer(self, phase: str, at_end: bool = True) -> Checkpointer | None:
-        return Checkpointer(self.work / f"{phase}.ckpt", self.every, at_end) if self.work else None
+        return Checkpointer(self.work / f"{phase}.ckpt", self.every, at_end, self.loaded) if self.work else None
 
     def discard_checkpoint(self, phase: str) -> None:
         if self.work is not None:

@@ -54,6 +54,7 @@ class UnitResult:
     records: list[RunRecord] = field(default_factory=list)
     curves: list[dict] = field(default_factory=list)  # long format: phase, kind, step, value
     scores: list[dict] = field(default_factory=list)  # per record: test rows, labels right, labels scored
+    resumed: str | None = None  # what it took over from a killed attempt (petra.experiments.phases.PhaseLog.resumed)
 
 
 def pool_folds(results: list[dict], rows: list[list[int]]) -> dict:

@@ -25,9 +25,18 @@ from petra.results.store import ResultStore
 from petra.results.tracking import Trackers, tracked_unit
 
 
+def units(config: Config) -> list[tuple[str, int]]:
+    return [(e, s) for e in config.encodings for s in config.all_seeds]
+
+
+def trackers(config: Config, store: ResultStore) -> Trackers:
+    """The run's trackers (``run.report_to``); a missing package fails here, before any training."""
+    return Trackers(config.run.report_to, store.root.parent, config.name)
+
+
 def unit_keys(config: Config) -> dict[tuple[str, int], str]:
     """Each unit's store key: the resolved config minus what names or schedules runs."""
-    return {(e, s): config.unit_key(encoding=e, seed=s) for e in config.encodings for s in config.all_seeds}
+    return {(e, s): config.unit_key(encoding=e, seed=s) for e, s in units(config)}
 
 
 @dataclass(frozen=True)
@@ -35,10 +44,12 @@ class TransferResults:
     runs: pd.DataFrame
     curves: pd.DataFrame
     scores: pd.DataFrame  # per run record: test rows, labels right, labels scored (paired comparisons)
-    skipped: int  # units found finished in the store
+    reused: int  # units found finished in the store
     failures: list[str] = field(default_factory=list)  # units that failed every retry
     missing: list[str] = field(default_factory=list)  # (target, k) cells a target's pool is too small for
     data: TransferData | None = None  # None when every unit came from the store
+    notes: list[str] = field(default_factory=list)  # what could not be done beside (a tracker that failed to log)
+    resumed: list[str] = field(default_factory=list)  # per unit a killed attempt left work for: what it reused
 
 
 def run(
@@ -52,7 +63,7 @@ def run(
     for unit in keys:
         if unit not in pending and on_unit_done is not None:
             on_unit_done(*unit)
-    failures, missing, data = [], [], None
+    failures, missing, data, resumed = [], [], None, []
     if pending:
         data = prepare_data(config, data_dir, store.shared_dir(f"tokenizer-{tokenizer_key(config)}"))
         missing = missing_cells(config, data)
@@ -66,6 +77,8 @@ def run(
             if isinstance(result, Failure):
                 failures.append(f"{encoding} seed {seed}: {result.error}")
                 continue
+            if result.resumed:
+                resumed.append(f"{encoding} seed {seed}: {result.resumed}")
             records = pd.DataFrame([r.row() for r in result.records])
             store.put(keys[(encoding, seed)], records, pd.DataFrame(result.curves), pd.DataFrame(result.scores))
             if keep == "best":
@@ -78,4 +91,4 @@ def run(
     if not runs.empty:
         runs["gain"] = runs["accuracy"] - runs["scratch_accuracy"]
     return TransferResults(runs, store.curves(keys.values()), store.scores(keys.values()), len(keys) - len(pending),
-                           failures, missing, data)
+                           failures, missing, data, list(trackers.failures) if trackers is not None else [], resumed)

@@ -1,8 +1,9 @@
-"""The results folder of a run: resolved config, tokenizer, per-run metrics, summary table, plot."""
+"""The results folder of a transfer run: resolved config, tokenizer, per-run metrics, summary and claims
+(computed once here and handed to the report), the distance of each language pair, and the report."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +16,7 @@ from petra.results.writer import records, write_results
 from petra.tasks import get_task
 from petra.results.coverage import COVERAGE_FILE
 from petra.results.across import ACROSS_FILE
-from petra.results.replication import REPLICATION_FILE, summarise
+from petra.results.replication import REPLICATION_FILE, Tables, summarise
 
 
 COVERAGE_COLUMNS = ("unknown_rate", "byte_rate", "pieces_per_word", "test_types_seen", "own_text_sentences")
@@ -28,6 +29,8 @@ class RunOutputs:
     summary: pd.DataFrame
     across: pd.DataFrame
     replication: pd.DataFrame
+    tables: Tables  # summary and claims, as the report reads them
+    notes: list[str] = field(default_factory=list)  # what could not be added (e.g. distances of a language)
 
 
 def _in_config_order(runs: pd.DataFrame, config: Config) -> pd.DataFrame:
@@ -60,11 +63,37 @@ def target_table(data: TransferData) -> pd.DataFrame:
     ])
 
 
+def write(directory: Path, config: Config, results: TransferResults, seconds: float,
+          data_dir: str | Path | None = None) -> RunOutputs:
+    """Every file of the results folder, then the distance of each (source, target) pair beside its
+    gain and the report, which reads the summary and claims computed here."""
+    from petra.results.report import write_report
+
+    outputs = write_outputs(directory, config, results, seconds)
+    notes = results.notes + _link_distances(directory, data_dir)
+    write_report(directory, outputs.tables)
+    return replace(outputs, notes=notes)
+
+
+def _link_distances(out: Path, data_dir: str | Path | None) -> list[str]:
+    """Distance of each (source, target) pair and its gain (what `petra transfer-link` writes), for
+    the report; the results are already written, so a language that cannot be profiled only costs
+    this section (and a note saying so)."""
+    from petra.errors import PetraError
+    from petra.metrics.transfer_link import write_link
+
+    try:
+        write_link(out, out, str(data_dir) if data_dir else None)
+    except PetraError as exc:
+        return [f"distance vs gain not computed: {exc}"]
+    return []
+
+
 def write_outputs(directory: Path, config: Config, results: TransferResults, seconds: float) -> RunOutputs:
     runs = _in_config_order(results.runs.drop(columns=["key"], errors="ignore"), config)
     found = summarise(runs, results.scores, config.replicate)
     summary = found.summary
-    metrics = {"wall_seconds": round(seconds, 2), "units_reused_from_store": results.skipped,
+    metrics = {"wall_seconds": round(seconds, 2), "units_reused_from_store": results.reused,
                "runs": records(runs), "summary": records(summary)}
     tables = {"runs.csv": runs, "summary.csv": summary, "curves.csv": results.curves.drop(columns=["key"], errors="ignore"),
               "scores.parquet": results.scores.drop(columns=["key"], errors="ignore")}
@@ -84,4 +113,4 @@ def write_outputs(directory: Path, config: Config, results: TransferResults, sec
     if runs["shots"].nunique() > 1:
         figures["sample_efficiency.png"] = sample_efficiency(summary)
     write_results(directory, config, metrics, tables, figures)
-    return RunOutputs(directory, runs, summary, found.across, found.replication)
+    return RunOutputs(directory, runs, summary, found.across, found.replication, found)

@@ -129,6 +129,7 @@ class UnitRunner:
             path = self._kept(ZERO_SHOT, s.name)
             if path is not None and not path.is_file():
                 save_model(self.pretrained(s), path, self._meta(ZERO_SHOT, s.name, 0, zero_shot[s.name]))
+        self.out.resumed = self.log.resumed()
         return self.out
 
     def _kept(self, recipe: str, source: str, target: str | None = None, k: int = 0) -> Path | None:

@@ -21,8 +21,9 @@ from petra.results.figures import plt
 from petra.results.claims import FEW_TEST_SENTENCES, Claim, claim_text, describe, shown_once
 from petra.results.coverage import coverage_warnings
 from petra.results.across import across_lines, distance_lines, distance_table
-from petra.results.replication import replication_seeds, summarise
+from petra.results.replication import Tables, replication_seeds, summarise
 from petra.results.summary import recipe_table
+from petra.tasks import task_class
 from petra.tasks.feats import feature_breakdown
 from petra.tasks.parse import arc_breakdown
 from petra.results.report_sections import (answer_html, break_even_html, count, distance_html, few_test_sentences, fmt,
@@ -215,11 +216,13 @@ def _model_line(config: dict) -> str:
     return f"model: {m.get('architecture', 'transformer')}, dim {m.get('dim')}, {m.get('layers')} layers"
 
 
-def write_report(directory: Path) -> tuple[Path, Path]:
+def write_report(directory: Path, tables: Tables | None = None) -> tuple[Path, Path]:
+    """report.html and report.md of a results folder; ``tables``: its summary and claims, when the
+    writer that just wrote the folder hands them on (else computed from its files)."""
     directory = Path(directory)
     run = load_run(directory)
     again = replication_seeds(directory)
-    tables = summarise(run.runs, run.scores, again)
+    tables = tables or summarise(run.runs, run.scores, again)
     summary, found = tables.summary, tables.claims
     runs = run.runs[~run.runs["seed"].isin(again)]  # what the claims rest on (the replication has its own section)
     name = run.metrics.get("name", directory.name)
@@ -229,8 +232,10 @@ def write_report(directory: Path) -> tuple[Path, Path]:
     facts = (f"{runs['encoding'].nunique()} PEs × {runs['seed'].nunique()} seeds × {runs['target'].nunique()} targets × "
              f"{count(runs.loc[runs['shots'] != 0, 'recipe'].nunique(), 'recipe')}{ks}: {len(runs)} rows; "
              f"{_compute_seconds(runs):.0f} s of training")
-    if "las" in runs and runs["las"].notna().any():
-        facts += "; dependency parsing: accuracy = LAS (UAS, LAS without punctuation: runs.csv)"
+    task = task_class(config.get("task", {}).get("type", "sequence"))
+    if task.headline != "accuracy":  # parsing: LAS; FEATS: exact-bundle accuracy
+        others = [m for m in task.metrics if m != task.accuracy_is]
+        facts += f"; {task.name}: accuracy = {task.headline}" + (f" ({', '.join(others)}: runs.csv)" if others else "")
     alarms = summary[summary["negative_transfer"]]
     alarm_html = ("<p>No negative-transfer alarm: no gain CI lies wholly below zero.</p>" if alarms.empty else
                   "<p class='alarm'>Negative transfer (gain CI below zero): " + ", ".join(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +34,14 @@ class Checkpointer:
     path: Path
     every: int = 0
     at_end: bool = True
+    loaded: list[tuple[str, int]] = field(default_factory=list, compare=False)  # (phase, step) of each load
 
     def load(self) -> dict[str, Any] | None:
         if not self.path.is_file():
             return None
-        return torch.load(self.path, weights_only=False)
+        saved = torch.load(self.path, weights_only=False)
+        self.loaded.append((self.path.stem, len(saved["losses"])))  # what a resumed run can say it reused
+        return saved
 
     def save(self, state: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

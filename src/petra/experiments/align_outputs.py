@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from petra.align.experiment import AlignConfig, AlignRecord, AlignResults
+from petra.experiments.align import AlignConfig, AlignRecord, AlignResults
 from petra.results.writer import records, write_results
 
 KEYS = ["encoding", "vectors", "method", "retrieval"]
