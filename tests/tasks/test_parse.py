@@ -3,6 +3,7 @@ and truncation, and a parser trained through the engine beats the chain baseline
 
 import itertools
 from operator import attrgetter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -212,3 +213,38 @@ def test_every_recipe_parses_through_the_engine(tmp_path):
     assert set(runs.index) == {"full", "frozen_pe", "frozen_adaptive_pe", "adapters", "adversarial"}
     assert ((runs["las"] > 0) & (runs["las"] <= runs["uas"]) & (runs["uas"] <= 1)).all()
     assert runs["accuracy"].equals(runs["las"])
+
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+@pytest.mark.skipif(not (SHARED / "ud").is_dir(), reason="needs ../shared/data/ud")
+def test_parsing_a_real_treebank_scores_punctuation_apart_as_conll_2018_does(tmp_path):
+    """Synthetic languages have no punctuation: only a treebank exercises the scores without it. The
+    run's UAS / LAS without punctuation equal the same scores recomputed from the CoNLL-U files
+    `petra predict` writes (gold relation punct left out, as CoNLL 2018's evaluation does)."""
+    from petra.data.ud import read_conllu
+    from petra.results.kept_models import Choice
+    from petra.results.predictions import predict
+
+    out = tmp_path / "r"
+    config = {"name": "ud-parse", "encodings": ["rope"], "seeds": [0],  # max_len: no test word cut off
+              "model": {"dim": 64, "layers": 2, "heads": 4, "ffn_dim": 128, "max_len": 256},
+              "task": {"type": "parse", "labels": "udeprel"}, "tokenizer": {"vocab_size": 2000},
+              "data": {"source": {"treebank": "English-EWT"}, "targets": [{"treebank": "Wolof-WTB"}],
+                       "source_train": 600, "test": 100},
+              "pretrain": {"epochs": 8, "batch_size": 32, "lr": 0.003},
+              "finetune": {"recipes": ["full"], "shots": [0, 100], "epochs": 10, "batch_size": 16, "curve_points": 0},
+              "run": {"output_dir": str(out), "workers": 1, "keep_models": "all"}}
+    full = petra.run(config, data_dir=SHARED).runs.set_index("recipe").loc["full"]
+    assert full["accuracy"] == full["las"] <= full["uas"]
+    done = predict(out, Choice("Wolof-WTB", "rope", "full", None, 100, 0), tmp_path / "p", SHARED)
+    gold, predicted = read_conllu(done["gold"]), read_conllu(done["predicted"])
+    words = [(g, p) for gs, ps in zip(gold, predicted) for g, p in zip(zip(gs.heads, gs.deprels), zip(ps.heads, ps.deprels))]
+    kept = [(g, p) for g, p in words if g[1] != "punct"]
+    assert 0.05 < 1 - len(kept) / len(words) < 0.3  # Wolof's punctuation: what makes the two scores differ
+    uas_nopunct = sum(g[0] == p[0] for g, p in kept) / len(kept)
+    # LAS compares universal relations (CoNLL 2018; task.labels udeprel): the gold file keeps subtypes (acl:relcl)
+    las_nopunct = sum(g[0] == p[0] and g[1].split(":")[0] == p[1] for g, p in kept) / len(kept)
+    assert full["uas_nopunct"] == pytest.approx(uas_nopunct) and full["las_nopunct"] == pytest.approx(las_nopunct)
+    assert full["uas_nopunct"] != pytest.approx(full["uas"])
