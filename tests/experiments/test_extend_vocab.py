@@ -93,11 +93,11 @@ def test_a_grown_fine_tuning_never_reads_its_test_sentences_and_beats_chance(tmp
     runner = UnitRunner(config, data, "rope", 0, None)
     for fold in target.folds:
         held_out = {target.test_sentences[i].words for i in target.pool.folds[fold]}
-        drawn, _ = runner._drawn(target, 20, fold)
+        drawn, _ = runner.shots.drawn(target, 20, fold)
         assert not held_out & {s.words for s in drawn}
-        grown = runner._grown(target, 20, fold)
+        grown = runner.shots.grown(target, 20, fold)
         assert grown.added > 50
-        test_set, _ = runner._test_set(target, fold, grown)
+        test_set, _ = runner.shots.test_set(target, fold, grown)
         assert int(np.concatenate(test_set.ids).max()) >= len(data.tokenizer)  # the test split is read with new pieces
     runs = run(config, data_dir=SHARED).runs.set_index("recipe")
     assert runs.loc["full", "vocab_added"] > 50 and runs.loc["zero_shot", "vocab_added"] != runs.loc["zero_shot", "vocab_added"]

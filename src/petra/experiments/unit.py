@@ -18,17 +18,15 @@ import numpy as np
 import torch
 
 from petra.experiments.transfer_config import Config
-from petra.data.augmenters import Augmenters
-from petra.data.batches import EncodedCorpus, subset
-from petra.data.sentence import Sentence
+from petra.data.batches import EncodedCorpus
 from petra.data.tokenize import AnyTokenizer
-from petra.data.vocab_extension import Extension, extend
-from petra.data.word_labels import encode_sentences
+from petra.data.vocab_extension import Extension
 from petra.device import prepare_unit
 from petra.encodings import build_encoding
 from petra.experiments.phases import PhaseLog, fit_mixture, seeded_accuracy, seeded_scores
 from petra.experiments.pretraining import new_model, pretrain, with_adversary
 from petra.experiments.records import RunRecord, UnitResult, pool_folds
+from petra.experiments.shots import ShotSets
 from petra.seeding import seed_everything, stage_seed
 from petra.experiments.source_stages import language_texts, train_stage
 from petra.experiments.transfer_data import SourceData, TargetData, TransferData
@@ -55,7 +53,7 @@ class UnitRunner:
         self._pretrained: dict[str, PetraModel] = {}
         self._masked_lm: dict[str, PetraModel] = {}  # after masked-LM, before the task (a recipe's base)
         self._readied: dict[tuple[str, str], PetraModel] = {}  # (recipe, source): readied once per source (MAD-X)
-        self._augmenters: dict[str, Augmenters] = {}
+        self.shots = ShotSets(config, data, self.task, seed, self.pretrained)
 
     def _seed(self, *parts: str) -> int:
         return stage_seed(self.seed, self.encoding, *parts)
@@ -148,15 +146,15 @@ class UnitRunner:
         rows, sizes = [], {}
         for fold in target.folds:
             where = f"{target.name}/{k}" + ("" if fold is None else f"/fold{fold}")
-            grown = self._grown(target, k, fold)
-            test_set, scored = self._test_set(target, fold, grown)
+            grown = self.shots.grown(target, k, fold)
+            test_set, scored = self.shots.test_set(target, fold, grown)
             rows.append(scored)
-            plain = None if augmented else self._shots(target, k, fold, None, grown.tokenizer)
+            plain = None if augmented else self.shots.encoded(target, k, fold, None, grown.tokenizer)
             if not augmented:
                 scratch.setdefault(None, []).append(self.log.once(f"scratch/{where}", lambda: self._finetune(
                     target, test_set, plain, "scratch", f"scratch/{where}", grown)))
             for source in self.data.sources.values():
-                train_set = self._shots(target, k, fold, source, grown.tokenizer) if augmented else plain
+                train_set = self.shots.encoded(target, k, fold, source, grown.tokenizer) if augmented else plain
                 sizes[source.name] = len(train_set)
                 if augmented:
                     label = f"scratch/{source.name}/{where}"
@@ -205,41 +203,6 @@ class UnitRunner:
                                 "recipe": recipe, "shots": k, "sentence": sentence, "correct": r["correct"],
                                 "total": r["total"], **r.get("breakdown", {}),
                                 **{f"scratch_{name}": value for name, value in scratch.get("breakdown", {}).items()}})
-
-    def _drawn(self, target: TargetData, k: int, fold: int | None) -> tuple[list[Sentence], np.random.Generator]:
-        """k sentences of the target's pool (outside the held-out ``fold``), the same for every PE at
-        this seed, and the generator that drew them (augmentation draws on from it)."""
-        parts = (str(k), "sample") if fold is None else (str(k), f"fold{fold}", "sample")
-        rng = np.random.default_rng(stage_seed(self.seed, target.name, *parts))
-        return target.pool.draw(k, rng, fold), rng
-
-    def _grown(self, target: TargetData, k: int, fold: int | None) -> Extension:
-        """The run's tokenizer grown with pieces of this fine-tuning's k sentences and the target's
-        ``text:`` (``finetune.extend_vocab``; itself when off): the same for scratch and every recipe."""
-        sentences = self._drawn(target, k, fold)[0] + self.data.text.get(target.name, [])
-        return extend(self.data.tokenizer, sentences, self.config.finetune.extend_vocab, self.config.tokenizer)
-
-    def _test_set(self, target: TargetData, fold: int | None, grown: Extension) -> tuple[EncodedCorpus, list[int]]:
-        """The test sentences this fine-tuning is scored on (and their rows), read by its tokenizer."""
-        test_set, rows = target.scored(fold)
-        if not grown.added:
-            return test_set, rows
-        every, _ = encode_sentences(target.test_sentences, grown.tokenizer, self.data.labels, self.task.word_labels,
-                                    self.config.model.max_len, target.lang)
-        return subset(every, rows), rows
-
-    def _shots(self, target: TargetData, k: int, fold: int | None, source: SourceData | None,
-               tokenizer: AnyTokenizer) -> EncodedCorpus:
-        """The drawn k sentences, plus augmentation drawn from ``source`` when configured, encoded."""
-        sentences, rng = self._drawn(target, k, fold)
-        if source is not None:
-            if source.name not in self._augmenters:
-                self._augmenters[source.name] = Augmenters.build(self.config.finetune.augment, source.reorder,
-                                                                 self.pretrained(source), self.data.tokenizer)
-            sentences = self._augmenters[source.name].apply(sentences, target.order, rng)
-        corpus, _ = encode_sentences(sentences, tokenizer, self.data.labels, self.task.word_labels,
-                                     self.config.model.max_len, target.lang)
-        return corpus
 
     def _pe_has_parameters(self) -> bool:
         m = self.config.model
