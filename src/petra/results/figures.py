@@ -217,16 +217,21 @@ def distance_vs_gain(table: pd.DataFrame, distances: list[str], source: str) -> 
     return fig
 
 
+def _at_largest_k(table: pd.DataFrame, target: str) -> tuple[pd.DataFrame, int, pd.DataFrame, str | None]:
+    """``target``'s rows, its largest k, the rows there, and the first recipe that is not scratch (a panel's)."""
+    rows = table[table["target"] == target]
+    k = rows["shots"].max()
+    at_k = rows[rows["shots"] == k]
+    return rows, k, at_k, next((r for r in _order(at_k["recipe"]) if r != "scratch"), None)
+
+
 def arc_breakdown(table: pd.DataFrame) -> Figure:
     """Per target (panel): UAS by gold-arc direction and length at the largest k, a line per PE (the
     first recipe), scratch (mean over PEs) dashed gray, zero-shot (mean over PEs) dotted."""
     targets = _order(table["target"])
     fig, axes = _grid(len(targets), 4.2, 3.4, sharey=True)
     for ax, target in zip(axes, targets):
-        rows = table[table["target"] == target]
-        k = rows["shots"].max()
-        at_k = rows[rows["shots"] == k]
-        recipe = next(r for r in _order(at_k["recipe"]) if r != "scratch")
+        rows, k, at_k, recipe = _at_largest_k(table, target)
         buckets = list(rows["bucket"].cat.categories)
         for encoding in _order(at_k["encoding"]):
             line = at_k[(at_k["encoding"] == encoding) & (at_k["recipe"] == recipe)].groupby("bucket", observed=False)["uas_mean"].mean()
@@ -252,10 +257,7 @@ def feature_f1(table: pd.DataFrame, most: int = 12) -> Figure:
     targets = _order(table["target"])
     fig, axes = _grid(len(targets), 5.0, 3.4, sharey=True)
     for ax, target in zip(axes, targets):
-        rows = table[table["target"] == target]
-        k = rows["shots"].max()
-        at_k = rows[rows["shots"] == k]
-        recipe = next((r for r in _order(at_k["recipe"]) if r != "scratch"), None)
+        _, k, at_k, recipe = _at_largest_k(table, target)
         names = at_k.groupby("feature")["support"].mean().sort_values(ascending=False).index[:most].tolist()
         bars = [(encoding, at_k[(at_k["encoding"] == encoding) & (at_k["recipe"] == recipe)])
                 for encoding in _order(at_k["encoding"])] + [("scratch", at_k[at_k["recipe"] == "scratch"])]
