@@ -1,6 +1,7 @@
 """A unit that fails every retry: `petra run` finishes the others, stores them, names the failed unit
 and exits 1; the same command again trains only the failed unit."""
 
+import pytest
 from typer.testing import CliRunner
 
 import petra.experiments.transfer as transfer
@@ -41,3 +42,45 @@ def test_a_unit_failing_every_retry_exits_1_and_a_rerun_trains_only_it(tmp_path,
     again = CliRunner().invoke(app, ["run", str(config), "-o", str(out)])
     assert again.exit_code == 0, again.output
     assert calls == ["sinusoidal"] and "1 finished unit(s) reused" in again.output
+
+
+# Loaded by every Python process of a sweep (the CLI and each Ray worker) through PYTHONPATH: the fault is
+# injected where the unit really runs, not only in this process.
+FAULT = '''
+import os
+if os.environ.get("PETRA_FAIL_ENCODING"):
+    import petra.experiments.transfer as transfer
+    from petra.experiments.unit import run_unit as real
+
+    def run_unit(config, data, encoding, seed, *rest):
+        if encoding == os.environ["PETRA_FAIL_ENCODING"]:
+            raise RuntimeError("injected fault")
+        return real(config, data, encoding, seed, *rest)
+
+    transfer.run_unit = run_unit
+'''
+
+
+def test_on_ray_a_unit_failing_every_retry_exits_1_and_a_rerun_trains_only_it(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("ray")
+    config, out, hook = tmp_path / "c.yaml", tmp_path / "out", tmp_path / "hook"
+    config.write_text(CONFIG)
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(FAULT)
+    command = [sys.executable, "-c", "from petra.cli import entry; entry()", "sweep", str(config), "-o", str(out),
+               "--executor", "ray", "--workers", "2", "--retries", "1"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), os.environ.get("PYTHONPATH", "")])}
+    failed = subprocess.run(command, env={**env, "PETRA_FAIL_ENCODING": "sinusoidal"}, capture_output=True,
+                            text=True, timeout=600)
+    assert failed.returncode == 1, failed.stderr + failed.stdout
+    assert "sinusoidal seed 0" in failed.stdout and "injected fault" in failed.stdout, failed.stdout
+    assert len(list((out / "store" / "records").glob("*.parquet"))) == 1  # the finished unit is stored
+
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr + again.stdout
+    assert "1 finished unit(s) reused" in again.stdout  # only the failed unit trained again
+    assert len(list((out / "store" / "records").glob("*.parquet"))) == 2
