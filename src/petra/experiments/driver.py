@@ -24,7 +24,7 @@ from petra.results.writer import prepare_output_dir
 class Experiment:
     title: Callable[[Any], str]  # config -> what the progress bar says a unit does
     units: Callable[[Any], list[tuple]]  # config -> its units, in order
-    run: Callable[..., Any]  # (config, store, on_unit_done, executor, data_dir) -> results (.failures, .reused)
+    run: Callable[..., Any]  # (config, results folder, on_unit_done, executor, data_dir) -> results (.failures, .reused)
     finished: Callable[[Any], bool]  # results -> whether any unit finished
     write: Callable[..., Any]  # (directory, config, results, seconds, data_dir) -> what the writer returns
 
@@ -32,21 +32,26 @@ class Experiment:
 EXPERIMENTS: dict[str, Experiment] = {
     "transfer": Experiment(
         lambda c: f"{c.name}: pretrain + fine-tune", transfer.units,
-        lambda c, store, done, executor, data_dir: transfer.run(c, store, done, executor, data_dir, transfer.trackers(c, store)),
+        lambda c, out, done, executor, data_dir: _transfer(c, out, done, executor, data_dir),
         lambda r: not r.runs.empty, transfer_outputs.write),
     "lengthgen": Experiment(
         lambda c: f"{c.name}: train {c.train.steps} steps + evaluate 1..{c.test_max_length}", lengthgen.units,
-        lambda c, store, done, executor, data_dir: lengthgen.run(c, executor, done, store),
+        lambda c, out, done, executor, data_dir: lengthgen.run(c, executor, done, ResultStore(out / "store")),
         lambda r: bool(r.records), lambda out, c, r, seconds, data_dir: lengthgen_outputs.write_outputs(out, c, r, seconds)),
     "bound": Experiment(
         lambda c: f"{c.name}: train + {c.gap.draws} PE draws", bound.units,
-        lambda c, store, done, executor, data_dir: bound.run(c, executor, done, store),
+        lambda c, out, done, executor, data_dir: bound.run(c, executor, done, ResultStore(out / "store")),
         lambda r: bool(r.records), lambda out, c, r, seconds, data_dir: bound_outputs.write_outputs(out, c, r, seconds)),
     "align": Experiment(
         lambda c: f"{c.name}: two language models + alignment per unit", align.units,
-        lambda c, store, done, executor, data_dir: align.run(c, executor, done, store),
+        lambda c, out, done, executor, data_dir: align.run(c, executor, done, ResultStore(out / "store")),
         lambda r: bool(r.records), lambda out, c, r, seconds, data_dir: align_outputs.write_outputs(out, c, r, seconds)),
 }
+
+
+def _transfer(config, out: Path, on_unit_done, executor, data_dir):
+    trackers = transfer.trackers(config, out)  # a tracker whose package is missing fails here, before anything is made
+    return transfer.run(config, ResultStore(out / "store"), on_unit_done, executor, data_dir, trackers)
 
 
 @dataclass(frozen=True)
@@ -59,13 +64,13 @@ class Finished:
 
 def drive(config, executor=None, on_unit_done: Callable[..., None] | None = None,
           data_dir: str | Path | None = None) -> Finished:
-    """Run (or resume) ``config``'s experiment: every unit not yet in the results folder's store on
+    """Run (or resume) ``config``'s experiment: every unit not yet in the results folder's store (``store/``) on
     ``executor`` (default: local processes), then its results written. Raises :class:`UnitsFailed`
     when no unit finished; units that failed beside finished ones are in ``results.failures``."""
     experiment = EXPERIMENTS[config.experiment]
     out = prepare_output_dir(config.run.output_dir)
     start = time.perf_counter()
-    results = experiment.run(config, ResultStore(out / "store"), on_unit_done, executor, data_dir)
+    results = experiment.run(config, out, on_unit_done, executor, data_dir)
     if not experiment.finished(results):
         raise UnitsFailed(results.failures)
     outputs = experiment.write(out, config, results, time.perf_counter() - start, data_dir)

@@ -29,9 +29,10 @@ def units(config: Config) -> list[tuple[str, int]]:
     return [(e, s) for e in config.encodings for s in config.all_seeds]
 
 
-def trackers(config: Config, store: ResultStore) -> Trackers:
-    """The run's trackers (``run.report_to``); a missing package fails here, before any training."""
-    return Trackers(config.run.report_to, store.root.parent, config.name)
+def trackers(config: Config, directory: Path) -> Trackers:
+    """The run's trackers (``run.report_to``) writing under the results folder ``directory``; a missing
+    package fails here, before any training."""
+    return Trackers(config.run.report_to, directory, config.name)
 
 
 def unit_keys(config: Config) -> dict[tuple[str, int], str]:
