@@ -17,16 +17,15 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-import torch
 
-from petra.data.batches import Batch, EncodedCorpus
+from petra.data.batches import EncodedCorpus
 from petra.data.sentence import NO_FEATURES, Sentence
 from petra.data.vocab import LabelSet
 from petra.errors import PetraError
 from petra.models import PetraModel
-from petra.tasks.base import Scored, Task, word_scores
+from petra.tasks.base import Scored, word_scores
 from petra.tasks.registry import register
-from petra.tasks.token import token_cross_entropy
+from petra.tasks.token import TokenTask
 
 CELL = ["source", "target", "encoding", "recipe", "shots"]
 
@@ -65,13 +64,14 @@ def feature_counts(pairs: list[tuple[np.ndarray, np.ndarray]], labels: LabelSet)
 
 
 @register
-class FeatsTask(Task):
+class FeatsTask(TokenTask):
+    """A token task whose word label is the FEATS bundle (head, loss and export are the token task's)."""
+
     name = "feats"
     description = "morphological features: the FEATS bundle of each word (exact-bundle accuracy, per-feature F1)"
-    head = "token"
+    label_kinds = ()
     metrics = ("feats_f1",)
     headline = "exact-bundle accuracy"
-    hf_head = "token"
 
     def word_labels(self, sentence: Sentence) -> tuple[str, ...]:
         return sentence.feats
@@ -80,9 +80,6 @@ class FeatsTask(Task):
         if not any(bundle != NO_FEATURES for s in sentences for bundle in s.feats):
             raise PetraError(f"{name}: task 'feats' needs morphological features (CoNLL-U column 6, FEATS); "
                              "this language's sentences have none")
-
-    def loss(self, model: PetraModel, batch: Batch) -> torch.Tensor:
-        return token_cross_entropy(model(batch.ids, batch.mask, head="task"), batch.tags)
 
     def scores(self, model: PetraModel, corpus: EncodedCorpus, pad_id: int, labels: LabelSet) -> Scored:
         correct, total, pairs = word_scores(model, corpus, pad_id)
