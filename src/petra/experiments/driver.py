@@ -29,11 +29,15 @@ class Experiment:
     write: Callable[..., Any]  # (directory, config, results, seconds, data_dir) -> what the writer returns
 
 
+def _transfer(config, out: Path, on_unit_done, executor, data_dir):
+    trackers = transfer.trackers(config, out)  # a tracker whose package is missing fails here, before anything is made
+    return transfer.run(config, ResultStore(out / "store"), on_unit_done, executor, data_dir, trackers)
+
+
 EXPERIMENTS: dict[str, Experiment] = {
     "transfer": Experiment(
         lambda c: f"{c.name}: pretrain + fine-tune", transfer.units,
-        lambda c, out, done, executor, data_dir: _transfer(c, out, done, executor, data_dir),
-        lambda r: not r.runs.empty, transfer_outputs.write),
+        _transfer, lambda r: not r.runs.empty, transfer_outputs.write),
     "lengthgen": Experiment(
         lambda c: f"{c.name}: train {c.train.steps} steps + evaluate 1..{c.test_max_length}", lengthgen.units,
         lambda c, out, done, executor, data_dir: lengthgen.run(c, executor, done, ResultStore(out / "store")),
@@ -47,11 +51,6 @@ EXPERIMENTS: dict[str, Experiment] = {
         lambda c, out, done, executor, data_dir: align.run(c, executor, done, ResultStore(out / "store")),
         lambda r: bool(r.records), lambda out, c, r, seconds, data_dir: align_outputs.write_outputs(out, c, r, seconds)),
 }
-
-
-def _transfer(config, out: Path, on_unit_done, executor, data_dir):
-    trackers = transfer.trackers(config, out)  # a tracker whose package is missing fails here, before anything is made
-    return transfer.run(config, ResultStore(out / "store"), on_unit_done, executor, data_dir, trackers)
 
 
 @dataclass(frozen=True)

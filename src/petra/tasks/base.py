@@ -7,7 +7,7 @@ A new task is one module with a ``@register``ed :class:`Task` subclass and an im
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -22,6 +22,7 @@ from petra.models import PetraModel
 from petra.models.language import set_language
 
 WORD_LABELS = ("upos", "deprel", "udeprel")  # what `task.labels` may name
+CELL = ["source", "target", "encoding", "recipe", "shots"]  # what a run's results are grouped by
 
 
 def word_labels(sentence: Sentence, kind: str) -> tuple[str, ...]:
@@ -105,6 +106,15 @@ class Task:
     def tables(self, scores: pd.DataFrame) -> dict[str, pd.DataFrame]:
         """Tables of the results folder beyond the common ones, from the per-record sentence scores."""
         return {}
+
+
+def with_scratch(scores: pd.DataFrame, rows: Callable[[pd.DataFrame, str, str | None], pd.DataFrame],
+                 part: str) -> pd.DataFrame:
+    """A breakdown's long rows (``rows(scores, prefix, recipe)``, one per record and ``part``) of the tuned
+    models, then of the scratch model beside them (``scratch_`` columns, once per cell and seed)."""
+    tuned = rows(scores, "", None)
+    scratch = rows(scores[scores["shots"] > 0], "scratch_", "scratch").drop_duplicates(CELL + ["seed", part])
+    return pd.concat([tuned, scratch], ignore_index=True)
 
 
 @torch.no_grad()

@@ -23,11 +23,10 @@ from petra.data.sentence import NO_FEATURES, Sentence
 from petra.data.vocab import LabelSet
 from petra.errors import PetraError
 from petra.models import PetraModel
-from petra.tasks.base import Scored, word_scores
+from petra.tasks.base import CELL, Scored, with_scratch, word_scores
 from petra.tasks.registry import register
 from petra.tasks.token import TokenTask
 
-CELL = ["source", "target", "encoding", "recipe", "shots"]
 
 
 @lru_cache(maxsize=4096)
@@ -101,10 +100,7 @@ def feature_breakdown(scores: pd.DataFrame | None) -> pd.DataFrame | None:
     None: no FEATS scores."""
     if scores is None or "features" not in scores:
         return None
-    tuned = _long(scores, "", None)
-    scratch = _long(scores[scores["shots"] > 0], "scratch_", "scratch").drop_duplicates(CELL + ["seed", "feature"])
-    frame = pd.concat([tuned, scratch], ignore_index=True)
-    return frame.groupby(CELL + ["feature"], sort=False).agg(
+    return with_scratch(scores, _long, "feature").groupby(CELL + ["feature"], sort=False).agg(
         f1_mean=("f1", "mean"), f1_std=("f1", "std"), seeds=("seed", "nunique"), support=("support", "mean")).reset_index()
 
 

@@ -26,7 +26,7 @@ from petra.data.sentence import Sentence
 from petra.data.vocab import LabelSet
 from petra.models import PetraModel
 from petra.models.language import set_language
-from petra.tasks.base import Scored, Task
+from petra.tasks.base import CELL, Scored, Task, with_scratch
 from petra.tasks.mst import decode_tree
 from petra.tasks.registry import register
 
@@ -184,7 +184,6 @@ def _full_tree(heads: np.ndarray, n: int) -> list[int]:
     return [int(h) for h in heads] + [root_word] * (n - len(heads))
 
 
-CELL = ["source", "target", "encoding", "recipe", "shots"]
 
 
 def _long_arcs(scores: pd.DataFrame, prefix: str, recipe: str | None) -> pd.DataFrame:
@@ -207,10 +206,7 @@ def arc_breakdown(scores: pd.DataFrame | None) -> pd.DataFrame | None:
     scratch on the same k sentences. None: no parse scores."""
     if scores is None or "arcs_right" not in scores:
         return None
-    tuned = _long_arcs(scores, "", None)
-    scratch = _long_arcs(scores[scores["shots"] > 0], "scratch_", "scratch").drop_duplicates(CELL + ["seed", "bucket"])
-    frame = pd.concat([tuned, scratch], ignore_index=True)
-    table = frame.groupby(CELL + ["bucket"], sort=False).agg(
+    table = with_scratch(scores, _long_arcs, "bucket").groupby(CELL + ["bucket"], sort=False).agg(
         uas_mean=("uas", "mean"), uas_std=("uas", "std"), seeds=("seed", "nunique"), arcs=("arcs", "mean")).reset_index()
     table["bucket"] = pd.Categorical(table["bucket"], BUCKETS, ordered=True)
     return table  # in the scores' order (the config's), buckets in BUCKETS order within each cell
