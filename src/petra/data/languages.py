@@ -63,10 +63,15 @@ def read_languages(config: Any, data_dir: str | Path | None = None) -> Sentences
     source_train, source_test, label_text, every_test = {}, {}, [], set()
     for i, entry in enumerate(d.sources):
         where = _where_source(config, i)
-        src = read_language(entry, where, data_dir, d.source_train, d.test, stage_seed(d.seed, entry.name), ("train", "test"))
-        if not src.get("train") or not src.get("test"):
-            raise PetraError(f"{where} ({entry.name}) needs train and test splits (has: {', '.join(src) or 'none'})")
-        source_train[entry.name] = capped(src["train"], d.source_train, stage_seed(d.seed, entry.name, "train"))
+        seed = stage_seed(d.seed, entry.name)
+        src = read_language(entry, where, data_dir, d.source_train, d.test, seed, ("train", "test"))
+        if not src.get("train"):  # many treebanks ship dev and test only: their dev split is what a source trains on
+            src = read_language(entry, where, data_dir, d.source_train, d.test, seed, ("dev", "test"))
+        train = src.get("train") or src.get("dev")
+        if not train or not src.get("test"):
+            raise PetraError(f"{where} ({entry.name}) needs a train (or dev) split and a test split "
+                             f"(has: {', '.join(src) or 'none'})")
+        source_train[entry.name] = capped(train, d.source_train, stage_seed(d.seed, entry.name, "train"))
         source_test[entry.name] = capped(src["test"], d.test, stage_seed(d.seed, entry.name, "test"))
         every_test |= {s.words for s in src["test"]}
         label_text += [s for split in src.values() for s in split]
