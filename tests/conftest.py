@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from petra.data.synthetic import LanguageSpec, generate
-from petra.hf.tiny import build_tiny_model
+from petra.models.hf_tiny import build_tiny_model
 
 
 @pytest.fixture(autouse=True)

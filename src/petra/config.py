@@ -9,6 +9,8 @@ default.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -19,6 +21,12 @@ from petra.encodings import KEEP, TRANSFER_DEFAULT, check_fit
 from petra.errors import FieldError, PetraError
 from petra.section import Section
 
+
+
+def content_key(resolved: dict[str, Any], **identity: Any) -> str:
+    """Stable 16-hex key of a resolved config (section) and a unit's identity (encoding, seed, ...)."""
+    payload = json.dumps({"config": resolved, **identity}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 class ModelConfig(Section):
     pretrained: str | None = Field(
@@ -126,14 +134,12 @@ class ExperimentConfig(Section):
     def unit_key(self, **identity: Any) -> str:
         """The store key of one unit (``identity``: its encoding, seed, ...): a hash of the resolved config
         without the scheduling fields, so a rerun, a resumed run or a wider grid finds the units it already has."""
-        from petra.results.store import unit_key
-
         resolved = {k: v for k, v in self.model_dump(mode="json").items() if k not in self.SCHEDULING}
         for section, name in self.LATER_FIELDS:  # at their default they compute what the key always meant
             fields = resolved.get(section, {})
             if name in fields and fields[name] == type(getattr(self, section)).model_fields[name].default:
                 del fields[name]
-        return unit_key(resolved, **identity)
+        return content_key(resolved, **identity)
 
     PRETRAINED_MODELS: ClassVar[bool] = False  # whether model.pretrained (a Hugging Face encoder) runs here
 

@@ -74,7 +74,7 @@ def test_a_grown_fine_tuning_never_reads_its_test_sentences_and_beats_chance(tmp
     from petra.api import run
     from petra.experiments.transfer_data import prepare_data
     from petra.experiments.unit import UnitRunner
-    from petra.hf.export import export
+    from petra.results.export import export
     from petra.results.kept_models import Choice
 
     config = parse_config({
@@ -106,7 +106,7 @@ def test_a_grown_fine_tuning_never_reads_its_test_sentences_and_beats_chance(tmp
     # the kept model carries the tokenizer its fine-tuning grew: the export reads Hindi with the new pieces
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-    import petra.hf  # noqa: F401 - registers the Auto classes
+    import petra.models.hf_model  # noqa: F401 - registers the Auto classes
 
     export(tmp_path / "out", Choice("Hindi-PUD", "rope", "full"), tmp_path / "hf")
     model = AutoModelForTokenClassification.from_pretrained(tmp_path / "hf")

@@ -12,7 +12,7 @@ import petra
 from petra.cli import app
 from petra.errors import PetraError
 from petra.experiments.transfer import unit_keys
-from petra.hf.export import export
+from petra.results.export import export
 from petra.results.kept_models import Choice, choose, kept_models
 from petra.training.recipes import available
 
@@ -63,7 +63,7 @@ def test_keep_best_keeps_the_best_seed_of_each_cell(ud_run):
 def test_an_exported_model_tags_through_the_pipeline_as_petra_scored_it(ud_run, tmp_path, recipe):
     from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
 
-    import petra.hf  # noqa: F401 - registers model_type "petra" with the Auto classes
+    import petra.models.hf_model  # noqa: F401 - registers model_type "petra" with the Auto classes
 
     out, results = ud_run
     done = export(out, Choice("Wolof-WTB", "rope", recipe), tmp_path / "m")
@@ -118,7 +118,7 @@ SYNTHETIC = {"encodings": ["sinusoidal"], "seeds": [0], "model": {"dim": 16, "la
 def test_a_sequence_model_exports_for_text_classification(tmp_path):
     from transformers import pipeline
 
-    import petra.hf  # noqa: F401
+    import petra.models.hf_model  # noqa: F401
 
     out = tmp_path / "r"
     results = petra.run({**SYNTHETIC, "run": {"output_dir": str(out), "workers": 1}})

@@ -16,12 +16,13 @@ from transformers import (
 
 from petra.config import ModelConfig
 from petra.errors import PetraError
-from petra.hf import (
-    PetraConfig,
+from petra.hf import PetraConfig
+from petra.models.hf_model import (
     PetraEncoderModel,
     PetraForMaskedLM,
     PetraForSequenceClassification,
     PetraForTokenClassification,
+    model_config,
 )
 from petra.models import HeadSpec, build_model
 
@@ -68,15 +69,15 @@ def test_auto_classes_resolve_and_share_the_encoder(tmp_path):
 
 def test_same_function_as_petras_native_model():
     """The HF class is petra's model: with the native weights it computes the same logits."""
-    model_config = ModelConfig(dim=32, layers=2, heads=4, ffn_dim=64, max_len=16)
+    ours = ModelConfig(dim=32, layers=2, heads=4, ffn_dim=64, max_len=16)
     torch.manual_seed(0)
-    native = build_model(model_config, "rope", 50, {"task": HeadSpec("sequence", 3)}).eval()
-    hf = PetraForSequenceClassification(PetraConfig.from_model_config(model_config, "rope", 50, num_labels=3)).eval()
+    native = build_model(ours, "rope", 50, {"task": HeadSpec("sequence", 3)}).eval()
+    hf = PetraForSequenceClassification(PetraConfig.from_model_config(ours, "rope", 50, num_labels=3)).eval()
     state = {k.replace("heads.task.", "classifier."): v for k, v in native.state_dict().items()}
     hf.load_state_dict(state, strict=True)
     expected = native(IDS, IDS != 0, head="task")
     assert torch.allclose(hf(input_ids=IDS, attention_mask=MASK).logits, expected, atol=1e-6)
-    assert hf.config.to_model_config() == model_config.model_copy(update={"encoding_options": {"rope": {}}})
+    assert model_config(hf.config) == ours.model_copy(update={"encoding_options": {"rope": {}}})
 
 
 def test_initialisation_is_petras_not_bert_style():

@@ -10,7 +10,8 @@ import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from petra.errors import PetraError
-from petra.hf import PetraConfig, PetraForMaskedLM, load_model, position_parameter_names, replace_position_encoding
+from petra.hf import PetraConfig, load_model, position_parameter_names, replace_position_encoding
+from petra.models.hf_model import PetraForMaskedLM
 from petra.hf.positions import PetraPositions
 
 ARCHS = ["bert", "distilbert", "roberta", "xlm-roberta"]

@@ -124,7 +124,7 @@ def hf_tiny(
     Example: petra hf-tiny runs/tiny-bert --arch bert --data-dir ../shared/data
     """
     from petra.data.ud import find_treebank
-    from petra.hf.tiny import ARCHS, build_tiny_model, pretrain_mlm
+    from petra.models.hf_tiny import ARCHS, build_tiny_model, pretrain_mlm
 
     _quiet_hf()
     if arch not in ARCHS:
@@ -155,11 +155,11 @@ def export_model(
 
     Example: petra export runs/ud_lowres --target Uyghur-UDT --encoding rope --source English-EWT -o uyghur-pos
     """
-    from petra.hf.export import Choice, export
+    from petra.results.export import Choice, export
 
     done = export(results, Choice(target, encoding, recipe, source, shots, seed), _output_dir(output_dir))
     console.print(f"{done['recipe']} {done['encoding']} from {done['source']}, k = {done['shots']}, seed {done['seed']} "
                   f"(accuracy {done['accuracy']:.3f} on {target}) -> [bold]{output_dir}[/bold]; "
-                  f"use pipeline(\"{done['pipeline']}\", model=\"{output_dir}\") after `import petra.hf`")
+                  f"use pipeline(\"{done['pipeline']}\", model=\"{output_dir}\") after `import petra.models.hf_model`")
     if "note" in done:
         console.print(f"[yellow]{done['note']}[/yellow]")

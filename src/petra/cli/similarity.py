@@ -179,7 +179,7 @@ def transfer_link(
 
     Example: petra transfer-link runs/ud_lowres --data-dir ../shared/data
     """
-    from petra.metrics.transfer_link import PLOTTED, write_link
+    from petra.results.transfer_link import PLOTTED, write_link
     from petra.results.writer import prepare_output_dir
 
     out = prepare_output_dir(output_dir or results)

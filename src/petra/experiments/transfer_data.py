@@ -90,12 +90,11 @@ class TransferData:
 
 def tokenizer_key(config: Config) -> str:
     """What the fitted tokenizer depends on: its settings and the text it is fitted on."""
-    from petra.config import config_to_dict
-    from petra.results.store import unit_key
+    from petra.config import config_to_dict, content_key
 
     c = config_to_dict(config)
     f = c["finetune"]
-    return unit_key({"tokenizer": c["tokenizer"], "data": c["data"], "mix": c["pretrain"]["mix"],
+    return content_key({"tokenizer": c["tokenizer"], "data": c["data"], "mix": c["pretrain"]["mix"],
                      "shots": f["shots"], "pool": f["pool"], "folds": f["folds"]})
 
 

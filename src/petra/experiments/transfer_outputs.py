@@ -80,7 +80,7 @@ def _link_distances(out: Path, data_dir: str | Path | None) -> list[str]:
     the report; the results are already written, so a language that cannot be profiled only costs
     this section (and a note saying so)."""
     from petra.errors import PetraError
-    from petra.metrics.transfer_link import write_link
+    from petra.results.transfer_link import write_link
 
     try:
         write_link(out, out, str(data_dir) if data_dir else None)

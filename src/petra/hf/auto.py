@@ -11,6 +11,7 @@ builds the base architecture, re-applies the recorded surgery and loads the PE's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from transformers import (
@@ -50,13 +51,11 @@ def unmark(config: PretrainedConfig) -> None:
             config.__class__ = base
 
 
-def _loader(task: str, base_model: type) -> type:
-    """A registration target for one task: it loads through petra's load_model."""
+def _loader(task: str, base_model: type, load_model: Callable[..., Any]) -> type:
+    """A registration target for one task: it loads through ``load_model`` (petra.hf.surgery's)."""
 
     @classmethod
     def from_pretrained(cls, path, *args: Any, **kwargs: Any):
-        from petra.hf.surgery import load_model
-
         settings = {k: v for k, v in kwargs.items() if k not in LOADER_ARGUMENTS}
         config = kwargs.get("config")  # the Auto class read it already, with num_labels & co. applied
         return load_model(path, task, config, **({} if config is not None else settings))
@@ -64,8 +63,9 @@ def _loader(task: str, base_model: type) -> type:
     return type(f"Petra{base_model.__name__}", (base_model,), {"from_pretrained": from_pretrained})
 
 
-def register(base_types: list[str]) -> None:
-    """Register ``petra_<base>`` with AutoConfig and every task's Auto class (idempotent)."""
+def register(base_types: list[str], load_model: Callable[..., Any]) -> None:
+    """Register ``petra_<base>`` with AutoConfig and every task's Auto class, loading through
+    ``load_model(path, task, config, **settings)`` (idempotent)."""
     for name in base_types:
         base = CONFIG_MAPPING[name]
         if base in _SURGERED:
@@ -74,6 +74,6 @@ def register(base_types: list[str]) -> None:
         _SURGERED[base] = twin
         AutoConfig.register(twin.model_type, twin)
         for task, auto in TASKS.items():
-            model = _loader(task, auto._model_mapping[base])
+            model = _loader(task, auto._model_mapping[base], load_model)
             model.config_class = twin
             auto.register(twin, model)

@@ -1,25 +1,28 @@
 """``PetraConfig``: petra's Transformer encoder described as a Hugging Face ``PretrainedConfig``.
 
 Field names follow the ``transformers`` convention (``hidden_size``, ``num_hidden_layers``, ...) so
-generic HF tooling (pipelines, ``Trainer``, PEFT) finds them; :meth:`PetraConfig.to_model_config`
-and :meth:`PetraConfig.from_model_config` translate to and from petra's own
-:class:`petra.config.ModelConfig`. Written with a classic ``__init__`` (not the dataclass fields of
+generic HF tooling (pipelines, ``Trainer``, PEFT) finds them; :meth:`PetraConfig.from_model_config`
+translates from petra's own :class:`petra.config.ModelConfig` (``petra.models.hf_model.model_config``
+back). Importing this module registers the config with ``AutoConfig``, so a petra folder's config
+reads without petra's models; the models register in :mod:`petra.models.hf_model`. Written with a classic ``__init__`` (not the dataclass fields of
 transformers 5) so it loads under transformers 4 too.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from transformers import PretrainedConfig
+from transformers import AutoConfig, PretrainedConfig
 
-from petra.config import ModelConfig
 from petra.encodings import DEFAULT_ENCODING, build_encoding
 from petra.errors import PetraError
 
+if TYPE_CHECKING:
+    from petra.config import ModelConfig
+
 
 class PetraConfig(PretrainedConfig):
-    """Configuration of :class:`petra.hf.modeling.PetraPreTrainedModel` models (``model_type="petra"``).
+    """Configuration of :class:`petra.models.hf_model.PetraPreTrainedModel` models (``model_type="petra"``).
 
     ``encoding`` names any PE of the zoo (``petra encodings``); ``encoding_options`` are its keyword
     options (e.g. ``{"eval_mode": "fixed"}`` for ``random_gaussian``), validated at construction.
@@ -110,10 +113,5 @@ class PetraConfig(PretrainedConfig):
             encoding_options=model.encoding_options.get(encoding, {}), **kwargs,
         )
 
-    def to_model_config(self) -> ModelConfig:
-        """petra's own :class:`~petra.config.ModelConfig` for the same encoder."""
-        return ModelConfig(
-            architecture="transformer", dim=self.hidden_size, layers=self.num_hidden_layers,
-            heads=self.num_attention_heads, ffn_dim=self.intermediate_size, dropout=self.dropout,
-            max_len=self.max_position_embeddings, encoding_options={self.encoding: self.encoding_options},
-        )
+
+AutoConfig.register(PetraConfig.model_type, PetraConfig, exist_ok=True)

@@ -12,14 +12,13 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from torch import nn
 from transformers import AutoConfig, AutoModel, AutoModelForMaskedLM, AutoTokenizer, PretrainedConfig, PreTrainedModel
 
-from petra.encodings import KEEP, build_encoding
+from petra.encodings import KEEP
 from petra.errors import PetraError
 from petra.hf.configuration import PetraConfig
 from petra.hf.auto import base_type
-from petra.hf.surgery import (ARCHITECTURES, Architecture, load_model, max_positions, quiet_loading,
+from petra.hf.surgery import (ARCHITECTURES, Architecture, load_model, max_positions,
                                replace_position_encoding)
 
 PACKAGE = "pkg:"
@@ -118,26 +117,6 @@ def encoder_model(folder: Path, encoding: str, max_len: int, weights: bool = Tru
     if getattr(model, "pooler", None) is not None:
         model.pooler = None  # the [CLS] pooler of BERT / RoBERTa: petra's heads read the token states, never it
     return _with_pe(model, encoding, max_len, options)
-
-
-def petra_encoder(folder: Path, encoding: str, max_len: int, weights: bool = True, options: dict | None = None,
-                  masked_lm: bool = False) -> tuple[nn.Module, nn.Module | None]:
-    """The encoder (petra's TransformerEncoder) and, when ``masked_lm``, the masked-LM head of a model
-    petra exported, with its weights (``weights``) or fresh; ``keep``: its own PE, else PE ``encoding``
-    (fresh, over ``max_len`` positions)."""
-    config = read_config(folder)
-    added = [name for name in ("language_embeddings", "adapter_bottleneck", "adaptive_pe_hidden", "madx_bottleneck",
-                               "language_positions") if getattr(config, name)]
-    if added:
-        raise PetraError(f"{folder}: the exported model carries per-language modules ({', '.join(added)}) that a "
-                         "new run's languages do not match; export a full, frozen_pe, lora or zero_shot model")
-    auto = AutoModelForMaskedLM if masked_lm else AutoModel
-    with quiet_loading():
-        model = auto.from_pretrained(folder, local_files_only=True) if weights else auto.from_config(config)
-    if encoding != KEEP:
-        model.encoder.encoding = build_encoding(encoding, config.hidden_size, config.num_attention_heads, max_len,
-                                                options)
-    return model.encoder, model.lm_head if masked_lm else None
 
 
 def token_classifier(folder: Path, encoding: str, max_len: int, options: dict | None, labels: list[str]

@@ -31,7 +31,6 @@ from torch import nn
 from transformers import AutoConfig, PretrainedConfig, PreTrainedModel
 from transformers.utils import logging as hf_logging
 
-import petra.hf.modeling  # noqa: F401  (registers model_type "petra" with the Auto classes)
 from petra.encodings import PositionalEncoding, build_encoding
 from petra.errors import PetraError
 from petra.hf.auto import TASKS, base_type, mark_surgered, register, unmark
@@ -291,4 +290,4 @@ def _read_checkpoint(path: Path, keys: set[str]) -> dict[str, torch.Tensor]:
     return tensors
 
 
-register(list(ARCHITECTURES))  # AutoModel*.from_pretrained(a surgered folder) goes through load_model
+register(list(ARCHITECTURES), load_model)  # AutoModel*.from_pretrained(a surgered folder) goes through load_model

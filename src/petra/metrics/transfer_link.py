@@ -78,23 +78,7 @@ def spearman_ci(x: np.ndarray, y: np.ndarray, level: float = 0.95, resamples: in
     return SpearmanCI(float(result.statistic), float(result.pvalue), float(low), float(high), n, int(defined.sum()))
 
 
-# --- reading a results folder -------------------------------------------------------------------
-
-def load_runs(results: Path, encodings: list[str] | None = None, recipes: list[str] | None = None) -> pd.DataFrame:
-    from petra.results.report import read_runs
-
-    path, runs = results / "runs.csv", read_runs(results)
-    if "gain" not in runs.columns:
-        runs["gain"] = runs["accuracy"] - runs["scratch_accuracy"]
-    for column, wanted in (("encoding", encodings), ("recipe", recipes)):
-        if wanted:
-            if column not in runs.columns:
-                raise PetraError(f"{path}: no {column!r} column to select {wanted} from")
-            runs = runs[runs[column].isin(wanted)]
-    if runs.empty:
-        raise PetraError(f"{path}: no runs left after selecting encodings={encodings} recipes={recipes}")
-    return runs
-
+# --- outcomes per pair ------------------------------------------------------------------------
 
 def _split_outcomes(runs: pd.DataFrame, shots: int | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     """(fine-tuned rows at one k, zero-shot rows, their zero-shot accuracy)."""
@@ -226,10 +210,10 @@ class TransferLink:
     source: str  # the source(s), for titles
 
 
-def link(results: Path, data_dir: str | None = None, source: str | None = None,
-         encodings: list[str] | None = None, recipes: list[str] | None = None,
+def link(runs: pd.DataFrame, results: Path, data_dir: str | None = None, source: str | None = None,
          shots: int | None = None) -> TransferLink:
-    runs = load_runs(results, encodings, recipes)
+    """Every distance against every outcome of ``runs`` (the rows of a results folder ``results``, whose
+    ``config.yaml`` names the languages)."""
     if source is not None:
         runs = runs.assign(source=source)
     elif not runs["source"].astype(bool).all():  # written before runs named their source: the config's one
@@ -248,20 +232,3 @@ def link(results: Path, data_dir: str | None = None, source: str | None = None,
             rows.append({"distance": column, "outcome": outcome, "pairs": r.n, "rho": r.rho,
                          "ci_low": r.ci_low, "ci_high": r.ci_high, "p": r.p_value, "resamples": r.resamples_used})
     return TransferLink(table, pd.DataFrame(rows), ", ".join(languages.sources))
-
-
-PLOTTED = ("combined", "word_order.wasserstein", "head_direction.wasserstein", "uriel.syntactic")
-
-
-def write_link(results: Path, out: Path, data_dir: str | None = None, source: str | None = None,
-               encodings: list[str] | None = None, recipes: list[str] | None = None,
-               shots: int | None = None) -> TransferLink:
-    """:func:`link`, written into ``out``: the pair and correlation tables and distance_vs_gain.png."""
-    from petra.results.figures import distance_vs_gain, save
-
-    result = link(results, data_dir, source, encodings, recipes, shots)
-    result.languages.to_csv(out / "transfer_link_languages.csv", index=False)
-    result.correlations.to_csv(out / "transfer_link.csv", index=False)
-    plotted = [c for c in PLOTTED if c in result.languages.columns]
-    save(distance_vs_gain(result.languages, plotted, result.source), out / "distance_vs_gain.png")
-    return result

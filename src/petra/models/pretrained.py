@@ -19,12 +19,15 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from transformers import PreTrainedModel
+from transformers import AutoModel, AutoModelForMaskedLM, PreTrainedModel
 
-from petra.encodings import PositionalEncoding
+import petra.models.hf_model  # noqa: F401  (registers model_type "petra": an exported petra model loads as one)
+from petra.encodings import KEEP, PositionalEncoding, build_encoding
+from petra.errors import PetraError
 from petra.hf.positions import PetraPositions
-from petra.hf.pretrained import (SPECIALS_AROUND, architecture, encoder_model, is_petra, load_tokenizer, petra_encoder,
-                                 read_config, resolve_folder)
+from petra.hf.pretrained import (SPECIALS_AROUND, architecture, encoder_model, is_petra, load_tokenizer, read_config,
+                                 resolve_folder)
+from petra.hf.surgery import quiet_loading
 
 
 class PretrainedEncoder(nn.Module):
@@ -87,6 +90,26 @@ class PretrainedMaskedLM(nn.Module):
 
 
 @lru_cache(maxsize=8)
+def petra_encoder(folder: Path, encoding: str, max_len: int, weights: bool = True, options: dict | None = None,
+                  masked_lm: bool = False) -> tuple[nn.Module, nn.Module | None]:
+    """The encoder (petra's TransformerEncoder) and, when ``masked_lm``, the masked-LM head of a model
+    petra exported, with its weights (``weights``) or fresh; ``keep``: its own PE, else PE ``encoding``
+    (fresh, over ``max_len`` positions)."""
+    config = read_config(folder)
+    added = [name for name in ("language_embeddings", "adapter_bottleneck", "adaptive_pe_hidden", "madx_bottleneck",
+                               "language_positions") if getattr(config, name)]
+    if added:
+        raise PetraError(f"{folder}: the exported model carries per-language modules ({', '.join(added)}) that a "
+                         "new run's languages do not match; export a full, frozen_pe, lora or zero_shot model")
+    auto = AutoModelForMaskedLM if masked_lm else AutoModel
+    with quiet_loading():
+        model = auto.from_pretrained(folder, local_files_only=True) if weights else auto.from_config(config)
+    if encoding != KEEP:
+        model.encoder.encoding = build_encoding(encoding, config.hidden_size, config.num_attention_heads, max_len,
+                                                options)
+    return model.encoder, model.lm_head if masked_lm else None
+
+
 def _special_ids(folder: Path) -> tuple[int, int, int]:
     tokenizer = load_tokenizer(folder)
     return tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id

@@ -11,8 +11,6 @@ re-running a config skips every unit whose record exists.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import pickle
 import shutil
@@ -21,12 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
-
-def unit_key(resolved: dict[str, Any], **identity: Any) -> str:
-    """Stable 16-hex key of a resolved config section and the unit's identity (encoding, seed, ...)."""
-    payload = json.dumps({"config": resolved, **identity}, sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 def atomic_write_parquet(frame: pd.DataFrame, path: Path) -> None:

@@ -15,7 +15,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from transformers import (
-    AutoConfig,
     AutoModel,
     AutoModelForMaskedLM,
     AutoModelForSequenceClassification,
@@ -24,6 +23,7 @@ from transformers import (
 )
 from transformers.modeling_outputs import BaseModelOutput, MaskedLMOutput, SequenceClassifierOutput, TokenClassifierOutput
 
+from petra.config import ModelConfig
 from petra.data.batches import IGNORE
 from petra.encodings import PositionalEncoding
 from petra.hf.configuration import PetraConfig
@@ -194,16 +194,21 @@ class PetraForSequenceClassification(PetraPreTrainedModel):
         return output if return_dict is not False else output.to_tuple()
 
 
+def model_config(config: PetraConfig) -> ModelConfig:
+    """petra's own :class:`~petra.config.ModelConfig` for the encoder ``config`` describes."""
+    return ModelConfig(
+        architecture="transformer", dim=config.hidden_size, layers=config.num_hidden_layers,
+        heads=config.num_attention_heads, ffn_dim=config.intermediate_size, dropout=config.dropout,
+        max_len=config.max_position_embeddings, encoding_options={config.encoding: config.encoding_options},
+    )
+
+
 def register_auto_classes() -> None:
-    """Make ``model_type="petra"`` known to the Auto classes (idempotent: imports may repeat)."""
-    try:
-        AutoConfig.register(PetraConfig.model_type, PetraConfig)
-    except ValueError:  # already registered by an earlier import of this module
-        return
-    AutoModel.register(PetraConfig, PetraEncoderModel)
-    AutoModelForMaskedLM.register(PetraConfig, PetraForMaskedLM)
-    AutoModelForTokenClassification.register(PetraConfig, PetraForTokenClassification)
-    AutoModelForSequenceClassification.register(PetraConfig, PetraForSequenceClassification)
+    """Make ``model_type="petra"`` models known to the Auto classes (idempotent: imports may repeat)."""
+    for auto, model in ((AutoModel, PetraEncoderModel), (AutoModelForMaskedLM, PetraForMaskedLM),
+                        (AutoModelForTokenClassification, PetraForTokenClassification),
+                        (AutoModelForSequenceClassification, PetraForSequenceClassification)):
+        auto.register(PetraConfig, model, exist_ok=True)
 
 
 register_auto_classes()

@@ -1,7 +1,7 @@
 """`petra export`: a model a run kept (petra.results.kept_models) as a Hugging Face folder -
 ``PetraForTokenClassification`` or ``PetraForSequenceClassification`` with the run's tokenizer and
 label names - that ``pipeline("token-classification", model=DIR)`` (or ``"text-classification"``)
-and the Auto classes load after ``import petra.hf``."""
+and the Auto classes load after ``import petra.models.hf_model``."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ EXPORT_FILE = "petra_export.json"  # which cell and seed the folder holds, and w
 def build_hf_model(kept: KeptModel, target: str):
     """The transformers model of ``kept``, its weights loaded strictly (a missing or extra tensor is an error)."""
     from petra.hf.configuration import PetraConfig
-    from petra.hf.modeling import PetraForSequenceClassification, PetraForTokenClassification
+    from petra.models.hf_model import PetraForSequenceClassification, PetraForTokenClassification
 
     m = kept.meta
     names = m["labels"] or [f"class_{i}" for i in range(m["num_classes"])]

@@ -27,6 +27,7 @@ from transformers import (
     XLMRobertaConfig,
 )
 
+import petra.models.hf_model  # noqa: F401  (a petra model folder needs the Auto registration)
 from petra.encodings import DEFAULT_ENCODING
 from petra.errors import PetraError
 from petra.hf.configuration import PetraConfig
@@ -112,8 +113,6 @@ def pretrain_mlm(model_dir: str | Path, texts: Sequence[str], steps: int, batch_
     ``model_dir`` and returns the mean loss of the last 10% of steps."""
     from datasets import Dataset
     from transformers import DataCollatorForLanguageModeling, PrinterCallback, Trainer, TrainingArguments
-
-    import petra.hf.modeling  # noqa: F401  (a petra model folder needs the Auto registration)
 
     model_dir = Path(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from petra.cli import app
 from petra.config import config_to_dict, parse_config
 from petra.errors import PetraError
-from petra.metrics.transfer_link import link, per_pair, spearman_ci
+from petra.metrics.transfer_link import per_pair, spearman_ci
+from petra.results.transfer_link import folder_link
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 needs_ud = pytest.mark.skipif(not (SHARED / "ud").is_dir(), reason="../shared/data/ud not present")
@@ -66,7 +67,7 @@ def test_synthetic_results_word_order_distance_ranks_the_gains(tmp_path):
     orders = {"t_svo": "SVO", "t_sov": "SOV", "t_osv": "OSV", "t_ovs": "OVS"}
     results = _write_results(tmp_path / "r", _synthetic_config(orders),
                              {"t_svo": 0.3, "t_sov": 0.2, "t_osv": 0.1, "t_ovs": 0.0})
-    result = link(results)
+    result = folder_link(results)
     assert result.source == "svo"
     table = result.languages.set_index("target")
     assert table.loc["t_osv", "word_order.wasserstein"] == pytest.approx(2 / 3)
@@ -81,11 +82,11 @@ def test_synthetic_results_word_order_distance_ranks_the_gains(tmp_path):
 def test_unknown_targets_and_missing_files_are_named(tmp_path):
     results = _write_results(tmp_path / "r", _synthetic_config({"a": "SOV"}), {"b": 0.1})
     with pytest.raises(PetraError, match=r"target\(s\) \['b'\] are not languages of config.yaml"):
-        link(results)
+        folder_link(results)
     with pytest.raises(PetraError, match="no runs.csv"):
-        link(tmp_path)
+        folder_link(tmp_path)
     with pytest.raises(PetraError, match="no runs left"):
-        link(results, encodings=["alibi"])
+        folder_link(results, encodings=["alibi"])
 
 
 def test_cli_writes_tables_and_plot(tmp_path):
@@ -135,7 +136,7 @@ def test_ud_layout_gain_at_one_k_and_zero_shot_for_every_target(tmp_path):
 @needs_ud
 def test_ud_results_use_treebank_names_and_uriel(tmp_path):
     gains = {"Arabic-PUD": None, "German-GSD": 0.2, "Japanese-GSD": 0.05, "Wolof-WTB": 0.25, "Tagalog-TRG": None}
-    result = link(_write_ud_results(tmp_path / "r", "Irish-IDT", gains), data_dir=str(SHARED))
+    result = folder_link(_write_ud_results(tmp_path / "r", "Irish-IDT", gains), data_dir=str(SHARED))
     assert result.source == "Irish-IDT"
     table = result.languages.set_index("target")
     assert set(table.index) == set(gains)
@@ -151,7 +152,7 @@ def test_ud_results_use_treebank_names_and_uriel(tmp_path):
 def test_link_on_a_real_demo_run(tmp_path):
     out = tmp_path / "demo"
     assert CliRunner().invoke(app, ["demo", "--quick", "-o", str(out)]).exit_code == 0
-    result = link(out)
+    result = folder_link(out)
     assert set(result.languages["target"]) == {"sov", "vso"}
     assert result.correlations["rho"].isna().all()  # two targets: Spearman undefined, reported as such
 
@@ -169,7 +170,7 @@ def test_two_sources_give_one_point_per_source_target_pair(tmp_path):
                    "accuracy": 0.3 + g + 0.01 * seed, "scratch_accuracy": 0.3, "zero_shot_accuracy": 0.25,
                    "source_accuracy": 0.9} for (s, t), g in gains.items() for seed in (0, 1, 2)]).to_csv(
         folder / "runs.csv", index=False)
-    result = link(folder)
+    result = folder_link(folder)
     table = result.languages.set_index(["source", "target"])
     assert len(table) == 4 and result.source == "svo, sov"
     # the same word order is closer than a different one, from either source
