@@ -79,8 +79,9 @@ def test_synthetic_ordering_svo_svo_lt_svo_sov_lt_svo_osv():
 
     JS and KL cannot order them: each language is a point mass on its own order, so SOV and OSV
     are equally disjoint from SVO. Head direction cannot either (both make the object precede
-    the verb; S-before-O is not a head-dependent relation), so the combined distance (mean JS)
-    puts SOV and OSV about equally far (measured 0.49 vs 0.49) and far above another SVO corpus.
+    the verb; S-before-O is not a head-dependent relation), nor UPOS bigrams and dependency lengths, so
+    the combined distance (their mean JS) puts SOV and OSV about equally far (measured 0.34 vs 0.33)
+    and far above another SVO corpus.
     """
     svo, svo2, sov, osv = synthetic("SVO"), synthetic("SVO", seed=1), synthetic("SOV"), synthetic("OSV")
     w1 = [sim.feature_distance(svo, x, "word_order", "wasserstein") for x in (svo2, sov, osv)]
@@ -89,7 +90,7 @@ def test_synthetic_ordering_svo_svo_lt_svo_sov_lt_svo_osv():
     assert sim.feature_distance(svo, sov, "head_direction", "js") == pytest.approx(
         sim.feature_distance(svo, osv, "head_direction", "js"))
     combined = [sim.combined_distance(svo, x) for x in (svo2, sov, osv)]
-    assert combined[0] < 0.05 < 0.4 < min(combined[1:])
+    assert combined[0] < 0.05 < 0.3 < min(combined[1:])
     assert abs(combined[1] - combined[2]) < 0.05
 
 

@@ -21,7 +21,7 @@ state = {"debug": False}
 # `petra --help` groups commands in the order a researcher works: run experiments, analyse
 # languages and results, work with models, measure speed. Within a panel: WORKFLOW's order.
 EXPERIMENTS, ANALYSIS, MODELS, SPEED = "Experiments", "Analysis", "Models", "Speed"
-WORKFLOW = ["demo", "run", "sweep", "report", "similarity", "diversity", "transfer-link", "bound", "lengthgen",
+WORKFLOW = ["demo", "run", "sweep", "report", "similarity", "diversity", "transfer-link", "advise", "advise-eval", "bound", "lengthgen",
             "encodings", "pretrain", "hf-tiny", "hf-surgery", "export", "predict", "align", "ud-export",
             "bench"]
 
