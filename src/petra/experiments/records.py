@@ -55,6 +55,7 @@ class UnitResult:
     curves: list[dict] = field(default_factory=list)  # long format: phase, kind, step, value
     scores: list[dict] = field(default_factory=list)  # per record: test rows, labels right, labels scored
     resumed: str | None = None  # what it took over from a killed attempt (petra.experiments.phases.PhaseLog.resumed)
+    profile: dict[str, float] = field(default_factory=dict)  # wall seconds per part of the unit (petra.timing)
 
 
 def pool_folds(results: list[dict], rows: list[list[int]]) -> dict:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from time import perf_counter
 
 import pandas as pd
 
@@ -51,6 +52,8 @@ class TransferResults:
     data: TransferData | None = None  # None when every unit came from the store
     notes: list[str] = field(default_factory=list)  # what could not be done beside (a tracker that failed to log)
     resumed: list[str] = field(default_factory=list)  # per unit a killed attempt left work for: what it reused
+    profiles: pd.DataFrame = field(default_factory=pd.DataFrame)  # per unit and part: wall seconds (petra.timing)
+    preparation_seconds: float = 0.0  # reading, tokenizing and encoding every language, before any unit
 
 
 def run(
@@ -64,9 +67,11 @@ def run(
     for unit in keys:
         if unit not in pending and on_unit_done is not None:
             on_unit_done(*unit)
-    failures, missing, data, resumed = [], [], None, []
+    failures, missing, data, resumed, preparation = [], [], None, [], 0.0
     if pending:
+        start = perf_counter()
         data = prepare_data(config, data_dir, store.shared_dir(f"tokenizer-{tokenizer_key(config)}"))
+        preparation = perf_counter() - start
         missing = missing_cells(config, data)
         if executor is None:
             executor = local_executor(config.run.workers, len(pending))
@@ -81,7 +86,8 @@ def run(
             if result.resumed:
                 resumed.append(f"{encoding} seed {seed}: {result.resumed}")
             records = pd.DataFrame([r.row() for r in result.records])
-            store.put(keys[(encoding, seed)], records, pd.DataFrame(result.curves), pd.DataFrame(result.scores))
+            profile = pd.DataFrame({"part": list(result.profile), "seconds": list(result.profile.values())})
+            store.put(keys[(encoding, seed)], records, pd.DataFrame(result.curves), pd.DataFrame(result.scores), profile)
             if keep == "best":
                 keep_best(store.root, keys.values())
             if trackers is not None:
@@ -92,4 +98,5 @@ def run(
     if not runs.empty:
         runs["gain"] = runs["accuracy"] - runs["scratch_accuracy"]
     return TransferResults(runs, store.curves(keys.values()), store.scores(keys.values()), len(keys) - len(pending),
-                           failures, missing, data, list(trackers.failures) if trackers is not None else [], resumed)
+                           failures, missing, data, list(trackers.failures) if trackers is not None else [], resumed,
+                           store.profiles(keys.values()), preparation)

@@ -17,6 +17,7 @@ from petra.tasks import get_task
 from petra.results.coverage import COVERAGE_FILE
 from petra.results.across import ACROSS_FILE
 from petra.results.replication import REPLICATION_FILE, Tables, summarise
+from petra.results.time_profile import TIME_FILE, time_table
 
 
 COVERAGE_COLUMNS = ("unknown_rate", "byte_rate", "pieces_per_word", "test_types_seen", "own_text_sentences")
@@ -107,6 +108,11 @@ def write_outputs(directory: Path, config: Config, results: TransferResults, sec
         tables["targets.csv"] = targets = target_table(results.data)
         tables[COVERAGE_FILE] = pd.DataFrame(results.data.stats["coverage"])
         metrics.update(data=results.data.stats, targets=records(targets), missing_cells=results.missing)
+    (directory / TIME_FILE).unlink(missing_ok=True)  # units stored before profiles were kept: nothing to report
+    spent = time_table(results.profiles, results.preparation_seconds)
+    if not spent.empty:
+        tables[TIME_FILE] = spent
+        metrics["time"] = dict(zip(spent["part"], spent["seconds"].round(2)))
     tables.update(get_task(config.task).tables(results.scores))  # parsing: arcs.csv; FEATS: features.csv
     claimed = runs[~runs["seed"].isin(config.replicate)]  # figures show what the claims rest on
     figures = {"accuracy.png": accuracy_with_ci(claimed, summary)}

@@ -28,6 +28,7 @@ from petra.experiments.pretraining import new_model, pretrain, with_adversary
 from petra.experiments.records import RunRecord, UnitResult, pool_folds
 from petra.experiments.shots import ShotSets
 from petra.seeding import seed_everything, stage_seed
+from petra.timing import TimeProfile
 from petra.experiments.source_stages import language_texts, train_stage
 from petra.experiments.transfer_data import SourceData, TargetData, TransferData
 from petra.metrics.stability import drift_and_cka, loss_volatility, steps_to_fraction
@@ -50,6 +51,7 @@ class UnitRunner:
         self.task = get_task(config.task)
         self.log = PhaseLog(work, config.run.checkpoint_every)
         self.out = UnitResult()
+        self.time = TimeProfile()  # where this attempt's wall time goes (phases a killed attempt finished: not here)
         self._pretrained: dict[str, PetraModel] = {}
         self._masked_lm: dict[str, PetraModel] = {}  # after masked-LM, before the task (a recipe's base)
         self._readied: dict[tuple[str, str], PetraModel] = {}  # (recipe, source): readied once per source (MAD-X)
@@ -62,7 +64,8 @@ class UnitRunner:
         """The model pretrained on ``source``: trained now, or restored from the finished phase's checkpoints."""
         if source.name not in self._pretrained:
             keep = any(get_recipe(r).masked_lm_base for r in self.config.finetune.recipes)
-            done = pretrain(self.config, self.data, source, self.encoding, self._seed, self.log, self.device, keep)
+            with self.time.part("pretraining"):
+                done = pretrain(self.config, self.data, source, self.encoding, self._seed, self.log, self.device, keep)
             self._pretrained[source.name] = done.model
             if done.masked_lm is not None:
                 self._masked_lm[source.name] = done.masked_lm
@@ -90,7 +93,8 @@ class UnitRunner:
 
             stage = SourceStage(source.lang, language_texts(self.data, source), source.train, train,
                                 Setup(len(self.data.languages), self.config.finetune))
-            r.per_source(model, stage)
+            with self.time.part("readying per source"):
+                r.per_source(model, stage)
             self._readied[key] = model.to(self.device)
             if f"{recipe}/{source.name}" not in self.log.done:
                 self.log.record(f"{recipe}/{source.name}", {"seconds": sum(seconds)})
@@ -105,13 +109,13 @@ class UnitRunner:
             self._curve(source.name, "pretrain", 0, "loss", enumerate(self.log.done[f"pretrain/{source.name}"]["losses"], 1),
                         source.name)
         starts = [ZERO_SHOT, *(r for r in self.config.finetune.recipes if get_recipe(r).per_source is not None)]
-        on_source = {(s.name, r): self.log.once(f"{_prefix(r)}source/{s.name}", lambda: seeded_accuracy(
+        on_source = {(s.name, r): self.log.once(f"{_prefix(r)}source/{s.name}", lambda: self._evaluated(seeded_accuracy,
             self.start(r, s), s.test, task, pad, self._seed("eval"), labels)) for s in sources for r in starts}
         zero_shot: dict[str, dict[str, float]] = {s.name: {} for s in sources}
         for target in self.data.targets.values():
             # zero-shot: the pretrained model, and each model a recipe readied per source, on the target
-            zero = {(s.name, r): self.log.once(f"{_prefix(r)}zero_shot/{s.name}/{target.name}", lambda: seeded_scores(
-                self.start(r, s), target.test, task, pad, self._seed(target.name, "eval"), labels))
+            zero = {(s.name, r): self.log.once(f"{_prefix(r)}zero_shot/{s.name}/{target.name}", lambda: self._evaluated(
+                seeded_scores, self.start(r, s), target.test, task, pad, self._seed(target.name, "eval"), labels))
                 for s in sources for r in starts}
             for s in sources:
                 zero_shot[s.name][target.name] = zero[s.name, ZERO_SHOT]["accuracy"]
@@ -126,9 +130,16 @@ class UnitRunner:
         for s in sources:  # the pretrained model is every target's zero-shot model
             path = self._kept(ZERO_SHOT, s.name)
             if path is not None and not path.is_file():
-                save_model(self.pretrained(s), path, self._meta(ZERO_SHOT, s.name, 0, zero_shot[s.name]))
+                with self.time.part("keeping models"):
+                    save_model(self.pretrained(s), path, self._meta(ZERO_SHOT, s.name, 0, zero_shot[s.name]))
         self.out.resumed = self.log.resumed()
+        self.out.profile = self.time.table()
         return self.out
+
+    def _evaluated(self, score, model: PetraModel, *args):
+        """``score(model, *args)`` (petra.experiments.phases' seeded scorers), timed as evaluation."""
+        with self.time.part("evaluation"):
+            return score(model, *args)
 
     def _kept(self, recipe: str, source: str, target: str | None = None, k: int = 0) -> Path | None:
         return None if self.models is None else self.models / f"{model_name(recipe, source, target, k)}{SUFFIX}"
@@ -146,15 +157,17 @@ class UnitRunner:
         rows, sizes = [], {}
         for fold in target.folds:
             where = f"{target.name}/{k}" + ("" if fold is None else f"/fold{fold}")
-            grown = self.shots.grown(target, k, fold)
-            test_set, scored = self.shots.test_set(target, fold, grown)
+            with self.time.part("k-shot data"):
+                grown = self.shots.grown(target, k, fold)
+                test_set, scored = self.shots.test_set(target, fold, grown)
+                plain = None if augmented else self.shots.encoded(target, k, fold, None, grown.tokenizer)
             rows.append(scored)
-            plain = None if augmented else self.shots.encoded(target, k, fold, None, grown.tokenizer)
             if not augmented:
                 scratch.setdefault(None, []).append(self.log.once(f"scratch/{where}", lambda: self._finetune(
                     target, test_set, plain, "scratch", f"scratch/{where}", grown)))
             for source in self.data.sources.values():
-                train_set = self.shots.encoded(target, k, fold, source, grown.tokenizer) if augmented else plain
+                with self.time.part("k-shot data"):
+                    train_set = self.shots.encoded(target, k, fold, source, grown.tokenizer) if augmented else plain
                 sizes[source.name] = len(train_set)
                 if augmented:
                     label = f"scratch/{source.name}/{where}"
@@ -180,7 +193,8 @@ class UnitRunner:
             self._curves(target.name, recipe, k, r, source)
             path = self._kept(recipe, source, target.name, k)
             if len(results) > 1 and path is not None and path.is_file():  # test folds: rank by the pooled score
-                rescore(path, {target.name: r["accuracy"]})
+                with self.time.part("keeping models"):
+                    rescore(path, {target.name: r["accuracy"]})
             start = recipe if (source, recipe) in zero else ZERO_SHOT  # the model this recipe started from
             self._record(source, target, recipe, k, r, base, zero[source, start], on_source[source, start],
                          sizes[source], grown.added if self.config.finetune.extend_vocab else None)
@@ -215,6 +229,11 @@ class UnitRunner:
         model pretrained on ``source``, its embeddings grown with ``grown``; scored on ``test_set``.
         ``label`` names its checkpoint; with ``keep_k`` (and a models folder) the trained model is kept
         as the (target, k) model, before the phase is logged done, so a resumed unit never lacks it."""
+        with self.time.part("scratch" if source is None else "fine-tuning"):
+            return self._trained(target, test_set, train_set, phase, label, grown, source, keep_k)
+
+    def _trained(self, target: TargetData, test_set: EncodedCorpus, train_set: EncodedCorpus, phase: str,
+                 label: str, grown: Extension, source: SourceData | None, keep_k: int | None) -> dict:
         f, task, pad, name, labels = self.config.finetune, self.task, self.data.pad_id, target.name, self.data.labels
         if source is None:
             model = new_model(self.config, self.data, self.encoding, self._seed(name, "scratch-init"), self.device,
@@ -237,7 +256,7 @@ class UnitRunner:
         steps = epochs * per_epoch
         curve = None  # no curve_points: no curve, and no evaluation beyond the final score below
         if f.curve_points:
-            curve = lambda m: seeded_accuracy(m, test_set, task, pad, self._seed(name, "curve"), labels)  # noqa: E731
+            curve = lambda m: self._evaluated(seeded_accuracy, m, test_set, task, pad, self._seed(name, "curve"), labels)  # noqa: E731
         seed_everything(self._seed(name, phase))
         checkpoint = label.replace("/", "-")
         result = fit_mixture(
@@ -249,7 +268,7 @@ class UnitRunner:
             get_recipe(phase).finish(model)
         points = result.evals
         out = {
-            **seeded_scores(model, test_set, task, pad, self._seed(name, "eval"), labels),
+            **self._evaluated(seeded_scores, model, test_set, task, pad, self._seed(name, "eval"), labels),
             "seconds": result.seconds, "losses": result.losses, "evals": points,
             # one point (no curve_points) is only the final score: no curve to read convergence from
             "steps_to_95": steps_to_fraction([s for s, _ in points], [a for _, a in points]) if len(points) > 1 else None,
@@ -258,12 +277,14 @@ class UnitRunner:
         if source is not None:
             out.update(trainable_parameters=trained.parameters, trained=trained.describe())
             # CKA compares both models on the same tokens: a grown vocabulary reads the text as other tokens
-            out.update(drift_and_cka(self.start(phase, source), model, None if grown.added else test_set,
-                                     self.data.pad_id, self.device, self._seed("cka")))
+            with self.time.part("stability measures"):
+                out.update(drift_and_cka(self.start(phase, source), model, None if grown.added else test_set,
+                                         self.data.pad_id, self.device, self._seed("cka")))
             path = self._kept(phase, source.name, name, keep_k) if keep_k is not None else None
             if path is not None:
                 meta = self._meta(phase, source.name, keep_k, {name: out["accuracy"]}, grown.tokenizer if grown.added else None)
-                save_model(model, path, meta)
+                with self.time.part("keeping models"):
+                    save_model(model, path, meta)
         self.log.discard_checkpoint(checkpoint)
         return out
 

@@ -23,6 +23,7 @@ from petra.results.coverage import coverage_warnings
 from petra.results.across import across_lines, distance_lines, distance_table
 from petra.results.replication import Tables, replication_seeds, summarise
 from petra.results.summary import recipe_table
+from petra.results.time_profile import time_html, time_md
 from petra.tasks import task_class
 from petra.tasks.feats import feature_breakdown
 from petra.tasks.parse import arc_breakdown
@@ -267,7 +268,7 @@ def write_report(directory: Path, tables: Tables | None = None) -> tuple[Path, P
             f"<div class='card'>{'<br>'.join(lines)}</div></details>"
             f"<details><summary><b>Summary table</b> ({len(summary)} rows: summary.csv)</summary>"
             f"<div class='wide'>{_html_table(shown_once(summary, runs), len(sources) > 1)}</div></details>"
-            f"{recipes_html(recipe_table(runs))}{''.join(rest)}</body></html>")
+            f"{recipes_html(recipe_table(runs))}{''.join(rest)}{time_html(directory)}</body></html>")
     html_path, md_path = directory / "report.html", directory / "report.md"
     html_path.write_text(page)
     md = [f"# petra report: {name}\n", f"Pretrained on **{', '.join(sources)}**; {facts}; {_model_line(config)}.\n",
@@ -275,7 +276,8 @@ def write_report(directory: Path, tables: Tables | None = None) -> tuple[Path, P
           *(["**Across targets** (across_targets.csv):\n", *[f"- {line}" for line in answer], ""] if answer else []),
           *[f"- {_strip_tags(line)}" for line in lines], "", _strip_tags(alarm_html), _strip_tags(few), "",
           *replication_md(tables.replication, again),
-          *md_figs[:1], "## Summary\n", markdown_table(_table(shown_once(summary, runs), len(sources) > 1)), "", *md_figs[1:]]
+          *md_figs[:1], "## Summary\n", markdown_table(_table(shown_once(summary, runs), len(sources) > 1)), "", *md_figs[1:],
+          *time_md(directory)]
     md_path.write_text("\n".join(md))
     return html_path, md_path
 

@@ -38,12 +38,16 @@ class ResultStore:
     def has(self, key: str) -> bool:
         return self._record(key).is_file()
 
-    def put(self, key: str, records: pd.DataFrame, curves: pd.DataFrame, scores: pd.DataFrame) -> None:
-        """Store a finished unit once; its work folder (checkpoints) is then removed."""
+    def put(self, key: str, records: pd.DataFrame, curves: pd.DataFrame, scores: pd.DataFrame,
+            profile: pd.DataFrame | None = None) -> None:
+        """Store a finished unit once (``profile``: its wall seconds per part); its work folder
+        (checkpoints) is then removed."""
         if self.has(key):
             raise FileExistsError(f"record {key} already stored; records are immutable")
-        for sub in ("records", "curves", "scores"):
+        for sub in ("records", "curves", "scores", "profiles"):
             (self.root / sub).mkdir(exist_ok=True)
+        if profile is not None:
+            atomic_write_parquet(profile.assign(key=key), self.root / "profiles" / f"{key}.parquet")
         atomic_write_parquet(curves.assign(key=key), self.root / "curves" / f"{key}.parquet")
         atomic_write_parquet(scores.assign(key=key), self.root / "scores" / f"{key}.parquet")
         atomic_write_parquet(records.assign(key=key), self._record(key))  # last: marks the unit done
@@ -82,6 +86,10 @@ class ResultStore:
 
     def scores(self, keys: Iterable[str]) -> pd.DataFrame:
         return _concat(self.root / "scores" / f"{k}.parquet" for k in keys)
+
+    def profiles(self, keys: Iterable[str]) -> pd.DataFrame:
+        """Per unit and part, the wall seconds it took (units stored before profiles were kept: none)."""
+        return _concat(self.root / "profiles" / f"{k}.parquet" for k in keys)
 
 
 def _concat(paths: Iterable[Path]) -> pd.DataFrame:
