@@ -24,9 +24,10 @@ from petra.encodings.registry import (
     check_covers,
     check_fit,
     get_spec,
+    has_parameters,
     kind_of,
     register,
 )
 
-__all__ = ["PositionalEncoding", "EncodingSpec", "available", "build_encoding", "check_covers", "check_fit", "get_spec", "kind_of",
+__all__ = ["PositionalEncoding", "EncodingSpec", "available", "build_encoding", "check_covers", "check_fit", "get_spec", "has_parameters", "kind_of",
            "register", "BERT_ENCODING", "KEEP", "BOUND_DEFAULT", "DEFAULT_ENCODING", "LENGTHGEN_DEFAULT", "TRANSFER_DEFAULT"]

@@ -94,6 +94,11 @@ def kind_of(name: str, model: Any) -> str:
     return _built(name, model).kind
 
 
+def has_parameters(name: str, model: Any) -> bool:
+    """Whether PE ``name`` with ``model``'s options has parameters a recipe could train."""
+    return any(True for _ in _built(name, model).parameters())
+
+
 def check_covers(names: list[str], model: Any, positions: int, what: str) -> None:
     """Every named PE has a position for each of ``positions`` (``what`` says whose); else a
     ValueError naming the config field that bounds the PE."""

@@ -58,6 +58,11 @@ class UnitResult:
     profile: dict[str, float] = field(default_factory=dict)  # wall seconds per part of the unit (petra.timing)
 
 
+def curve_rows(points, **base) -> list[dict]:
+    """Long-format curve rows: ``base`` (source, encoding, seed, target, phase, shots, kind) per (step, value)."""
+    return [{**base, "step": int(s), "value": float(v)} for s, v in points]
+
+
 def pool_folds(results: list[dict], rows: list[list[int]]) -> dict:
     """One fine-tuning's outcome from its per-fold outcomes (test folds): every test sentence was
     scored once, in one fold, so the scores concatenate and the accuracy pools them; curves are

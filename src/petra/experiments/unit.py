@@ -22,10 +22,10 @@ from petra.data.batches import EncodedCorpus
 from petra.data.tokenize import AnyTokenizer
 from petra.data.vocab_extension import Extension
 from petra.device import prepare_unit
-from petra.encodings import build_encoding
+from petra.encodings import has_parameters
 from petra.experiments.phases import PhaseLog, fit_mixture, seeded_accuracy, seeded_scores
 from petra.experiments.pretraining import new_model, pretrain, with_adversary
-from petra.experiments.records import RunRecord, UnitResult, pool_folds
+from petra.experiments.records import RunRecord, UnitResult, curve_rows, pool_folds
 from petra.experiments.shots import ShotSets
 from petra.seeding import seed_everything, stage_seed
 from petra.timing import TimeProfile
@@ -37,7 +37,7 @@ from petra.models.vocabulary import grow_embeddings
 from petra.results.kept_models import SUFFIX, describe, link_model, model_name, rescore, save_model
 from petra.tasks import get_task
 from petra.training.objectives import JointObjective
-from petra.training.recipes import ZERO_SHOT, Setup, SourceStage, apply_recipe, get_recipe
+from petra.training.recipes import ZERO_SHOT, Setup, SourceStage, apply_recipe, get_recipe, learning_rate
 
 
 class UnitRunner:
@@ -176,7 +176,7 @@ class UnitRunner:
                 done: dict[str, dict] = {}
                 keep = k if fold == target.folds[0] else None  # under test folds, the first fold's model
                 for recipe in self.config.finetune.recipes:
-                    if get_recipe(recipe).full_without_pe_parameters and "full" in done and not self._pe_has_parameters():
+                    if get_recipe(recipe).full_without_pe_parameters and "full" in done and not has_parameters(self.encoding, self.config.model):
                         done[recipe] = done["full"]  # identical training: nothing of the PE could change
                         if keep is not None and self.models is not None:
                             link_model(self._kept("full", source.name, target.name, k), self._kept(recipe, source.name, target.name, k))
@@ -218,11 +218,6 @@ class UnitRunner:
                                 "total": r["total"], **r.get("breakdown", {}),
                                 **{f"scratch_{name}": value for name, value in scratch.get("breakdown", {}).items()}})
 
-    def _pe_has_parameters(self) -> bool:
-        m = self.config.model
-        pe = build_encoding(self.encoding, m.dim, m.heads, m.max_len, m.encoding_options.get(self.encoding, {}))
-        return any(True for _ in pe.parameters())
-
     def _finetune(self, target: TargetData, test_set: EncodedCorpus, train_set: EncodedCorpus, phase: str,
                   label: str, grown: Extension, source: SourceData | None = None, keep_k: int | None = None) -> dict:
         """Scratch (``source`` None: fresh init) or the recipe ``phase`` applied to a copy of the
@@ -230,69 +225,59 @@ class UnitRunner:
         ``label`` names its checkpoint; with ``keep_k`` (and a models folder) the trained model is kept
         as the (target, k) model, before the phase is logged done, so a resumed unit never lacks it."""
         with self.time.part("scratch" if source is None else "fine-tuning"):
-            return self._trained(target, test_set, train_set, phase, label, grown, source, keep_k)
-
-    def _trained(self, target: TargetData, test_set: EncodedCorpus, train_set: EncodedCorpus, phase: str,
-                 label: str, grown: Extension, source: SourceData | None, keep_k: int | None) -> dict:
-        f, task, pad, name, labels = self.config.finetune, self.task, self.data.pad_id, target.name, self.data.labels
-        if source is None:
-            model = new_model(self.config, self.data, self.encoding, self._seed(name, "scratch-init"), self.device,
-                              len(grown.tokenizer), scratch=True)
-        else:
-            model = copy.deepcopy(self.start(phase, source))
-            grow_embeddings(model, grown.replaced)
-            pieces = frozenset(int(i) for ids in train_set.ids for i in np.unique(ids))
-            trained = apply_recipe(model, phase, Setup(len(self.data.languages), f, pieces))
-            model.to(self.device)  # the modules a recipe adds are made on the CPU
-        per_epoch = -(-len(train_set) // f.batch_size)
-        epochs = f.epochs if f.max_steps is None else min(f.epochs, -(-f.max_steps // per_epoch))
-        objective, corpora, probabilities = JointObjective(task), [train_set], [1.0]
-        if source is not None and get_recipe(phase).source_batches:
-            # Source batches join (half the steps) so the discriminator has two languages to tell apart.
-            per_epoch *= 2
-            objective = with_adversary(model, objective, self.config, self.data, f.adversary, epochs * per_epoch,
-                                       {train_set.lang})
-            corpora, probabilities = [train_set, source.train], [0.5, 0.5]
-        steps = epochs * per_epoch
-        curve = None  # no curve_points: no curve, and no evaluation beyond the final score below
-        if f.curve_points:
-            curve = lambda m: self._evaluated(seeded_accuracy, m, test_set, task, pad, self._seed(name, "curve"), labels)  # noqa: E731
-        seed_everything(self._seed(name, phase))
-        checkpoint = label.replace("/", "-")
-        result = fit_mixture(
-            model, corpora, probabilities, objective, f.model_copy(update={"epochs": epochs, "lr": self._lr(phase)}), pad,
-            self._seed(name, "finetune"), self.log.checkpointer(checkpoint, at_end=False), steps=per_epoch,
-            evaluate=curve, eval_every=max(1, steps // f.curve_points) if f.curve_points else 0,
-        )
-        if source is not None:
-            get_recipe(phase).finish(model)
-        points = result.evals
-        out = {
-            **self._evaluated(seeded_scores, model, test_set, task, pad, self._seed(name, "eval"), labels),
-            "seconds": result.seconds, "losses": result.losses, "evals": points,
-            # one point (no curve_points) is only the final score: no curve to read convergence from
-            "steps_to_95": steps_to_fraction([s for s, _ in points], [a for _, a in points]) if len(points) > 1 else None,
-            "loss_volatility": loss_volatility(result.losses),
-        }
-        if source is not None:
-            out.update(trainable_parameters=trained.parameters, trained=trained.describe())
-            # CKA compares both models on the same tokens: a grown vocabulary reads the text as other tokens
-            with self.time.part("stability measures"):
-                out.update(drift_and_cka(self.start(phase, source), model, None if grown.added else test_set,
-                                         self.data.pad_id, self.device, self._seed("cka")))
-            path = self._kept(phase, source.name, name, keep_k) if keep_k is not None else None
-            if path is not None:
-                meta = self._meta(phase, source.name, keep_k, {name: out["accuracy"]}, grown.tokenizer if grown.added else None)
-                with self.time.part("keeping models"):
-                    save_model(model, path, meta)
-        self.log.discard_checkpoint(checkpoint)
-        return out
-
-    def _lr(self, phase: str) -> float:
-        """Fine-tuning's learning rate, or the frozen-encoder recipes' own (scratch trains every parameter)."""
-        f = self.config.finetune
-        frozen = phase != "scratch" and get_recipe(phase).frozen_encoder
-        return f.frozen_lr if frozen else f.lr
+            f, task, pad, name, labels = self.config.finetune, self.task, self.data.pad_id, target.name, self.data.labels
+            if source is None:
+                model = new_model(self.config, self.data, self.encoding, self._seed(name, "scratch-init"), self.device,
+                                  len(grown.tokenizer), scratch=True)
+            else:
+                model = copy.deepcopy(self.start(phase, source))
+                grow_embeddings(model, grown.replaced)
+                pieces = frozenset(int(i) for ids in train_set.ids for i in np.unique(ids))
+                trained = apply_recipe(model, phase, Setup(len(self.data.languages), f, pieces))
+                model.to(self.device)  # the modules a recipe adds are made on the CPU
+            per_epoch = -(-len(train_set) // f.batch_size)
+            epochs = f.epochs if f.max_steps is None else min(f.epochs, -(-f.max_steps // per_epoch))
+            objective, corpora, probabilities = JointObjective(task), [train_set], [1.0]
+            if source is not None and get_recipe(phase).source_batches:
+                # Source batches join (half the steps) so the discriminator has two languages to tell apart.
+                per_epoch *= 2
+                objective = with_adversary(model, objective, self.config, self.data, f.adversary, epochs * per_epoch,
+                                           {train_set.lang})
+                corpora, probabilities = [train_set, source.train], [0.5, 0.5]
+            steps = epochs * per_epoch
+            curve = None  # no curve_points: no curve, and no evaluation beyond the final score below
+            if f.curve_points:
+                curve = lambda m: self._evaluated(seeded_accuracy, m, test_set, task, pad, self._seed(name, "curve"), labels)  # noqa: E731
+            seed_everything(self._seed(name, phase))
+            checkpoint = label.replace("/", "-")
+            result = fit_mixture(
+                model, corpora, probabilities, objective, f.model_copy(update={"epochs": epochs, "lr": learning_rate(f, phase)}), pad,
+                self._seed(name, "finetune"), self.log.checkpointer(checkpoint, at_end=False), steps=per_epoch,
+                evaluate=curve, eval_every=max(1, steps // f.curve_points) if f.curve_points else 0,
+            )
+            if source is not None:
+                get_recipe(phase).finish(model)
+            points = result.evals
+            out = {
+                **self._evaluated(seeded_scores, model, test_set, task, pad, self._seed(name, "eval"), labels),
+                "seconds": result.seconds, "losses": result.losses, "evals": points,
+                # one point (no curve_points) is only the final score: no curve to read convergence from
+                "steps_to_95": steps_to_fraction([s for s, _ in points], [a for _, a in points]) if len(points) > 1 else None,
+                "loss_volatility": loss_volatility(result.losses),
+            }
+            if source is not None:
+                out.update(trainable_parameters=trained.parameters, trained=trained.describe())
+                # CKA compares both models on the same tokens: a grown vocabulary reads the text as other tokens
+                with self.time.part("stability measures"):
+                    out.update(drift_and_cka(self.start(phase, source), model, None if grown.added else test_set,
+                                             self.data.pad_id, self.device, self._seed("cka")))
+                path = self._kept(phase, source.name, name, keep_k) if keep_k is not None else None
+                if path is not None:
+                    meta = self._meta(phase, source.name, keep_k, {name: out["accuracy"]}, grown.tokenizer if grown.added else None)
+                    with self.time.part("keeping models"):
+                        save_model(model, path, meta)
+            self.log.discard_checkpoint(checkpoint)
+            return out
 
     def _curves(self, target: str, phase: str, k: int, result: dict, source: str) -> None:
         self._curve(target, phase, k, "loss", enumerate(result["losses"], 1), source)
@@ -300,9 +285,8 @@ class UnitRunner:
 
     def _curve(self, target: str, phase: str, k: int, kind: str, points: Iterable, source: str) -> None:
         """Curve points; ``source`` is the pretrained model's ('' for scratch, which has none)."""
-        base = {"source": source, "encoding": self.encoding, "seed": self.seed, "target": target, "phase": phase,
-                "shots": k, "kind": kind}
-        self.out.curves += [{**base, "step": int(s), "value": float(v)} for s, v in points]
+        self.out.curves += curve_rows(points, source=source, encoding=self.encoding, seed=self.seed, target=target,
+                                      phase=phase, shots=k, kind=kind)
 
 
 def _prefix(recipe: str) -> str:

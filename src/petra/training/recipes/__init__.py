@@ -36,6 +36,12 @@ def get_recipe(name: str) -> Recipe:
     return _REGISTRY[name]
 
 
+def learning_rate(finetune, phase: str) -> float:
+    """Fine-tuning's learning rate for ``phase`` (a recipe, or scratch): the frozen-encoder recipes' own
+    (``finetune.frozen_lr``); everything else, scratch included (it trains every parameter), ``finetune.lr``."""
+    return finetune.frozen_lr if phase != "scratch" and get_recipe(phase).frozen_encoder else finetune.lr
+
+
 def apply_recipe(model: nn.Module, name: str, setup: Setup | None = None) -> Trained:
     """Prepare ``model`` for recipe ``name`` (adding modules where it needs them), leave only what it
     trains with ``requires_grad``, and return what trains, counted by group."""
@@ -49,5 +55,5 @@ def apply_recipe(model: nn.Module, name: str, setup: Setup | None = None) -> Tra
 
 from petra.training.recipes import adapters, adaptive_pe, adversarial, frozen_pe, full, lora, madx  # noqa: E402,F401
 
-__all__ = ["EMBEDDINGS", "DEFAULT_RECIPES", "ZERO_SHOT", "Recipe", "SourceStage", "Setup", "Trained", "apply_recipe",
+__all__ = ["EMBEDDINGS", "DEFAULT_RECIPES", "ZERO_SHOT", "Recipe", "SourceStage", "Setup", "Trained", "apply_recipe", "learning_rate",
            "available", "get_recipe", "register"]
