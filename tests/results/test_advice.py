@@ -132,3 +132,8 @@ def test_advise_refuses_a_task_the_matrix_did_not_measure(tmp_path):
     result = CliRunner().invoke(app, ["advise", "Wolof-WTB", "--task", "parse", "-o", str(tmp_path)])
     assert isinstance(result.exception, PetraError) and "no measured parse transfer" in str(result.exception)
     assert not list(tmp_path.iterdir())  # refused before any work
+    for wrong, said in ((["--results", str(tmp_path / "nope")], "not a petra results folder"),
+                        (["--ranker", "oracle"], "unknown ranker 'oracle'"), (["--outcome", "gain"], "--outcome must be")):
+        result = CliRunner().invoke(app, ["advise", "Wolof-WTB", *wrong, "-o", str(tmp_path / "out")])
+        assert isinstance(result.exception, PetraError) and said in str(result.exception)
+    assert not (tmp_path / "out").exists()

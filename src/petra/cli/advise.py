@@ -103,11 +103,15 @@ def advise(
 
     Example: petra advise Wolof-WTB --data-dir ../shared/data --results runs/ud_lowres
     """
-    from petra.results.advice import OUTCOMES, advise as rank, evidence
+    from petra.results.advice import OUTCOMES, advise as rank, evidence, make_ranker
     from petra.results.advice_outputs import answer_lines, write_advice
 
     if outcome not in OUTCOMES:
         raise PetraError(f"--outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
+    make_ranker(ranker)  # an unknown ranker is refused before any reading
+    for store in results:
+        if not (store / "runs.csv").is_file():
+            raise PetraError(f"--results {store}: not a petra results folder (no runs.csv)")
     table, about = load_table(matrix, data_dir, task)
     where = str(data_dir) if data_dir else None
     with console.status("reading the target and every candidate source"):

@@ -77,6 +77,9 @@ def matrix_table(results: Path, data_dir: str | None = None) -> pd.DataFrame:
     from petra.results.report import read_runs
 
     config = load_config(results / "config.yaml")
+    generated = [e.name for e in config.languages() if e.kind == "synthetic"]
+    if generated:
+        raise PetraError(f"{results}: advice learns from real languages; {', '.join(generated)} are synthetic")
     runs = read_runs(results)
     measured = measured_transfer(runs)
     sources = {e.name: _language(e, data_dir, "source", config.data.source_train) for e in config.data.sources}
@@ -111,7 +114,7 @@ class Advice:
     notes: list[str]
 
 
-def usable(target: AdviceLanguage, candidates: dict[str, AdviceLanguage], rows: pd.DataFrame) -> pd.Series:
+def usable(rows: pd.DataFrame) -> pd.Series:
     """A candidate is usable when it shares the target's script or there are trees on both sides to compare."""
     structure = rows[list(STRUCTURE_FEATURES)].notna().any(axis=1)
     return (rows["script_overlap"] >= MIN_COVERAGE) | structure
@@ -125,7 +128,7 @@ def advise(target: AdviceLanguage, candidates: dict[str, AdviceLanguage], table:
                          f"{MIN_SOURCE_SENTENCES}+ sentences")
     rows = pd.DataFrame([{"source": name, "target": target.name, **pair_features(lang, target, data_dir)}
                          for name, lang in candidates.items()])
-    ok = usable(target, candidates, rows)
+    ok = usable(rows)
     if not ok.any():
         best = rows.loc[rows["script_overlap"].idxmax()]
         raise PetraError(
