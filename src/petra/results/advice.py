@@ -21,6 +21,7 @@ import pandas as pd
 
 from petra.data.sentence import Sentence
 from petra.errors import PetraError
+from petra.tasks import get_task
 from petra.metrics.advice_features import (ALL_FEATURES, HIGHER_IS_CLOSER, STRUCTURE_FEATURES, URIEL_FEATURES,
                                           AdviceLanguage, describe, pair_features)
 from petra.metrics.ranking import (EnglishFirst, LambdaRank, Random, Ridge, SingleFeature, calibrate,
@@ -86,7 +87,7 @@ def matrix_table(results: Path, data_dir: str | None = None) -> pd.DataFrame:
     targets = {e.name: _language(e, data_dir, "target", None) for e in config.data.targets}
     features = pd.DataFrame([{"source": s, "target": t, **pair_features(sources[s], targets[t], data_dir)}
                              for s, t in zip(measured["source"], measured["target"])])
-    task = config.task.labels if config.task.type == "token" else config.task.type
+    task = get_task(config.task).predicts  # upos, deprel, parse, feats, ...
     return measured.merge(features, on=["source", "target"]).assign(task=task, source_cap=config.data.source_train)
 
 

@@ -73,6 +73,11 @@ class Task:
     def __init__(self, labels: str = "deprel") -> None:
         self.labels = labels
 
+    @property
+    def predicts(self) -> str:
+        """What it predicts, in one word (``petra advise --task``): its name; a word-label task, its labels."""
+        return self.name
+
     def word_labels(self, sentence: Sentence) -> tuple[str, ...]:
         """The label of each word this task predicts (its label set is built from these)."""
         return word_labels(sentence, self.labels)

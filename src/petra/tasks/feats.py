@@ -69,6 +69,10 @@ class FeatsTask(TokenTask):
     name = "feats"
     description = "morphological features: the FEATS bundle of each word (exact-bundle accuracy, per-feature F1)"
     label_kinds = ()
+
+    @property
+    def predicts(self) -> str:
+        return self.name
     metrics = ("feats_f1",)
     headline = "exact-bundle accuracy"
 

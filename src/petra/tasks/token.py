@@ -27,6 +27,10 @@ class TokenTask(Task):
     label_kinds = WORD_LABELS
     hf_head = "token"
 
+    @property
+    def predicts(self) -> str:
+        return self.labels  # upos, deprel, udeprel
+
     def loss(self, model: PetraModel, batch: Batch) -> torch.Tensor:
         return token_cross_entropy(model(batch.ids, batch.mask, head="task"), batch.tags)
 
