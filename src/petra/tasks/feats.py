@@ -69,12 +69,12 @@ class FeatsTask(TokenTask):
     name = "feats"
     description = "morphological features: the FEATS bundle of each word (exact-bundle accuracy, per-feature F1)"
     label_kinds = ()
+    metrics = ("feats_f1",)
+    headline = "exact-bundle accuracy"
 
     @property
     def predicts(self) -> str:
-        return self.name
-    metrics = ("feats_f1",)
-    headline = "exact-bundle accuracy"
+        return self.name  # the bundle, whatever task.labels says
 
     def word_labels(self, sentence: Sentence) -> tuple[str, ...]:
         return sentence.feats
