@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from petra.data.batches import IGNORE, Batch, EncodedCorpus, batches
+from petra.data.batches import IGNORE, Batch, EncodedCorpus, collate
 from petra.data.sentence import Sentence
 from petra.data.vocab import LabelSet
 from petra.models import PetraModel
@@ -133,25 +133,30 @@ def predict_probs(model: PetraModel, ids: torch.Tensor, mask: torch.Tensor) -> t
 
 @torch.no_grad()
 def predictions(model: PetraModel, corpus: EncodedCorpus, pad_id: int,
-                batch_size: int = 256) -> Iterator[tuple[slice, Batch, torch.Tensor]]:
-    """The task head's predicted class per batch of ``corpus`` (corpus order): (rows, batch, argmax)."""
+                batch_size: int = 64) -> Iterator[tuple[np.ndarray, Batch, torch.Tensor]]:
+    """The task head's predicted class per batch of ``corpus``: (its corpus rows, batch, argmax). Batches
+    hold sentences of similar length, shortest first: a batch is as long as its longest sentence, and
+    corpus order padded every batch to nearly the longest of all."""
     model.eval()
-    start, device = 0, next(model.parameters()).device
-    for batch in batches(corpus, batch_size, pad_id):
+    device = next(model.parameters()).device
+    order = np.argsort([len(ids) for ids in corpus.ids], kind="stable")
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        batch = collate(corpus, rows.tolist(), pad_id)
         set_language(model, batch.lang)
         predicted = predict_probs(model, batch.ids.to(device), batch.mask.to(device)).argmax(-1).cpu()
-        yield slice(start, start + len(batch.ids)), batch, predicted
-        start += len(batch.ids)
+        yield rows, batch, predicted
 
 
 def word_scores(model: PetraModel, corpus: EncodedCorpus, pad_id: int) -> tuple[np.ndarray, np.ndarray, list]:
     """Per sentence: words labelled right and words labelled, and per sentence the (gold, predicted)
     label ids of its labelled words, for tasks that read more from them."""
     correct, total = np.zeros(len(corpus), dtype=np.int64), np.zeros(len(corpus), dtype=np.int64)
-    pairs: list[tuple[np.ndarray, np.ndarray]] = []
+    pairs: list[tuple[np.ndarray, np.ndarray]] = [None] * len(corpus)  # type: ignore[list-item]
     for rows, batch, predicted in predictions(model, corpus, pad_id):
         labelled = batch.tags != IGNORE
         correct[rows] = ((predicted == batch.tags) & labelled).sum(-1).numpy()
         total[rows] = labelled.sum(-1).numpy()
-        pairs += [(batch.tags[b][labelled[b]].numpy(), predicted[b][labelled[b]].numpy()) for b in range(len(batch.ids))]
+        for b, row in enumerate(rows):
+            pairs[row] = (batch.tags[b][labelled[b]].numpy(), predicted[b][labelled[b]].numpy())
     return correct, total, pairs
