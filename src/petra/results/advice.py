@@ -134,8 +134,8 @@ def advise(target: AdviceLanguage, candidates: dict[str, AdviceLanguage], table:
         best = rows.loc[rows["script_overlap"].idxmax()]
         raise PetraError(
             f"no usable source for {target.name}: no candidate shares its script (the most of its letters in a "
-            f"script a candidate writes: {best['script_overlap']:.0%}, by {best['source']}) and {target.name} has no dependency trees to compare "
-            "structure on; give a CoNLL-U file with HEAD and UPOS, or add a treebank in its script to the data folder")
+            f"script a candidate writes: {best['script_overlap']:.0%}, by {best['source']}) and {target.name} has no "
+            "dependency trees to compare structure on; give a CoNLL-U file with HEAD and UPOS, or add a treebank in its script to the data folder")
     notes = []
     if target.name in set(table["target"]):  # its own measured transfer must not tell the ranker the answer
         table = table[table["target"] != target.name]
@@ -167,8 +167,9 @@ def advise(target: AdviceLanguage, candidates: dict[str, AdviceLanguage], table:
 
 def baselines(table: pd.DataFrame) -> list[str]:
     """Every ranker the learned ones are compared with: English first, random, each single feature."""
+    # target_ttr is the same for every source of a target: it cannot order them
     features = [f for f in ALL_FEATURES if f in table.columns and table[f].notna().any() and table[f].nunique() > 1
-                and f not in ("target_ttr",)]
+                and f != "target_ttr"]
     return ["english", "random", *(f"feature:{f}" for f in features)]
 
 
