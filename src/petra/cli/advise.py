@@ -116,7 +116,8 @@ def advise(
     where = str(data_dir) if data_dir else None
     with console.status("reading the target and every candidate source"):
         goal = _target(target, conllu, language, where)
-        candidates = _candidates(goal.name, where, int(table["source_cap"].max()) if "source_cap" in table else None)
+        cap = table["source_cap"].max() if "source_cap" in table else None  # sources as large as the matrix's
+        candidates = _candidates(goal.name, where, int(cap) if pd.notna(cap) else None)
     with console.status("ranking"):
         advice = rank(goal, candidates, table, outcome, ranker, where)
         lines = evidence(goal, results, where)
