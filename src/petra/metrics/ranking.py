@@ -89,7 +89,8 @@ class Ridge(Ranker):
 
     def fit(self, table: pd.DataFrame, outcome: str) -> Ridge:
         x = table[self.features].to_numpy(dtype=float)
-        self.median = np.where(np.isfinite(np.nanmedian(x, axis=0)), np.nanmedian(x, axis=0), 0.0)
+        median = np.nanmedian(x, axis=0)
+        self.median = np.where(np.isfinite(median), median, 0.0)
         x = np.where(np.isnan(x), self.median, x)
         self.mean, self.scale = x.mean(axis=0), np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
         z, y = (x - self.mean) / self.scale, table[outcome].to_numpy(dtype=float)

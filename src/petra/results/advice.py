@@ -24,6 +24,7 @@ from petra.errors import PetraError
 from petra.tasks import get_task
 from petra.metrics.advice_features import (ALL_FEATURES, HIGHER_IS_CLOSER, STRUCTURE_FEATURES, URIEL_FEATURES,
                                           AdviceLanguage, describe, pair_features)
+from petra.metrics.stability import mean_ci
 from petra.metrics.ranking import (EnglishFirst, LambdaRank, Random, Ridge, SingleFeature, calibrate,
                                    leave_one_target_out)
 
@@ -173,17 +174,9 @@ def baselines(table: pd.DataFrame) -> list[str]:
     return ["english", "random", *(f"feature:{f}" for f in features)]
 
 
-def _mean_ci(values: pd.Series, resamples: int = 2000) -> tuple[float, float]:
-    """95% percentile bootstrap interval of the mean over targets (targets resampled)."""
-    x = values.dropna().to_numpy()
-    if len(x) < 2:
-        return float("nan"), float("nan")
-    means = np.random.default_rng(0).choice(x, (resamples, len(x))).mean(axis=1)
-    return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
-
-
 def evaluate(table: pd.DataFrame, outcome: str = "k_shot", k: int = 3) -> pd.DataFrame:
-    """Leave-one-target-out NDCG@k and Spearman of every ranker: means over targets with 95% bootstrap intervals."""
+    """Leave-one-target-out NDCG@k and Spearman of every ranker: means over targets with 95% t intervals
+    (targets the sampling unit; petra.metrics.stability.mean_ci)."""
     methods = {"lambdarank": make_ranker("lambdarank"), "ridge": make_ranker("ridge"),
                "lambdarank (URIEL only)": make_ranker("lambdarank", URIEL_FEATURES),
                "ridge (URIEL only)": make_ranker("ridge", URIEL_FEATURES),
@@ -192,8 +185,8 @@ def evaluate(table: pd.DataFrame, outcome: str = "k_shot", k: int = 3) -> pd.Dat
     for name, make in methods.items():
         draws = 50 if name in ("english", "random") else 1
         per_target = leave_one_target_out(table, make, outcome, k, draws)
-        ndcg_low, ndcg_high = _mean_ci(per_target["ndcg"])
-        rho_low, rho_high = _mean_ci(per_target["spearman"])
+        ndcg_low, ndcg_high = mean_ci(per_target["ndcg"].dropna())
+        rho_low, rho_high = mean_ci(per_target["spearman"].dropna())
         rows.append({"ranker": name, "targets": len(per_target), f"ndcg@{k}": per_target["ndcg"].mean(),
                      f"ndcg@{k}_ci_low": ndcg_low, f"ndcg@{k}_ci_high": ndcg_high,
                      "spearman": per_target["spearman"].mean(), "spearman_ci_low": rho_low,
