@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from petra.encodings.base import PositionalEncoding
+from petra.randomness import draw
 from petra.encodings.registry import register
 
 EVAL_MODES = ("resample", "fixed", "average")
@@ -74,8 +75,10 @@ class RandomGaussianEncoding(PositionalEncoding):
         """``positions`` (B|1, T) -> (1, T, dim) (or (B|1, T, dim) from the fixed table in eval)."""
         if not self.training and self.eval_mode == "fixed":
             return self.scale * self._lookup_fixed(positions)
-        length = positions.shape[-1]
-        return self.scale * torch.randn(1, length, self.dim, device=positions.device)
+        length, device = positions.shape[-1], positions.device
+        drawn = draw(lambda size, generator: torch.randn(
+            1, length if size is None else size("tokens"), self.dim, device=device, generator=generator))
+        return self.scale * drawn
 
     def _lookup_fixed(self, positions: torch.Tensor) -> torch.Tensor:
         if positions.numel() and int(positions.max()) >= self.max_len:

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from petra.encodings.base import PositionalEncoding
+from petra.randomness import draw
 from petra.encodings.registry import build_encoding, register
 
 BASES = ("sinusoidal", "rope", "alibi")
@@ -88,9 +89,11 @@ class RandomOrderedEncoding(PositionalEncoding):
             )
         # The indices of the T largest of L_max i.i.d. uniform keys form a uniform random T-subset;
         # one batched topk is far faster than a randperm per row.
-        keys = torch.rand(batch, self.l_max, device=device)
-        subset = keys.topk(length, dim=1, sorted=False).indices
-        return subset.sort(dim=1).values
+        def subset(size, generator):
+            keys = torch.rand(batch, self.l_max, device=device, generator=generator)
+            return keys.topk(length if size is None else size("tokens"), dim=1, sorted=False).indices.sort(dim=1).values
+
+        return draw(subset)
 
     def forward(self, positions: torch.Tensor) -> Any:
         """Whatever the base returns for ``positions``: vectors, ``(cos, sin)`` or a bias."""

@@ -26,10 +26,11 @@ def sinusoidal_table(positions: torch.Tensor, dim: int, base: float = 10000.0) -
     num_freqs = (dim + 1) // 2  # one frequency per (sin, cos) pair; odd dim keeps a lone sine
     exponents = torch.arange(num_freqs, device=pos.device, dtype=dtype) * 2.0 / dim
     angles = pos.unsqueeze(-1) * base ** (-exponents)
-    table = torch.empty(*pos.shape, dim, device=pos.device, dtype=dtype)
-    table[..., 0::2] = torch.sin(angles)
-    table[..., 1::2] = torch.cos(angles[..., : dim // 2])
-    return table
+    sines, cosines = torch.sin(angles), torch.cos(angles[..., : dim // 2])
+    if dim % 2:  # a placeholder cosine column, cut off below
+        cosines = torch.cat([cosines, torch.zeros_like(sines[..., :1])], dim=-1)
+    # interleaved without writing into a table in place: a batched members step cannot (torch.func.vmap)
+    return torch.stack([sines, cosines], dim=-1).flatten(-2)[..., :dim]
 
 
 @register("sinusoidal", "fixed sin/cos vectors added to the embeddings (Vaswani et al. 2017)")

@@ -12,6 +12,7 @@ from torch import nn
 
 from petra.encodings import PositionalEncoding
 from petra.encodings.rope import apply_rotary
+from petra.randomness import ROWS, TOKENS, Dropout, batched, dropout, most_selected
 
 
 class SelfAttention(nn.Module):
@@ -34,11 +35,12 @@ class SelfAttention(nn.Module):
             q, k = apply_rotary(q, k, *rotary)
         if rows is not None:
             q, bias = _take_rows(q, rows), _bias_rows(bias, rows)
-        dropout = self.dropout if self.training else 0.0
-        if dropout > 0 and q.device.type == "cpu":  # measured faster written out on the CPU
-            y = _attention_with_dropout(q, k, v, bias, dropout)
+        p = self.dropout if self.training else 0.0
+        # Written out: measured faster on the CPU, and batched members draw their own masks.
+        if p > 0 and (q.device.type == "cpu" or batched()):
+            y = _attention_with_dropout(q, k, v, bias, p, selected=rows is not None)
         else:  # CUDA: SDPA picks a fused kernel (flash / memory-efficient), dropout included
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=dropout)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=p)
         return self.out(y.transpose(1, 2).reshape(batch, q.shape[2], dim))
 
 
@@ -49,15 +51,16 @@ class Block(nn.Module):
         self.attn = SelfAttention(dim, heads, dropout)
         self.norm2 = nn.LayerNorm(dim)
         self.ffn = nn.Sequential(nn.Linear(dim, ffn_dim), nn.GELU(), nn.Linear(ffn_dim, dim))
-        self.drop = nn.Dropout(dropout)
+        self.p = dropout
 
     def forward(self, x, bias, rotary, rows: torch.Tensor | None = None):
         """``rows`` (B, M): compute the block's output at those positions only, (B, M, dim)."""
         attended = self.attn(self.norm1(x), bias, rotary, rows)
+        sizes = TOKENS
         if rows is not None:
-            x = x.gather(1, rows.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
-        x = x + self.drop(attended)
-        return x + self.drop(self.ffn(self.norm2(x)))
+            x, sizes = x.gather(1, rows.unsqueeze(-1).expand(-1, -1, x.shape[-1])), ROWS
+        x = x + dropout(attended, self.p, self.training, sizes)
+        return x + dropout(self.ffn(self.norm2(x)), self.p, self.training, sizes)
 
 
 class TransformerEncoder(nn.Module):
@@ -67,6 +70,8 @@ class TransformerEncoder(nn.Module):
     ``hidden[select]`` would give, and its last block computes those rows alone: a token's
     final state feeds nothing but its own output, so for masked-LM (~15% of positions have a
     target) the last layer's attention outputs, projection and feed-forward shrink ~7x, exactly.
+    In a batched members step (petra.models.randomness) a selection has no fixed N: the selected
+    rows come as (B, M, dim), each sequence's first, padded with others up to the longest M.
     """
 
     linear_layers = r".*blocks\.\d+\.(attn\.(qkv|out)|ffn\.(0|2))"  # what LoRA adapts (petra.training.recipes.lora)
@@ -78,7 +83,7 @@ class TransformerEncoder(nn.Module):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, dim)
         self.encoding = encoding
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
         self.blocks = nn.ModuleList(Block(dim, heads, ffn_dim, dropout) for _ in range(layers))
         self.norm = nn.LayerNorm(dim)
 
@@ -95,7 +100,7 @@ class TransformerEncoder(nn.Module):
             rotary = self.encoding(positions)
         bias = _with_padding(bias, mask, x.dtype)
         x = self.drop(x)
-        selection = _selected_rows(select) if select is not None else None
+        selection = selected_rows(select) if select is not None else None
         if selection is None:
             for block in self.blocks:
                 x = block(x, bias, rotary)
@@ -104,15 +109,16 @@ class TransformerEncoder(nn.Module):
         rows, valid = selection
         for block in self.blocks[:-1]:
             x = block(x, bias, rotary)
-        return self.norm(self.blocks[-1](x, bias, rotary, rows)[valid])
+        x = self.norm(self.blocks[-1](x, bias, rotary, rows))
+        return x if batched() else x[valid]
 
 
-def _selected_rows(select: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+def selected_rows(select: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
     """(B, T) bool -> (rows (B, M) indices of each sequence's selected positions in order, padded
     with unselected ones up to the longest selection M; valid (B, M) marking the real entries).
     None when nothing is selected."""
     counts = select.sum(dim=1)
-    most = int(counts.max()) if select.numel() else 0
+    most = most_selected(select)
     if most == 0:
         return None
     # A stable descending sort puts each row's selected positions first, in their original order.
@@ -138,7 +144,7 @@ def _bias_rows(bias: torch.Tensor | None, rows: torch.Tensor) -> torch.Tensor | 
 
 
 def _attention_with_dropout(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None, dropout: float
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None, p: float, selected: bool = False
 ) -> torch.Tensor:
     """softmax(q k^T / sqrt(d) + bias) v with dropout on the attention weights (Vaswani et al. 2017,
     eq. 1), as SDPA computes it. SDPA's fused CPU kernel takes no dropout, and its fallback
@@ -147,7 +153,8 @@ def _attention_with_dropout(
     scores = torch.matmul(q * q.shape[-1] ** -0.5, k.transpose(-2, -1))
     if bias is not None:
         scores = scores + bias
-    return torch.matmul(F.dropout(torch.softmax(scores, dim=-1), dropout, training=True), v)
+    sizes = {2: "rows" if selected else "tokens", 3: "tokens"}  # (B, H, queries, keys)
+    return torch.matmul(dropout(torch.softmax(scores, dim=-1), p, True, sizes), v)
 
 
 # The most negative number both fp32 and bf16 hold: its exp() is 0 like -inf's, but a row whose keys
@@ -158,7 +165,7 @@ _MASKED = torch.finfo(torch.bfloat16).min
 
 def _with_padding(bias: torch.Tensor | None, mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor | None:
     """Fold the key-padding mask into the additive attention bias SDPA takes."""
-    if bool(mask.all()):
+    if not batched() and bool(mask.all()):  # a members step cannot branch on values: it always folds
         return bias
     padding = torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(~mask, _MASKED)
     padding = padding[:, None, None, :]

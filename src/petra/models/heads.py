@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from petra.randomness import TOKENS, Dropout
+
 
 class TokenHead(nn.Module):
     """Per-token logits: masked-LM (num_classes = vocab) or token classification (tags)."""
@@ -59,8 +61,12 @@ class BiaffineHead(nn.Module):
         super().__init__()
         arc_dim, rel_dim = arc_dim or dim, rel_dim or max(dim // 2, 16)
         self.root = nn.Parameter(torch.zeros(dim))
-        mlp = lambda width: nn.Sequential(nn.Linear(dim, width), nn.GELU(), nn.Dropout(dropout))  # noqa: E731
-        self.arc_dep, self.arc_head, self.rel_dep, self.rel_head = mlp(arc_dim), mlp(arc_dim), mlp(rel_dim), mlp(rel_dim)
+        def mlp(width: int, sizes=TOKENS) -> nn.Sequential:
+            return nn.Sequential(nn.Linear(dim, width), nn.GELU(), Dropout(dropout, sizes))
+
+        with_root = {1: "tokens+1"}  # candidate heads: the root, then every token
+        self.arc_dep, self.arc_head = mlp(arc_dim), mlp(arc_dim, with_root)
+        self.rel_dep, self.rel_head = mlp(rel_dim), mlp(rel_dim, with_root)
         # bilinear maps as plain parameters and matmuls (nn.Bilinear has no bf16 autocast on the CPU)
         self.arc = nn.Parameter(_uniform(arc_dim, arc_dim, fan_in=arc_dim))
         self.arc_prior = nn.Linear(arc_dim, 1, bias=False)  # how likely a token is to be a head at all

@@ -14,6 +14,7 @@ from petra.errors import PetraError
 from petra.models.encoder import TransformerEncoder
 from petra.models.heads import BiaffineHead, SequenceHead, TokenHead
 from petra.models.lstm import LSTMEncoder
+from petra.randomness import batched
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,8 @@ class PetraModel(nn.Module):
     ) -> torch.Tensor:
         """Logits of ``head``; ``select`` ((B, T) bool, token heads only) gives just those rows,
         (N, classes), computed without the rest where the encoder can (the Transformer's last layer)."""
-        _check_token_ids(ids, self.encoder.embed.num_embeddings)
+        if not batched():  # a members step checks its ids before it starts (petra.training.members)
+            check_token_ids(ids, self.encoder.embed.num_embeddings)
         if select is None:
             return self.heads[head](self.encoder(ids, mask), mask)
         if isinstance(self.heads[head], SequenceHead):
@@ -52,7 +54,7 @@ class PetraModel(nn.Module):
 HEADS = {"token": TokenHead, "sequence": SequenceHead, "parse": BiaffineHead}
 
 
-def _check_token_ids(ids: torch.Tensor, vocab_size: int) -> None:
+def check_token_ids(ids: torch.Tensor, vocab_size: int) -> None:
     """Ids from a tokenizer that does not belong to this model would index past the embedding
     table (an opaque IndexError deep in torch): say what is wrong instead."""
     if ids.numel() and (int(ids.max()) >= vocab_size or int(ids.min()) < 0):

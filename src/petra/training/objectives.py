@@ -9,14 +9,23 @@ import torch.nn.functional as F
 
 from petra.data.batches import IGNORE, Batch, mask_for_mlm
 from petra.models import PetraModel
+from petra.models.encoder import selected_rows
+from petra.randomness import batched
 from petra.tasks import Task, get_task
+from petra.tasks.token import token_cross_entropy
 
 
 def mlm_loss(model: PetraModel, inputs: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Masked-LM cross-entropy, equal to ``petra.tasks.token.token_cross_entropy(model(inputs, mask, "mlm"), targets)``
+    """Masked-LM cross-entropy, equal to ``token_cross_entropy(model(inputs, mask, "mlm"), targets)``
     but projecting to the vocabulary only at the masked positions (the only ones with a target)."""
     picked = targets != IGNORE
     logits = model(inputs, mask, head="mlm", select=picked)
+    if batched():  # (B, M, vocab): each sequence's selected rows first, padded (petra.models.encoder)
+        selection = selected_rows(picked)
+        if selection is not None:
+            rows, valid = selection
+            targets = targets.gather(1, rows).masked_fill(~valid, IGNORE)
+        return token_cross_entropy(logits, targets)
     return F.cross_entropy(logits, targets[picked], reduction="sum") / picked.sum().clamp(min=1)
 
 
@@ -33,8 +42,12 @@ class MLMObjective:
     def load_state_dict(self, state: dict) -> None:
         self.generator.set_state(state["generator"])
 
+    def prepare(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The random part (masks, from this objective's generator): (inputs, targets)."""
+        return mask_for_mlm(batch, self.vocab_size, self.mask_id, self.mask_prob, self.generator)
+
     def __call__(self, model: PetraModel, batch: Batch) -> torch.Tensor:
-        inputs, targets = mask_for_mlm(batch, self.vocab_size, self.mask_id, self.mask_prob, self.generator)
+        inputs, targets = self.prepare(batch)
         return mlm_loss(model, inputs, batch.mask, targets)
 
 
@@ -51,6 +64,16 @@ class TokenDropout:
     def __call__(self, batch: Batch) -> Batch:
         hide = (torch.rand(batch.ids.shape, generator=self.generator).to(batch.ids.device) < self.prob) & batch.mask
         return replace(batch, ids=batch.ids.masked_fill(hide, self.mask_id))
+
+
+@dataclass
+class Prepared:
+    """A batch ready for :meth:`JointObjective.loss`: ``task`` None when the task term is off for it,
+    ``masked`` the masked-LM (inputs, targets), None when that term is off."""
+
+    batch: Batch
+    task: Batch | None
+    masked: tuple[torch.Tensor, torch.Tensor] | None
 
 
 @dataclass
@@ -79,11 +102,23 @@ class JointObjective:
         if self.token_dropout is not None:
             self.token_dropout.generator.set_state(state["token_dropout"])
 
-    def __call__(self, model: PetraModel, batch: Batch) -> torch.Tensor:
-        loss = torch.zeros(())
+    def prepare(self, batch: Batch) -> Prepared:
+        """The random part of the loss, drawn from the objective's own generators: what the task
+        loss reads (word dropout applied) and the masked-LM (inputs, targets). Batched members
+        prepare each member's batch apart, then compute :meth:`loss` for all at once."""
+        task = None
         if self.task_weight and batch.labelled:
-            task_batch = batch if self.token_dropout is None else self.token_dropout(batch)
-            loss = loss + self.task_weight * self.task.loss(model, task_batch)
-        if self.mlm is not None and self.mlm_weight:
-            loss = loss + self.mlm_weight * self.mlm(model, batch)
+            task = batch if self.token_dropout is None else self.token_dropout(batch)
+        masked = self.mlm.prepare(batch) if self.mlm is not None and self.mlm_weight else None
+        return Prepared(batch, task, masked)
+
+    def loss(self, model: PetraModel, prepared: Prepared) -> torch.Tensor:
+        loss = torch.zeros(())
+        if prepared.task is not None:
+            loss = loss + self.task_weight * self.task.loss(model, prepared.task)
+        if prepared.masked is not None:
+            loss = loss + self.mlm_weight * mlm_loss(model, prepared.masked[0], prepared.batch.mask, prepared.masked[1])
         return loss
+
+    def __call__(self, model: PetraModel, batch: Batch) -> torch.Tensor:
+        return self.loss(model, self.prepare(batch))
