@@ -92,7 +92,8 @@ class _MemberDraw(torch.autograd.Function):
         state = _active
         drawn = [make(lambda name, m=m: state.size(m, name), generator) for m, generator in enumerate(state.generators)]
         shape = [max(t.shape[d] for t in drawn) for d in range(drawn[0].dim())]
-        padded = [F.pad(t, [p for d in reversed(range(t.dim())) for p in (0, shape[d] - t.shape[d])]) for t in drawn]
+        padded = [t if list(t.shape) == shape else F.pad(t, [p for d in reversed(range(t.dim())) for p in (0, shape[d] - t.shape[d])])
+                  for t in drawn]
         return torch.stack(padded), 0
 
 
@@ -111,9 +112,9 @@ def dropout(x: torch.Tensor, p: float, training: bool, sizes: Sizes = TOKENS) ->
         else:
             shape = [size(sizes[d]) if d in sizes else n for d, n in enumerate(x.shape)]
             keep = torch.empty(shape, dtype=x.dtype, device=x.device)
-        return keep.bernoulli_(1 - p, generator=generator).div_(1 - p)
+        return keep.bernoulli_(1 - p, generator=generator)
 
-    return x * draw(make, x)
+    return x * draw(make, x).div_(1 - p)  # F.dropout's arithmetic: the mask scaled, then the product
 
 
 class Dropout(nn.Module):

@@ -17,7 +17,8 @@ from petra.encodings import BERT_ENCODING
 from petra.errors import PetraError
 
 MIB = 2**20
-PRESETS = {"bert-base": (30522, 768, 12, 12, 3072, 512, 32)}  # vocab, hidden, layers, heads, FFN, seq, batch
+# vocab, hidden, layers, heads, FFN, seq, batch; demo: configs/demo.yaml (760 token ids, sentences of 8 on average)
+PRESETS = {"bert-base": (30522, 768, 12, 12, 3072, 512, 32), "demo": (760, 64, 2, 4, 128, 8, 32)}
 
 
 def _fmt(values: list[float], scale: float = 1.0, spec: str = ",.0f", suffix: str = "") -> str:
@@ -98,6 +99,38 @@ def _write_json(bench, path: Path) -> None:
         raise PetraError(f"cannot write {path}: {exc.strerror}") from None
 
 
+def _members_report(bench) -> None:
+    config = bench.config
+    table = Table(title=escape(f"{config.precision}: {config.members} seeds, {config.steps} steps each per round; "
+                               f"median [min–max] over {len(bench.ratios)} alternating rounds"))
+    table.add_column("")
+    table.add_column("tokens/s", justify="right")
+    table.add_row(f"{config.members} models one after another", _fmt(bench.separate))
+    table.add_row(f"{config.members} members as one batched model", _fmt(bench.batched))
+    table.add_row("batched / one after another", f"[bold]{_fmt(bench.ratios, 1, '.2f', '×')}[/bold]")
+    console.print(table)
+    console.print(f"PE {config.encoding}, dropout {config.dropout}, device {config.device}, {bench.threads} threads; "
+                  f"objective masked-LM + sequence task; wall time {bench.seconds:.0f} s.", highlight=False)
+
+
+def _run_members(members: int, shape, precisions, rounds: int, steps: int, warmup: int, dropout: float,
+                 encoding: str, device: str, json_out: Path | None) -> None:
+    from petra.perf.members import MembersConfig, run_members_bench
+
+    if members < 1:
+        raise PetraError(f"--members must be >= 1, got {members}")
+    results = []
+    for precision in precisions:
+        config = MembersConfig(shape, members, rounds, steps, warmup, dropout, encoding, precision, device)
+        results.append(run_members_bench(config, on_round=lambda line: console.print(line, highlight=False)))
+        _members_report(results[-1])
+    if json_out is not None:
+        try:
+            json_out.write_text(json.dumps([{**asdict(r), "ratios": r.ratios} for r in results], indent=2, default=str))
+        except OSError as exc:
+            raise PetraError(f"cannot write {json_out}: {exc.strerror}") from None
+
+
 @app.command(rich_help_panel=SPEED)
 def bench(
     vocab: int = typer.Option(8000, help="vocabulary size"),
@@ -123,12 +156,17 @@ def bench(
     json_out: Optional[Path] = typer.Option(None, "--json", help="also write the measurements as JSON"),
     device: str = typer.Option("auto", "--device", help="auto (CUDA when available, else CPU), cpu, cuda or cuda:N"),
     preset: Optional[str] = typer.Option(None, "--preset", help="bert-base: vocab 30522, hidden 768, 12 layers, "
-                                         "12 heads, FFN 3072, seq 512, batch 32 (replaces the size options)"),
+                                         "12 heads, FFN 3072, seq 512, batch 32; demo: the demo's model, vocab 760, "
+                                         "hidden 64, 2 layers, 4 heads, FFN 128, seq 8, batch 32 (replaces the size options)"),
+    members: Optional[int] = typer.Option(None, "--members", help="instead: S seeds of petra's model trained as one "
+                                          "batched model against S trained one after another (run.ensemble)"),
+    member_steps: int = typer.Option(20, "--member-steps", help="with --members: training steps of each seed per round"),
 ) -> None:
     """Train petra's encoder and transformers' BertForMaskedLM at the same sizes, alternating; print
-    tokens/s, their ratio, MFU against a measured matmul peak, and peak memory.
+    tokens/s, their ratio, MFU against a measured matmul peak, and peak memory. With --members S:
+    S seeds batched as one model against S models one after another.
 
-    Example: petra bench --precision both
+    Example: petra bench --precision both; petra bench --preset demo --members 8 --precision fp32
     """
     from petra.device import check_device, use_threads
     from petra.encodings import get_spec
@@ -163,6 +201,10 @@ def bench(
         if threads < 1:
             raise PetraError(f"--threads must be >= 1, got {threads}")
         use_threads(threads)
+    if members is not None:
+        if member_steps < 1:
+            raise PetraError(f"--member-steps must be >= 1, got {member_steps}")
+        return _run_members(members, shape, precisions, rounds, member_steps, warmup, dropout, encoding, device, json_out)
     config = BenchConfig(
         shape=shape, precisions=precisions, rounds=rounds, steps=steps, warmup=warmup, dropout=dropout,
         encoding=encoding, fused_adamw=not foreach, full_head=full_head, device=device,

@@ -40,13 +40,14 @@ from petra.training.loop import TrainResult, warmup_linear_decay
 @dataclass
 class Member:
     """One seed: what :func:`petra.training.loop.train` would get for it, plus the state of torch's
-    generator at the moment its lone ``train`` would start (``rng_state``; updated to where its lone
-    run would leave it)."""
+    generator on the model's device (the CPU's or the GPU's) at the moment its lone ``train`` would
+    start (``rng_state``, None: the state when training starts; updated to where its lone run would
+    leave it)."""
 
     model: PetraModel
     epoch_batches: Callable[[int], Iterable[Batch]]
     objective: object  # prepare(batch) -> Prepared, loss(model, prepared), state_dict(), load_state_dict()
-    rng_state: torch.Tensor = field(default_factory=torch.get_rng_state)
+    rng_state: torch.Tensor | None = None
     checkpointer: Checkpointer | None = None
     evaluate: Callable[[PetraModel], float] | None = None
     result: TrainResult = field(default_factory=TrainResult)
@@ -169,7 +170,8 @@ class _Stack:
             self.optimizer.load_state_dict(_stack_optimizer_states([s["optimizer"] for s in saved]))
             self.schedule.load_state_dict(saved[0]["schedule"])
         device = next(self.base.parameters()).device
-        self.generators = [torch.Generator(device).set_state(m.rng_state) for m in members_]
+        now = torch.cuda.get_rng_state(device) if device.type == "cuda" else torch.get_rng_state()
+        self.generators = [torch.Generator(device).set_state(now if m.rng_state is None else m.rng_state) for m in members_]
         self.loss = _Loss(self.base, members_[0].objective)
         self.named = {f"model.{k}": v for k, v in {**params, **buffers}.items()}
 
