@@ -3,10 +3,10 @@
 Alone, a model draws from torch's default generator, exactly as ``F.dropout`` does on the CPU.
 When ``petra.training.members`` trains S seeds as one model (``torch.func.vmap`` over stacked
 parameters), every draw of the forward pass comes through here, so that member m draws from its
-own generator, in the order and at the shape it would alone: its own batch length (``"tokens"``)
-and number of selected rows (``"rows"``, the masked-LM positions), before padding to the longest
-member. A draw is therefore a function of a shape whose sizes are named, e.g. attention weights
-(B, H, T, T) are ``{2: "tokens", 3: "tokens"}``.
+own generator, in the order and at the shape it would alone: its own number of sentences
+(``"batch"``), batch length (``"tokens"``) and number of selected rows (``"rows"``, the masked-LM
+positions), before padding to the largest member. A draw is therefore a function of a shape whose
+sizes are named, e.g. attention weights (B, H, T, T) are ``{0: "batch", 2: "tokens", 3: "tokens"}``.
 
 Under ``vmap`` a draw reaches :class:`_MemberDraw`'s ``vmap`` rule, which sees all members at once
 and loops over them; that is the one place where a member's generator is used.
@@ -22,9 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-Sizes = dict[int, str]  # dim -> "tokens" | "rows" (| "tokens+1", ...): the dims whose size is a member's own
-TOKENS: Sizes = {1: "tokens"}  # (B, T, ...) activations
-ROWS: Sizes = {1: "rows"}  # (B, M, ...) activations at selected positions
+Sizes = dict[int, str]  # dim -> "batch" | "tokens" | "rows" (| "tokens+1", ...): the dims whose size is a member's own
+TOKENS: Sizes = {0: "batch", 1: "tokens"}  # (B, T, ...) activations
+ROWS: Sizes = {0: "batch", 1: "rows"}  # (B, M, ...) activations at selected positions
 
 
 @dataclass
@@ -32,14 +32,15 @@ class Members:
     """The members of a batched step: their generators and this step's sizes (per member)."""
 
     generators: list[torch.Generator]
-    tokens: list[int]  # each member's batch length before padding to the longest
+    batch: list[int]  # each member's number of sentences this step, before padding to the largest
+    tokens: list[int]  # each member's batch length, before padding to the longest
     rows: list[int] = field(default_factory=list)  # each member's selected rows, set by selected_rows
     anchor: torch.Tensor | None = None  # a batched input: the member dimension for draws without a tensor
 
     def size(self, member: int, name: str) -> int:
-        """``name``: "tokens" or "rows", plus an offset ("tokens+1": the root and every token)."""
+        """``name``: "batch", "tokens" or "rows", plus an offset ("tokens+1": the root and every token)."""
         base, _, extra = name.partition("+")
-        return (self.tokens if base == "tokens" else self.rows)[member] + int(extra or 0)
+        return {"batch": self.batch, "tokens": self.tokens, "rows": self.rows}[base][member] + int(extra or 0)
 
 
 _active: Members | None = None

@@ -90,7 +90,7 @@ class RandomOrderedEncoding(PositionalEncoding):
         # The indices of the T largest of L_max i.i.d. uniform keys form a uniform random T-subset;
         # one batched topk is far faster than a randperm per row.
         def subset(size, generator):
-            keys = torch.rand(batch, self.l_max, device=device, generator=generator)
+            keys = torch.rand(batch if size is None else size("batch"), self.l_max, device=device, generator=generator)
             return keys.topk(length if size is None else size("tokens"), dim=1, sorted=False).indices.sort(dim=1).values
 
         return draw(subset)

@@ -153,7 +153,7 @@ def _attention_with_dropout(
     scores = torch.matmul(q * q.shape[-1] ** -0.5, k.transpose(-2, -1))
     if bias is not None:
         scores = scores + bias
-    sizes = {2: "rows" if selected else "tokens", 3: "tokens"}  # (B, H, queries, keys)
+    sizes = {0: "batch", 2: "rows" if selected else "tokens", 3: "tokens"}  # (B, H, queries, keys)
     return torch.matmul(dropout(torch.softmax(scores, dim=-1), p, True, sizes), v)
 
 

@@ -64,7 +64,7 @@ class BiaffineHead(nn.Module):
         def mlp(width: int, sizes=TOKENS) -> nn.Sequential:
             return nn.Sequential(nn.Linear(dim, width), nn.GELU(), Dropout(dropout, sizes))
 
-        with_root = {1: "tokens+1"}  # candidate heads: the root, then every token
+        with_root = {0: "batch", 1: "tokens+1"}  # candidate heads: the root, then every token
         self.arc_dep, self.arc_head = mlp(arc_dim), mlp(arc_dim, with_root)
         self.rel_dep, self.rel_head = mlp(rel_dim), mlp(rel_dim, with_root)
         # bilinear maps as plain parameters and matmuls (nn.Bilinear has no bf16 autocast on the CPU)

@@ -7,8 +7,8 @@ The members' parameters are stacked along a leading member dimension
 A member keeps exactly what it has alone in :func:`petra.training.loop.train`: its initial weights,
 its batch order (its own ``epoch_batches``), its masks (its objective's generators, drawn apart in
 ``objective.prepare``), its dropout and random-PE stream (its own generator, :mod:`petra.randomness`),
-its optimizer state and its gradient clipping (per-member norms). Batches are padded to the longest
-member's length; a member's draws keep its own shape. Its checkpoints are the ones it writes alone,
+its optimizer state and its gradient clipping (per-member norms). Batches are padded to the largest
+member's (sentences and length); a member's draws keep its own shape. Its checkpoints are the ones it writes alone,
 so a killed batched run resumes, batched or alone, to the same numbers. On the CPU a member's losses
 equal its lone run's up to float rounding (batched and single matrix products round differently).
 """
@@ -113,18 +113,21 @@ def _rebuild(template, named: dict[str, torch.Tensor]):
     return replace(template, batch=batch("batch"), task=batch("task"), masked=masked)
 
 
-def _stacked(prepared: list) -> tuple[dict[str, torch.Tensor], list[int]]:
-    """The members' prepared tensors stacked along a leading member dimension, (B, T) ones padded to
-    the longest member (padding is never attended to, scored or pooled); and each member's T."""
-    lengths = [p.batch.ids.shape[1] for p in prepared]
-    longest = max(lengths)
+def _stacked(prepared: list) -> tuple[dict[str, torch.Tensor], Members]:
+    """The members' prepared tensors stacked along a leading member dimension, padded to the largest
+    member: (B, T) ones with padding tokens, (B,) ones (sentence labels) with IGNORE rows; padding is
+    never attended to, scored or pooled. And each member's own sizes (a step's :class:`Members`)."""
+    batch = [p.batch.ids.shape[0] for p in prepared]
+    tokens = [p.batch.ids.shape[1] for p in prepared]
+    most, longest = max(batch), max(tokens)
     named = [_tensors(p) for p in prepared]
     stacked = {}
     for key in named[0]:
         value = PAD.get(key.split(".")[1], IGNORE)
-        stacked[key] = torch.stack([F.pad(n[key], (0, longest - n[key].shape[1]), value=value) if n[key].dim() == 2
-                                    else n[key] for n in named])
-    return stacked, lengths
+        sizes = [(0, longest - n[key].shape[1], 0, most - n[key].shape[0]) if n[key].dim() == 2 else (0, most - n[key].shape[0])
+                 for n in named]
+        stacked[key] = torch.stack([F.pad(n[key], pad, value=value) if any(pad) else n[key] for n, pad in zip(named, sizes)])
+    return stacked, Members([], batch, tokens)
 
 
 def _optimizer(model: PetraModel, params: dict[str, torch.Tensor], cfg: OptimConfig, total: int):
@@ -177,12 +180,13 @@ class _Stack:
 
     def losses(self, prepared: list, precision: str) -> torch.Tensor:
         """(S,) each member's loss on its own prepared batch."""
-        named, lengths = _stacked(prepared)
+        named, step = _stacked(prepared)
+        step.generators = self.generators
         vocab = self.base.encoder.embed.num_embeddings
         for key in ("batch.ids", "task.ids", "masked.inputs"):
             if key in named:
                 check_token_ids(named[key], vocab)
-        template, step = prepared[0], Members(self.generators, lengths)
+        template = prepared[0]
 
         def member_loss(state: dict, tensors: dict) -> torch.Tensor:
             return functional_call(self.loss, state, (_rebuild(template, tensors), step))
@@ -239,8 +243,8 @@ def _epoch(members_: list[Member], epoch: int) -> Iterator[list[Batch]]:
         batches = [next(it, None) for it in iterators]
         if all(b is None for b in batches):
             return
-        if any(b is None for b in batches) or len({(b.ids.shape[0], b.lang, b.labelled) for b in batches}) > 1:
-            raise PetraError("batched members got batches that differ in number, size or language at the same step "
+        if any(b is None for b in batches) or len({(b.lang, b.labelled) for b in batches}) > 1:
+            raise PetraError("batched members got batches that differ in number or language at the same step "
                              "(a member's data must have the same size and language schedule); set run.ensemble: off")
         yield batches
 
