@@ -29,6 +29,13 @@ class TimeProfile:
             if self._open:
                 self._open[-1][2] += elapsed
 
+    def skip(self, seconds: float) -> None:
+        """Leave the last ``seconds`` out of every open part and of the wall time: time spent on other
+        work (a unit of a run.ensemble group waiting while the others go on)."""
+        for entry in self._open:
+            entry[1] += seconds
+        self._born += seconds
+
     def table(self) -> dict[str, float]:
         """Seconds per part, and under ``other`` the wall time since creation no part covered."""
         covered = sum(self.seconds.values())

@@ -63,6 +63,8 @@ CASES = {
     # config, rows: 2 PEs x 2 seeds x (synthetic: 1 target x 2 recipes; UD: per target zero-shot + 2 recipes,
     # Tagalog-TRG, test-only, fine-tuned on test folds)
     "synthetic": (CONFIG, 8),
+    # each PE's two seeds side by side, their training phases batched (run.ensemble)
+    "ensemble": (CONFIG.replace("checkpoint_every: 5}", "checkpoint_every: 5, ensemble: 2}"), 8),
     "ud": (UD_CONFIG, 24),
     # a tiny XLM-R built here with random weights: zero-shot + 2 recipes per PE and seed
     "pretrained": (PRETRAINED_CONFIG, 12),

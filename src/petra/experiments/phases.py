@@ -14,6 +14,7 @@ from petra.config import OptimConfig
 from petra.data.batches import EncodedCorpus, batches
 from petra.data.mixing import mixed_epochs
 from petra.data.vocab import LabelSet
+from petra.experiments.lockstep import train_phase
 from petra.models import PetraModel
 from petra.tasks import Task
 from petra.training.checkpoint import Checkpointer, atomic_write_json
@@ -75,10 +76,12 @@ def fit_mixture(
     pad_id: int, seed: int, checkpointer: Checkpointer | None = None, steps: int | None = None,
     evaluate: Callable[[PetraModel], float] | None = None, eval_every: int = 0,
 ) -> TrainResult:
-    """Like :func:`fit` over several languages, each step's language drawn from ``probabilities``."""
+    """Like :func:`fit` over several languages, each step's language drawn from ``probabilities``.
+    In a run.ensemble group, trained with the group's other units as one batched model where it can
+    (petra.experiments.lockstep)."""
     epoch_batches, natural = mixed_epochs(corpora, probabilities, cfg.batch_size, pad_id, seed, steps)
-    return train(model, epoch_batches, objective, cfg, steps or natural, checkpointer=checkpointer,
-                 evaluate=evaluate, eval_every=eval_every)
+    return train_phase(model, epoch_batches, objective, cfg, steps or natural, checkpointer, evaluate, eval_every,
+                       single_corpus=len(corpora) == 1)
 
 
 def seeded_scores(model: PetraModel, corpus: EncodedCorpus, task: Task, pad_id: int, seed: int, labels: LabelSet) -> dict:

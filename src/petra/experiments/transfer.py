@@ -20,7 +20,9 @@ from petra.config import config_to_dict
 from petra.experiments.transfer_config import Config
 from petra.experiments.executors import Failure, local_executor
 from petra.experiments.transfer_data import TransferData, missing_cells, prepare_data, tokenizer_key
-from petra.experiments.unit import run_unit
+from petra.device import uses_cuda
+from petra.experiments.lockstep import group_size
+from petra.experiments.unit import run_group
 from petra.results.kept_models import MODELS, keep_best
 from petra.results.store import ResultStore
 from petra.results.tracking import Trackers, tracked_unit
@@ -56,6 +58,30 @@ class TransferResults:
     preparation_seconds: float = 0.0  # reading, tokenizing and encoding every language, before any unit
 
 
+def unit_groups(pending: list[tuple[str, int]], size: int) -> list[tuple[str, list[int]]]:
+    """The pending units as groups of up to ``size`` seeds of one encoding (run.ensemble), in order."""
+    seeds: dict[str, list[int]] = {}
+    for encoding, seed in pending:
+        seeds.setdefault(encoding, []).append(seed)
+    return [(e, s[i:i + size]) for e, s in seeds.items() for i in range(0, len(s), size)]
+
+
+def _stored(config: Config, store: ResultStore, keys: dict, trackers: Trackers | None, on_unit_done, encoding: str,
+            seed: int, result, resumed: list[str]) -> None:
+    """A finished unit kept in the store at once (then its models pruned, and it logged to the trackers)."""
+    if result.resumed:
+        resumed.append(f"{encoding} seed {seed}: {result.resumed}")
+    records = pd.DataFrame([r.row() for r in result.records])
+    profile = pd.DataFrame({"part": list(result.profile), "seconds": list(result.profile.values())})
+    store.put(keys[(encoding, seed)], records, pd.DataFrame(result.curves), pd.DataFrame(result.scores), profile)
+    if config.run.keep_models == "best":
+        keep_best(store.root, keys.values())
+    if trackers is not None:
+        trackers.log(tracked_unit(config_to_dict(config), encoding, seed, result.records, result.curves))
+    if on_unit_done is not None:
+        on_unit_done(encoding, seed)
+
+
 def run(
     config: Config, store: ResultStore, on_unit_done: Callable[[str, int], None] | None = None, executor=None,
     data_dir: str | Path | None = None, trackers: Trackers | None = None,
@@ -73,27 +99,19 @@ def run(
         data = prepare_data(config, data_dir, store.shared_dir(f"tokenizer-{tokenizer_key(config)}"))
         preparation = perf_counter() - start
         missing = missing_cells(config, data)
-        if executor is None:
-            executor = local_executor(config.run.workers, len(pending))
         keep = config.run.keep_models
-        jobs = [(config, data, e, s, store.work_dir(keys[(e, s)]), None if keep == "none" else store.root / MODELS / keys[(e, s)])
-                for e, s in pending]
-        for index, result in executor.map(run_unit, jobs):
-            encoding, seed = pending[index]
-            if isinstance(result, Failure):
-                failures.append(f"{encoding} seed {seed}: {result.error}")
+        groups = unit_groups(pending, group_size(config.run.ensemble, uses_cuda(config.run.device)))
+        if executor is None:
+            executor = local_executor(config.run.workers, len(groups))
+        jobs = [(config, data, e, seeds, [store.work_dir(keys[(e, s)]) for s in seeds],
+                 [None if keep == "none" else store.root / MODELS / keys[(e, s)] for s in seeds]) for e, seeds in groups]
+        for index, outcome in executor.map(run_group, jobs):
+            encoding, seeds = groups[index]
+            if isinstance(outcome, Failure):
+                failures += [f"{encoding} seed {seed}: {outcome.error}" for seed in seeds]
                 continue
-            if result.resumed:
-                resumed.append(f"{encoding} seed {seed}: {result.resumed}")
-            records = pd.DataFrame([r.row() for r in result.records])
-            profile = pd.DataFrame({"part": list(result.profile), "seconds": list(result.profile.values())})
-            store.put(keys[(encoding, seed)], records, pd.DataFrame(result.curves), pd.DataFrame(result.scores), profile)
-            if keep == "best":
-                keep_best(store.root, keys.values())
-            if trackers is not None:
-                trackers.log(tracked_unit(config_to_dict(config), encoding, seed, result.records, result.curves))
-            if on_unit_done is not None:
-                on_unit_done(encoding, seed)
+            for seed, result in zip(seeds, outcome):
+                _stored(config, store, keys, trackers, on_unit_done, encoding, seed, result, resumed)
     runs = store.records(keys.values())
     if not runs.empty:
         runs["gain"] = runs["accuracy"] - runs["scratch_accuracy"]

@@ -169,6 +169,18 @@ class RunConfig(RunSection):
                                                                        "each finished unit is logged to")
     keep_models: Literal["none", "best", "all"] = Field("best", description="models kept for `petra export`; best: "
                                                         "the best seed of each (source, target, PE, recipe, k)")
+    ensemble: Literal["auto", "off"] | int = Field(
+        "auto", description="seeds of a PE whose training phases run as one batched model (petra.training.members; "
+        "the same numbers as one after another): N seeds per group, off, or auto (where it was measured to pay)")
+
+    @field_validator("ensemble", mode="before")
+    @classmethod
+    def _ensemble_size(cls, value: Any) -> Any:
+        if value is False:  # YAML reads a bare `off` as false
+            return "off"
+        if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+            raise ValueError(f"ensemble must be auto, off or a number of seeds >= 1, got {value}")
+        return value
 
     @field_validator("report_to")
     @classmethod

@@ -23,6 +23,7 @@ from petra.data.tokenize import AnyTokenizer
 from petra.data.vocab_extension import Extension
 from petra.device import prepare_unit
 from petra.encodings import has_parameters
+from petra.experiments.lockstep import Lockstep
 from petra.experiments.phases import PhaseLog, fit_mixture, seeded_accuracy, seeded_scores
 from petra.experiments.pretraining import new_model, pretrain, with_adversary
 from petra.experiments.records import RunRecord, UnitResult, curve_rows, pool_folds
@@ -294,7 +295,18 @@ def _prefix(recipe: str) -> str:
     return "" if recipe == ZERO_SHOT else f"{recipe}/"
 
 
-def run_unit(config: Config, data: TransferData, encoding: str, seed: int, work: Path | None = None,
-             models: Path | None = None) -> UnitResult:
+def run_group(config: Config, data: TransferData, encoding: str, seeds: list[int], works: list[Path | None],
+              models: list[Path | None]) -> list[UnitResult]:
+    """The units (``encoding``, seed) of one group: one alone, several side by side with their training
+    phases batched (run.ensemble; petra.experiments.lockstep), each with its own work and models folder."""
     device = prepare_unit(config.run.threads, config.run.device)
-    return UnitRunner(config, data, encoding, seed, work, device, models).run()
+    if len(seeds) == 1:
+        return [UnitRunner(config, data, encoding, seeds[0], works[0], device, models[0]).run()]
+
+    def unit(seed: int, work: Path | None, kept: Path | None):
+        runner = UnitRunner(config, data, encoding, seed, work, device, kept)
+        group.attach(runner.time)
+        return runner.run()
+
+    group = Lockstep([lambda s=s, w=w, m=m: unit(s, w, m) for s, w, m in zip(seeds, works, models)])
+    return group.run()

@@ -1,0 +1,49 @@
+"""run.ensemble: a PE's seeds trained side by side, each training phase as one batched model, give
+the numbers the same seeds give one after another (the same runs, scores and curves, up to float
+rounding), and say which phases they batched."""
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from petra.config import parse_config
+from petra.experiments.driver import drive
+from petra.experiments.transfer_config import Config
+
+CONFIG = {
+    "name": "ensemble",
+    "encodings": ["learned", "random_ordered"],
+    "seeds": [0, 1, 2],
+    "model": {"dim": 32, "heads": 2, "ffn_dim": 64, "layers": 1, "dropout": 0.1},
+    "task": {"type": "sequence"},
+    "data": {"source": {"name": "svo"}, "targets": [{"name": "sov", "word_order": "SOV"}], "source_train": 300, "test": 60},
+    "pretrain": {"objectives": ["mlm", "task"], "epochs": 2, "batch_size": 16, "warmup_steps": 5},
+    "finetune": {"recipes": ["full", "frozen_pe", "adapters"], "shots": [0, 30], "epochs": 3, "batch_size": 8,
+                 "warmup_steps": 2, "curve_points": 2},
+    "run": {"workers": 1},
+}
+KEY = ["encoding", "seed", "source", "target", "recipe", "shots"]
+
+
+def run(tmp_path, ensemble):
+    config = parse_config({**CONFIG, "run": {**CONFIG["run"], "ensemble": ensemble,
+                                             "output_dir": str(tmp_path / str(ensemble))}}, schema=Config)
+    finished = drive(config)
+    runs = finished.results.runs.drop(columns=["pretrain_seconds", "finetune_seconds", "key"], errors="ignore")
+    curves = finished.results.curves.drop(columns=["key"], errors="ignore")
+    return runs.sort_values(KEY, ignore_index=True), curves.sort_values(list(curves.columns[:-1]), ignore_index=True)
+
+
+def test_an_ensemble_gives_the_numbers_of_seeds_trained_one_after_another(tmp_path, caplog):
+    alone, alone_curves = run(tmp_path, "off")
+    with caplog.at_level(logging.INFO, logger="petra.experiments.lockstep"):
+        batched, batched_curves = run(tmp_path, 3)
+    # every training phase batched: pretraining, scratch and each recipe, per PE
+    assert caplog.text.count("3 units trained pretrain-svo as one batched model") == 2
+    for phase in ("scratch-sov-30", "full-svo-sov-30", "adapters-svo-sov-30"):
+        assert f"3 units trained {phase} as one batched model" in caplog.text, caplog.text
+    assert len(batched) == 2 * 3 * 4  # PEs x seeds x (zero-shot + 3 recipes)
+    pd.testing.assert_frame_equal(alone, batched, rtol=1e-5)
+    assert len(alone_curves) == len(batched_curves)
+    np.testing.assert_allclose(batched_curves["value"], alone_curves["value"], rtol=1e-5)
