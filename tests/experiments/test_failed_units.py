@@ -22,15 +22,15 @@ run: {workers: 1}
 def test_a_unit_failing_every_retry_exits_1_and_a_rerun_trains_only_it(tmp_path, monkeypatch):
     config, out = tmp_path / "c.yaml", tmp_path / "out"
     config.write_text(CONFIG)
-    real, calls = transfer.run_unit, []
+    real, calls = transfer.run_group, []
 
-    def sinusoidal_fails(config, data, encoding, seed, *rest):
+    def sinusoidal_fails(config, data, encoding, seeds, *rest):
         calls.append(encoding)
         if encoding == "sinusoidal":
             raise RuntimeError("injected fault")
-        return real(config, data, encoding, seed, *rest)
+        return real(config, data, encoding, seeds, *rest)
 
-    monkeypatch.setattr(transfer, "run_unit", sinusoidal_fails)  # one worker: units run in this process
+    monkeypatch.setattr(transfer, "run_group", sinusoidal_fails)  # one worker: units run in this process
     failed = CliRunner().invoke(app, ["run", str(config), "-o", str(out)])
     assert failed.exit_code == 1, failed.output
     assert "sinusoidal seed 0" in failed.output and "injected fault" in failed.output
@@ -38,7 +38,7 @@ def test_a_unit_failing_every_retry_exits_1_and_a_rerun_trains_only_it(tmp_path,
     assert len(list((out / "store" / "records").glob("*.parquet"))) == 1  # the finished unit is stored
 
     calls.clear()
-    monkeypatch.setattr(transfer, "run_unit", lambda *args: (calls.append(args[2]), real(*args))[1])
+    monkeypatch.setattr(transfer, "run_group", lambda *args: (calls.append(args[2]), real(*args))[1])
     again = CliRunner().invoke(app, ["run", str(config), "-o", str(out)])
     assert again.exit_code == 0, again.output
     assert calls == ["sinusoidal"] and "1 finished unit(s) reused" in again.output
@@ -50,14 +50,14 @@ FAULT = '''
 import os
 if os.environ.get("PETRA_FAIL_ENCODING"):
     import petra.experiments.transfer as transfer
-    from petra.experiments.unit import run_unit as real
+    real = transfer.run_group
 
-    def run_unit(config, data, encoding, seed, *rest):
+    def run_group(config, data, encoding, seeds, *rest):
         if encoding == os.environ["PETRA_FAIL_ENCODING"]:
             raise RuntimeError("injected fault")
-        return real(config, data, encoding, seed, *rest)
+        return real(config, data, encoding, seeds, *rest)
 
-    transfer.run_unit = run_unit
+    transfer.run_group = run_group
 '''
 
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from petra.config import parse_config
-from petra.experiments.unit import run_unit
+from petra.experiments.transfer import run_group
 from petra.experiments.transfer_data import prepare_data
 from petra.data.mixing import temperature_probabilities
 
@@ -29,7 +29,7 @@ def test_all_recipes_with_multilingual_adversarial_pretraining():
     data = prepare_data(config)
     assert data.languages == ["svo", "vso", "sov"]
     assert [c.lang for c in data.mix] == [1] and data.targets["sov"].lang == data.targets["sov"].test.lang == 2
-    result = run_unit(config, data, "learned", 0)
+    result = run_group(config, data, "learned", [0])[0]
     runs = pd.DataFrame([r.__dict__ for r in result.records]).set_index("recipe")
     assert list(runs.index) == ["full", "frozen_pe", "frozen_adaptive_pe", "adapters", "adversarial"]
     assert runs["accuracy"].between(0, 1).all()
@@ -58,7 +58,7 @@ def test_frozen_encoder_lr_reaches_only_the_frozen_encoder_recipes():
         config = parse_config({**TINY, "pretrain": {"epochs": 1, "batch_size": 16},
                                "finetune": {**TINY["finetune"], "recipes": ["full", "adapters"], "curve_points": 0,
                                             **finetune}})
-        records = run_unit(config, prepare_data(config), "learned", 0).records
+        records = run_group(config, prepare_data(config), "learned", [0])[0].records
         return {r.recipe: (r.accuracy, r.scratch_accuracy) for r in records}
 
     default = accuracies()

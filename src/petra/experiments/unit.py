@@ -21,9 +21,7 @@ from petra.experiments.transfer_config import Config
 from petra.data.batches import EncodedCorpus
 from petra.data.tokenize import AnyTokenizer
 from petra.data.vocab_extension import Extension
-from petra.device import prepare_unit
 from petra.encodings import has_parameters
-from petra.experiments.lockstep import Lockstep
 from petra.experiments.phases import PhaseLog, fit_mixture, seeded_accuracy, seeded_scores
 from petra.experiments.pretraining import new_model, pretrain, with_adversary
 from petra.experiments.records import RunRecord, UnitResult, curve_rows, pool_folds
@@ -56,6 +54,7 @@ class UnitRunner:
         self._pretrained: dict[str, PetraModel] = {}
         self._masked_lm: dict[str, PetraModel] = {}  # after masked-LM, before the task (a recipe's base)
         self._readied: dict[tuple[str, str], PetraModel] = {}  # (recipe, source): readied once per source (MAD-X)
+        self._cka_references: dict = {}  # a start model's states on a target's test tokens (petra.metrics.stability)
         self.shots = ShotSets(config, data, self.task, seed, self.pretrained)
 
     def _seed(self, *parts: str) -> int:
@@ -271,7 +270,7 @@ class UnitRunner:
                 # CKA compares both models on the same tokens: a grown vocabulary reads the text as other tokens
                 with self.time.part("stability measures"):
                     out.update(drift_and_cka(self.start(phase, source), model, None if grown.added else test_set,
-                                             self.data.pad_id, self.device, self._seed("cka")))
+                                             self.data.pad_id, self.device, self._seed("cka"), self._cka_references))
                 path = self._kept(phase, source.name, name, keep_k) if keep_k is not None else None
                 if path is not None:
                     meta = self._meta(phase, source.name, keep_k, {name: out["accuracy"]}, grown.tokenizer if grown.added else None)
@@ -293,20 +292,3 @@ class UnitRunner:
 def _prefix(recipe: str) -> str:
     """Phase-log names: the pretrained model's phases keep their names (logs of earlier runs resume)."""
     return "" if recipe == ZERO_SHOT else f"{recipe}/"
-
-
-def run_group(config: Config, data: TransferData, encoding: str, seeds: list[int], works: list[Path | None],
-              models: list[Path | None]) -> list[UnitResult]:
-    """The units (``encoding``, seed) of one group: one alone, several side by side with their training
-    phases batched (run.ensemble; petra.experiments.lockstep), each with its own work and models folder."""
-    device = prepare_unit(config.run.threads, config.run.device)
-    if len(seeds) == 1:
-        return [UnitRunner(config, data, encoding, seeds[0], works[0], device, models[0]).run()]
-
-    def unit(seed: int, work: Path | None, kept: Path | None):
-        runner = UnitRunner(config, data, encoding, seed, work, device, kept)
-        group.attach(runner.time)
-        return runner.run()
-
-    group = Lockstep([lambda s=s, w=w, m=m: unit(s, w, m) for s, w, m in zip(seeds, works, models)])
-    return group.run()

@@ -3,6 +3,8 @@ convergence, PE drift and representation similarity (linear CKA)."""
 
 from __future__ import annotations
 
+import hashlib
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -113,9 +115,12 @@ def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
     return float(cross / ((x.T @ x).norm() * (y.T @ y).norm()).clamp(min=1e-12))
 
 
-def drift_and_cka(pretrained, tuned, test_set, pad_id: int, device: torch.device, seed: int) -> dict:
+def drift_and_cka(pretrained, tuned, test_set, pad_id: int, device: torch.device, seed: int,
+                  references: dict | None = None) -> dict:
     """PE drift of a fine-tuning and linear CKA of its encoder states to the pretrained model's on (up
-    to 200 of) ``test_set``'s tokens; no CKA when ``test_set`` is None (the models read different tokens)."""
+    to 200 of) ``test_set``'s tokens; no CKA when ``test_set`` is None (the models read different tokens).
+    ``references``: the pretrained side's states by (model, tokens, seed), kept across calls: every k
+    and recipe fine-tuned from one model on one target compares to the same states."""
     from petra.data.batches import collate
     from petra.models.language import AdaptivePE
 
@@ -129,7 +134,16 @@ def drift_and_cka(pretrained, tuned, test_set, pad_id: int, device: torch.device
     # 200 test sentences in length-sorted batches of 32: one padded 200-row batch cost 3x as much
     rows = sorted(range(min(200, len(test_set))), key=lambda r: len(test_set.ids[r]))
     chunks = [collate(test_set, rows[i : i + 32], pad_id).to(device) for i in range(0, len(rows), 32)]
-    out["cka"] = linear_cka(_states(pretrained, chunks, seed), _states(tuned, chunks, seed))
+    reference = None
+    if references is not None:
+        tokens = hashlib.sha1(b"".join(c.ids.cpu().numpy().tobytes() for c in chunks)).hexdigest()
+        key = (id(pretrained), tokens, seed)
+        reference = references.get(key)
+    if reference is None:
+        reference = _states(pretrained, chunks, seed)
+        if references is not None:
+            references[key] = reference
+    out["cka"] = linear_cka(reference, _states(tuned, chunks, seed))
     return out
 
 
