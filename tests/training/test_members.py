@@ -21,6 +21,7 @@ from petra.training.checkpoint import Checkpointer
 from petra.training.loop import train
 from petra.training.members import Member, train_members
 from petra.training.objectives import JointObjective, MLMObjective, TokenDropout
+from petra.training.recipes import Setup, apply_recipe
 
 OPTIM = OptimConfig(epochs=3, batch_size=16, lr=3e-3, warmup_steps=2)
 STEPS_PER_EPOCH = 7  # 100 training sentences in batches of 16: a short batch, at another step per seed
@@ -133,6 +134,28 @@ def test_kill_9_during_a_batched_run_resumes_to_the_same_numbers(tmp_path):
     for result, expected in zip(resumed, full):
         assert result.steps == 21
         np.testing.assert_allclose(result.losses, expected.losses, rtol=LOSS_RTOL)
+
+
+def test_each_member_trains_its_own_embedding_rows():
+    """A frozen-encoder recipe trains the embedding rows of its own k sentences' pieces; word dropout
+    gives [MASK]'s row a gradient that only the mask keeps out. Each member keeps its own mask."""
+    vocab = language("token")[0]
+
+    def with_adapters(members):
+        for seed, member in zip([0, 1], members):
+            pieces = frozenset(range(5, 25) if seed == 0 else range(15, 40))
+            apply_recipe(member.model, "adapters", Setup(1, None, pieces))
+        return members
+
+    lone = [alone(m) for m in with_adapters(build_members([0, 1]))]
+    members = with_adapters(build_members([0, 1]))
+    starts = [m.model.encoder.embed.weight.detach().clone() for m in members]
+    results = train_members(members, OPTIM, STEPS_PER_EPOCH)
+    for (expected, _), result, member, start, kept in zip(lone, results, members, starts, [range(5, 25), range(15, 40)]):
+        np.testing.assert_allclose(result.losses, expected.losses, rtol=LOSS_RTOL)
+        moved = (member.model.encoder.embed.weight - start).abs().sum(dim=1) > 0
+        assert set(moved.nonzero().flatten().tolist()) <= set(kept) and moved.any()
+        assert not moved[vocab.mask_id]
 
 
 def test_what_cannot_be_batched_is_said_before_training():

@@ -70,6 +70,9 @@ def check_members(members_: list[Member]) -> None:
                              "same PE, heads, vocabulary and recipe")
         if m.model.encoder._forward_hooks:
             raise PetraError("batched members cannot train a model with forward hooks (the adversarial objective)")
+        for name, p in m.model.named_parameters():
+            if p._backward_hooks and (len(p._backward_hooks) > 1 or not hasattr(p, "row_mask")):
+                raise PetraError(f"batched members cannot train {name}: a gradient hook other than a recipe's row mask")
 
 
 class _Loss(nn.Module):
@@ -164,8 +167,9 @@ class _Stack:
         self.members, self.base = members_, members_[0].model
         params, buffers = stack_module_state([m.model for m in members_])
         for name, p in self.base.named_parameters():
-            for hook in p._backward_hooks.values() if p._backward_hooks else ():
-                params[name].register_hook(hook)  # a recipe's row mask: it broadcasts over the members
+            if p._backward_hooks:  # a recipe's embedding rows: each member trains its own (check_members)
+                masks = torch.stack([dict(m.model.named_parameters())[name].row_mask for m in members_])
+                params[name].register_hook(lambda grad, masks=masks: grad * masks.to(grad.device))
         self.params, self.buffers = params, buffers
         self.trained = [params[n] for n, p in self.base.named_parameters() if p.requires_grad]
         self.optimizer, self.schedule = _optimizer(self.base, params, cfg, total)

@@ -95,6 +95,7 @@ def embedding_rows(model: nn.Module, setup: Setup) -> dict[str, list[nn.Paramete
     rows[sorted(setup.target_pieces)] = 1.0
     table.requires_grad_(True)  # (a library may have frozen it) so the hook can be registered
     table.register_hook(lambda grad: grad * rows.to(grad.device))
+    table.row_mask = rows  # batched members stack each member's mask (petra.training.members)
     table.no_weight_decay = True  # decay would move the untrained rows (petra.training.loop.make_optimizer)
     table.trained_rows = len(setup.target_pieces)
     return {f"embeddings of {len(setup.target_pieces)} target pieces": [table]}
