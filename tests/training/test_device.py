@@ -124,7 +124,7 @@ def test_bench_on_cuda_without_cuda_exits_2():
 
 def test_bench_preset_is_checked():
     result = _petra("bench", "--preset", "bert-huge")
-    assert result.returncode == 2 and "--preset must be one of ['bert-base']" in result.stderr
+    assert result.returncode == 2 and "--preset must be one of ['bert-base', 'demo']" in result.stderr
 
 
 @needs_cuda
