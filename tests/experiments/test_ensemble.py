@@ -4,10 +4,13 @@ rounding), and say which phases they batched."""
 
 import logging
 
+import pytest
+
 import numpy as np
 import pandas as pd
 
 from petra.config import parse_config
+from petra.errors import PetraError
 from petra.experiments.driver import drive
 from petra.experiments.transfer_config import Config
 
@@ -47,3 +50,18 @@ def test_an_ensemble_gives_the_numbers_of_seeds_trained_one_after_another(tmp_pa
     pd.testing.assert_frame_equal(alone, batched, rtol=1e-5)
     assert len(alone_curves) == len(batched_curves)
     np.testing.assert_allclose(batched_curves["value"], alone_curves["value"], rtol=1e-5)
+
+
+def test_units_group_by_encoding_in_order_and_ensemble_is_checked():
+    from petra.experiments.lockstep import group_size
+    from petra.experiments.transfer import unit_groups
+
+    pending = [("learned", 0), ("learned", 1), ("learned", 2), ("rope", 0), ("rope", 2)]
+    assert unit_groups(pending, 2) == [("learned", [0, 1]), ("learned", [2]), ("rope", [0, 2])]
+    assert unit_groups(pending, 1) == [(e, [s]) for e, s in pending]
+    assert group_size("auto", on_cuda=False) == group_size("off", on_cuda=True) == 1 and group_size(4, False) == 4
+    import yaml
+
+    assert parse_config(yaml.safe_load("run: {ensemble: off}"), schema=Config).run.ensemble == "off"  # YAML's false
+    with pytest.raises(PetraError, match="run.ensemble"):
+        parse_config({"run": {"ensemble": 0}}, schema=Config)

@@ -129,7 +129,6 @@ class Lockstep:
         self.errors: list[BaseException | None] = [None] * len(jobs)
         self.profiles: list[TimeProfile | None] = [None] * len(jobs)
         self.start_state = _Generators.capture()
-        self.batched_steps = 0  # steps trained as part of a batched model, over all units (what the report can say)
 
     def attach(self, profile: TimeProfile) -> None:
         """The calling unit's time profile: the time it waits for the others is not its own."""
@@ -207,7 +206,6 @@ class Lockstep:
         for request, member, result in zip(group, members, results):
             request.result, request.seconds = result, share
             _set_device_state(request, member.rng_state)  # where its lone training leaves the generator
-        self.batched_steps += sum(r.steps for r in results)
         log.info("%d units trained %s as one batched model (%d steps each)", len(group),
                  first.checkpointer.path.stem if first.checkpointer else "a phase", results[0].steps)
 

@@ -76,12 +76,12 @@ def _members(config: MembersConfig, steps: int, device: torch.device) -> list[Me
     return members
 
 
-def _optim(config: MembersConfig, steps: int) -> OptimConfig:
+def _optim(config: MembersConfig) -> OptimConfig:
     return OptimConfig(epochs=1, batch_size=config.shape.batch, lr=1e-3, warmup_steps=1, precision=config.precision)
 
 
 def _separate(config: MembersConfig, steps: int, device: torch.device) -> float:
-    members, optim = _members(config, steps, device), _optim(config, steps)
+    members, optim = _members(config, steps, device), _optim(config)
     start = time.perf_counter()
     for member in members:
         train(member.model, member.epoch_batches, member.objective, optim, steps)
@@ -91,7 +91,7 @@ def _separate(config: MembersConfig, steps: int, device: torch.device) -> float:
 def _batched(config: MembersConfig, steps: int, device: torch.device) -> float:
     members = _members(config, steps, device)
     start = time.perf_counter()
-    train_members(members, _optim(config, steps), steps)
+    train_members(members, _optim(config), steps)
     return _seconds(start, device)
 
 
