@@ -3,6 +3,7 @@ the numbers the same seeds give one after another (the same runs, scores and cur
 rounding), and say which phases they batched."""
 
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +66,40 @@ def test_units_group_by_encoding_in_order_and_ensemble_is_checked():
     assert parse_config(yaml.safe_load("run: {ensemble: off}"), schema=Config).run.ensemble == "off"  # YAML's false
     with pytest.raises(PetraError, match="run.ensemble"):
         parse_config({"run": {"ensemble": 0}}, schema=Config)
+
+
+UD = {
+    "name": "ensemble-ud",
+    "encodings": ["rope"],
+    "seeds": [0, 1, 2],
+    "model": {"dim": 32, "heads": 2, "ffn_dim": 64, "layers": 1, "max_len": 64},
+    "task": {"type": "token", "labels": "upos"},
+    "tokenizer": {"kind": "wordpiece", "vocab_size": 500, "min_frequency": 1},
+    "data": {"source": {"treebank": "Wolof-WTB"}, "targets": [{"treebank": "Irish-IDT"}, {"treebank": "Tagalog-TRG"}],
+             "source_train": 300, "test": 50},
+    "pretrain": {"epochs": 2, "task_epochs": 2, "batch_size": 16, "warmup_steps": 5, "mix": {"target_text": 40}},
+    "finetune": {"recipes": ["full", "adapters"], "shots": [0, 20], "epochs": 4, "batch_size": 8, "warmup_steps": 2,
+                 "curve_points": 2},
+    "run": {"workers": 1},
+}
+
+
+def test_an_ensemble_on_real_treebanks_gives_the_same_runs(tmp_path, caplog):
+    """Wolof -> Irish and Tagalog (test folds): the masked-LM stage reads the targets' text too (each step's
+    language drawn per seed: one after another), the task stage, scratch and recipes batch."""
+    shared = Path(__file__).resolve().parents[3] / "shared" / "data"
+    if not (shared / "ud").is_dir():
+        pytest.skip("../shared/data/ud not present")
+    runs = {}
+    for ensemble in ("off", 3):
+        config = parse_config({**UD, "run": {**UD["run"], "ensemble": ensemble, "output_dir": str(tmp_path / str(ensemble))}},
+                              schema=Config)
+        with caplog.at_level(logging.INFO, logger="petra.experiments.lockstep"):
+            finished = drive(config, data_dir=shared)
+        runs[ensemble] = finished.results.runs.drop(columns=["pretrain_seconds", "finetune_seconds", "key"], errors="ignore")
+    assert "3 units train one after another: their phase draws each step's language per seed" in caplog.text
+    assert "3 units trained pretrain-Wolof-WTB as one batched model" in caplog.text
+    assert "3 units trained adapters-Wolof-WTB-Tagalog-TRG-20-fold4 as one batched model" in caplog.text
+    assert len(runs["off"]) == 3 * (2 * 3)  # seeds x targets x (zero-shot + 2 recipes)
+    pd.testing.assert_frame_equal(runs["off"].sort_values(KEY, ignore_index=True),
+                                  runs[3].sort_values(KEY, ignore_index=True), rtol=1e-5)
