@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-Sizes = dict[int, str]  # dim -> "batch" | "tokens" | "rows" (| "tokens+1", ...): the dims whose size is a member's own
+Sizes = dict[int, str]  # dim -> "batch" | "tokens" | "tokens+1" | "rows": the dims whose size is a member's own
 TOKENS: Sizes = {0: "batch", 1: "tokens"}  # (B, T, ...) activations
 ROWS: Sizes = {0: "batch", 1: "rows"}  # (B, M, ...) activations at selected positions
 
@@ -34,13 +34,17 @@ class Members:
     generators: list[torch.Generator]
     batch: list[int]  # each member's number of sentences this step, before padding to the largest
     tokens: list[int]  # each member's batch length, before padding to the longest
-    rows: list[int] = field(default_factory=list)  # each member's selected rows, set by selected_rows
     anchor: torch.Tensor | None = None  # a batched input: the member dimension for draws without a tensor
+    # per member, its size of each name: "batch", "tokens", "tokens+1" (the root and every token), and
+    # "rows" once the step has selected them (most_selected)
+    sizes: list[dict[str, int]] = field(init=False)
 
-    def size(self, member: int, name: str) -> int:
-        """``name``: "batch", "tokens" or "rows", plus an offset ("tokens+1": the root and every token)."""
-        base, _, extra = name.partition("+")
-        return {"batch": self.batch, "tokens": self.tokens, "rows": self.rows}[base][member] + int(extra or 0)
+    def __post_init__(self) -> None:
+        self.sizes = [{"batch": b, "tokens": t, "tokens+1": t + 1} for b, t in zip(self.batch, self.tokens)]
+
+    @property
+    def rows(self) -> list[int]:
+        return [sizes["rows"] for sizes in self.sizes]
 
 
 _active: Members | None = None
@@ -91,7 +95,7 @@ class _MemberDraw(torch.autograd.Function):
     @staticmethod
     def vmap(info, in_dims, anchor, make):
         state = _active
-        drawn = [make(lambda name, m=m: state.size(m, name), generator) for m, generator in enumerate(state.generators)]
+        drawn = [make(sizes.__getitem__, generator) for sizes, generator in zip(state.sizes, state.generators)]
         shape = [max(t.shape[d] for t in drawn) for d in range(drawn[0].dim())]
         padded = [t if list(t.shape) == shape else F.pad(t, [p for d in reversed(range(t.dim())) for p in (0, shape[d] - t.shape[d])])
                   for t in drawn]
@@ -157,5 +161,7 @@ class _RecordRows(torch.autograd.Function):
     @staticmethod
     def vmap(info, in_dims, select: torch.Tensor):
         counts = select.movedim(in_dims[0], 0).flatten(2).sum(dim=2)  # (S, B)
-        _active.rows = counts.amax(dim=1).tolist() if counts.numel() else [0] * info.batch_size
+        rows = counts.amax(dim=1).tolist() if counts.numel() else [0] * info.batch_size
+        for sizes, own in zip(_active.sizes, rows):
+            sizes["rows"] = own
         return select.new_zeros(()), None
