@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import petra
+from petra.results.time_profile import IDLE
 from petra.timing import UNTIMED, TimeProfile
 
 
@@ -37,6 +38,9 @@ def test_a_transfer_run_records_where_its_time_went_and_a_rerun_keeps_it(tmp_pat
                  "keeping models", "k-shot data", UNTIMED):
         assert spent.loc[part, "seconds"] >= 0, part
     assert spent.loc["pretraining", "seconds"] > 0 and spent.loc["evaluation", "seconds"] > 0
+    # one worker, in this process: outside its units only storing each unit (no start-up, no idle tail)
+    units = spent.loc[~spent.index.isin(["data preparation", IDLE]), "seconds"].sum()
+    assert 0 < spent.loc[IDLE, "seconds"] < 0.5 * units and not spent.loc[IDLE, "training"]
     assert spent["share"].sum() == pytest.approx(1.0)
     assert set(spent.index[spent["training"]]) == {"pretraining", "fine-tuning", "scratch"}
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
@@ -45,4 +49,4 @@ def test_a_transfer_run_records_where_its_time_went_and_a_rerun_keeps_it(tmp_pat
     petra.run(config)  # every unit from the store: their profiles are stored with them
     again = pd.read_csv(tmp_path / "r" / "time.csv").set_index("part")
     assert again.loc["pretraining", "seconds"] == spent.loc["pretraining", "seconds"]
-    assert "data preparation" not in again.index  # this run prepared nothing
+    assert "data preparation" not in again.index and IDLE not in again.index  # this run prepared and trained nothing

@@ -37,7 +37,7 @@ from petra.training.objectives import JointObjective
 def group_size(ensemble: str | int, on_cuda: bool) -> int:
     """Units per group for ``run.ensemble``. ``auto`` batches only where it was measured to pay:
     on this project's 2-core CPU, ``petra bench --preset demo --members S`` trained 3 batched members
-    at 0.84x and 8 at 1.14x the speed of one model after another (vmap's per-step overhead against
+    at 0.88x and 8 at 1.2x the speed of one model after another (vmap's per-step overhead against
     matrix products the cores already fill), before the unit's work that does not batch: off. On a
     GPU nothing is measured yet: off, until ``petra bench --members`` there says otherwise."""
     if ensemble == "off" or ensemble == "auto":

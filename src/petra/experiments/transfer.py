@@ -20,7 +20,7 @@ import pandas as pd
 
 from petra.config import config_to_dict
 from petra.experiments.transfer_config import Config
-from petra.experiments.executors import Failure, local_executor
+from petra.experiments.executors import Failure, LocalExecutor, local_executor
 from petra.experiments.transfer_data import TransferData, missing_cells, prepare_data, tokenizer_key
 from petra.device import prepare_unit, uses_cuda
 from petra.experiments.lockstep import Lockstep, group_size
@@ -59,6 +59,7 @@ class TransferResults:
     resumed: list[str] = field(default_factory=list)  # per unit a killed attempt left work for: what it reused
     profiles: pd.DataFrame = field(default_factory=pd.DataFrame)  # per unit and part: wall seconds (petra.timing)
     preparation_seconds: float = 0.0  # reading, tokenizing and encoding every language, before any unit
+    idle_seconds: float = 0.0  # local workers' time outside units (start-up, the idle tail); 0 when not known
 
 
 def unit_groups(pending: list[tuple[str, int]], size: int) -> list[tuple[str, list[int]]]:
@@ -114,7 +115,7 @@ def run(
     for unit in keys:
         if unit not in pending and on_unit_done is not None:
             on_unit_done(*unit)
-    failures, missing, data, resumed, preparation = [], [], None, [], 0.0
+    failures, missing, data, resumed, preparation, idle = [], [], None, [], 0.0, 0.0
     if pending:
         start = perf_counter()
         data = prepare_data(config, data_dir, store.shared_dir(f"tokenizer-{tokenizer_key(config)}"))
@@ -126,16 +127,21 @@ def run(
             executor = local_executor(config.run.workers, len(groups))
         jobs = [(config, data, e, seeds, [store.work_dir(keys[(e, s)]) for s in seeds],
                  [None if keep == "none" else store.root / MODELS / keys[(e, s)] for s in seeds]) for e, seeds in groups]
+        started, worked = perf_counter(), 0.0
         for index, outcome in executor.map(run_group, jobs):
             encoding, seeds = groups[index]
             if isinstance(outcome, Failure):
                 failures += [f"{encoding} seed {seed}: {outcome.error}" for seed in seeds]
                 continue
             for seed, result in zip(seeds, outcome):
+                worked += sum(result.profile.values())
                 _stored(config, store, keys, trackers, on_unit_done, encoding, seed, result, resumed)
+        if isinstance(executor, LocalExecutor) and not failures:
+            # the local workers' time no unit accounts for: their start-up, and waiting at the end for the last units
+            idle = max(0.0, max(1, executor.workers) * (perf_counter() - started) - worked)
     runs = store.records(keys.values())
     if not runs.empty:
         runs["gain"] = runs["accuracy"] - runs["scratch_accuracy"]
     return TransferResults(runs, store.curves(keys.values()), store.scores(keys.values()), len(keys) - len(pending),
                            failures, missing, data, list(trackers.failures) if trackers is not None else [], resumed,
-                           store.profiles(keys.values()), preparation)
+                           store.profiles(keys.values()), preparation, idle)

@@ -109,7 +109,7 @@ def write_outputs(directory: Path, config: Config, results: TransferResults, sec
         tables[COVERAGE_FILE] = pd.DataFrame(results.data.stats["coverage"])
         metrics.update(data=results.data.stats, targets=records(targets), missing_cells=results.missing)
     (directory / TIME_FILE).unlink(missing_ok=True)  # units stored before profiles were kept: nothing to report
-    spent = time_table(results.profiles, results.preparation_seconds)
+    spent = time_table(results.profiles, results.preparation_seconds, results.idle_seconds)
     if not spent.empty:
         tables[TIME_FILE] = spent
         metrics["time"] = dict(zip(spent["part"], spent["seconds"].round(2)))
