@@ -50,12 +50,6 @@ class LanguageWeighted:
     def __call__(self, model, batch: Batch):
         return self.weights.get(batch.lang, 1.0) * self.base(model, batch)
 
-    def prepare(self, batch: Batch):
-        return self.base.prepare(batch)
-
-    def loss(self, model, prepared):
-        return self.weights.get(prepared.batch.lang, 1.0) * self.base.loss(model, prepared)
-
     def state_dict(self) -> dict:
         inner = getattr(self.base, "state_dict", None)
         return {"base": inner() if inner else None}
