@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from petra.config import OptimConfig
-from petra.data.batches import IGNORE, Batch
+from petra.data.batches import Batch
 from petra.errors import PetraError
 from petra.models import PetraModel
 from petra.models.encoder import TransformerEncoder
@@ -34,7 +33,8 @@ from petra.models.language import set_language
 from petra.models.model import check_token_ids
 from petra.randomness import Members, members
 from petra.training.checkpoint import Checkpointer
-from petra.training.loop import TrainResult, warmup_linear_decay
+from petra.training.member_batches import member_epoch, rebuild, stacked
+from petra.training.loop import TrainResult, make_optimizer
 
 
 @dataclass
@@ -88,65 +88,6 @@ class _Loss(nn.Module):
         return self.objective.loss(self.model, prepared)
 
 
-PAD = {"mask": False, "ids": 0, "inputs": 0}  # any other (B, T) tensor is labels: padded with IGNORE
-
-
-def _tensors(prepared) -> dict[str, torch.Tensor]:
-    """A prepared batch's tensors by name ("batch.ids", "task.tags", "masked.targets", ...)."""
-    named = {}
-    for part in ("batch", "task"):
-        batch = getattr(prepared, part)
-        for f in fields(Batch) if batch is not None else ():
-            if isinstance(value := getattr(batch, f.name), torch.Tensor):
-                named[f"{part}.{f.name}"] = value
-    if prepared.masked is not None:
-        named["masked.inputs"], named["masked.targets"] = prepared.masked
-    return named
-
-
-def _rebuild(template, named: dict[str, torch.Tensor]):
-    """``template`` (a prepared batch) with its tensors replaced by ``named``."""
-    def batch(part: str) -> Batch | None:
-        original = getattr(template, part)
-        if original is None:
-            return None
-        return replace(original, **{f.name: named[key] for f in fields(Batch) if (key := f"{part}.{f.name}") in named})
-
-    masked = None if template.masked is None else (named["masked.inputs"], named["masked.targets"])
-    return replace(template, batch=batch("batch"), task=batch("task"), masked=masked)
-
-
-def _stacked(prepared: list) -> tuple[dict[str, torch.Tensor], Members]:
-    """The members' prepared tensors stacked along a leading member dimension, padded to the largest
-    member: (B, T) ones with padding tokens, (B,) ones (sentence labels) with IGNORE rows; padding is
-    never attended to, scored or pooled. And each member's own sizes (a step's :class:`Members`)."""
-    batch = [p.batch.ids.shape[0] for p in prepared]
-    tokens = [p.batch.ids.shape[1] for p in prepared]
-    most, longest = max(batch), max(tokens)
-    named = [_tensors(p) for p in prepared]
-    stacked = {}
-    for key in named[0]:
-        value = PAD.get(key.split(".")[1], IGNORE)
-        sizes = [(0, longest - n[key].shape[1], 0, most - n[key].shape[0]) if n[key].dim() == 2 else (0, most - n[key].shape[0])
-                 for n in named]
-        stacked[key] = torch.stack([F.pad(n[key], pad, value=value) if any(pad) else n[key] for n, pad in zip(named, sizes)])
-    return stacked, Members([], batch, tokens)
-
-
-def _optimizer(model: PetraModel, params: dict[str, torch.Tensor], cfg: OptimConfig, total: int):
-    """petra.training.loop.make_optimizer's groups (the same decay rules, from each member's own
-    parameter), over the stacked tensors: AdamW is elementwise, so each member's slice of the state
-    is the state it has alone."""
-    trained = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
-    if not trained:
-        raise PetraError("nothing to train: every parameter is frozen")
-    decays = [p.dim() >= 2 and not getattr(p, "no_weight_decay", False) for _, p in trained]
-    groups = [{"params": [params[n] for (n, _), d in zip(trained, decays) if d], "weight_decay": cfg.weight_decay},
-              {"params": [params[n] for (n, _), d in zip(trained, decays) if not d], "weight_decay": 0.0}]
-    optimizer = torch.optim.AdamW(groups, lr=cfg.lr, fused=True)
-    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_linear_decay(cfg.warmup_steps, total))
-
-
 def _stack_optimizer_states(states: list[dict]) -> dict:
     first = states[0]
     return {"param_groups": first["param_groups"], "state": {
@@ -172,7 +113,7 @@ class _Stack:
                 params[name].register_hook(lambda grad, masks=masks: grad * masks.to(grad.device))
         self.params, self.buffers = params, buffers
         self.trained = [params[n] for n, p in self.base.named_parameters() if p.requires_grad]
-        self.optimizer, self.schedule = _optimizer(self.base, params, cfg, total)
+        self.optimizer, self.schedule = make_optimizer(self.base, cfg, total, params)
         if saved[0] is not None:
             self.optimizer.load_state_dict(_stack_optimizer_states([s["optimizer"] for s in saved]))
             self.schedule.load_state_dict(saved[0]["schedule"])
@@ -184,7 +125,7 @@ class _Stack:
 
     def losses(self, prepared: list, precision: str) -> torch.Tensor:
         """(S,) each member's loss on its own prepared batch."""
-        named, step = _stacked(prepared)
+        named, step = stacked(prepared)
         step.generators = self.generators
         vocab = self.base.encoder.embed.num_embeddings
         for key in ("batch.ids", "task.ids", "masked.inputs"):
@@ -193,7 +134,7 @@ class _Stack:
         template = prepared[0]
 
         def member_loss(state: dict, tensors: dict) -> torch.Tensor:
-            return functional_call(self.loss, state, (_rebuild(template, tensors), step))
+            return functional_call(self.loss, state, (rebuild(template, tensors), step))
 
         device = next(self.base.parameters()).device
         with members(step), torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
@@ -240,19 +181,6 @@ def _restore(member: Member, saved: dict) -> None:
     member.result = TrainResult(list(saved["losses"]), [tuple(e) for e in saved["evals"]], saved["seconds"])
 
 
-def _epoch(members_: list[Member], epoch: int) -> Iterator[list[Batch]]:
-    """Each step's batches, one per member; they must agree on what batching needs."""
-    iterators = [iter(m.epoch_batches(epoch)) for m in members_]
-    while True:
-        batches = [next(it, None) for it in iterators]
-        if all(b is None for b in batches):
-            return
-        if any(b is None for b in batches) or len({(b.lang, b.labelled) for b in batches}) > 1:
-            raise PetraError("batched members got batches that differ in number or language at the same step "
-                             "(a member's data must have the same size and language schedule); set run.ensemble: off")
-        yield batches
-
-
 GUARD_EVERY = 50  # accelerators: steps between the host syncs that read the losses (as petra.training.loop)
 
 
@@ -294,7 +222,7 @@ class _Run:
     def train(self, steps_per_epoch: int) -> list[TrainResult]:
         try:
             for epoch in range(self.steps // steps_per_epoch, self.cfg.epochs):
-                for index, batches in enumerate(_epoch(self.members, epoch)):
+                for index, batches in enumerate(member_epoch(self.members, epoch)):
                     if epoch * steps_per_epoch + index < self.steps:
                         continue  # done before the checkpoints we resumed from
                     if self.steps >= self.stop:
